@@ -1,0 +1,29 @@
+"""sksep: scikit-learn-style music source separation.
+
+Feature transformers and targets (:class:`MelFeatures`, :class:`IdealBinaryMask`,
+:class:`WienerMask`), separators (:class:`OracleMaskSeparator`,
+:class:`DeepClusteringSeparator`, :class:`ChimeraSeparator`), losses in
+:mod:`sksep.losses`, data loaders in :mod:`sksep.datasets`, metrics and scorers in
+:mod:`sksep.metrics`.
+"""
+
+from ._chimera import ChimeraSeparator, DeepClusteringSeparator
+from ._features import MelFeatures, SpectrogramRecord
+from ._masks import IdealBinaryMask, WienerMask
+from ._oracle import OracleMaskSeparator
+from ._spectral import FeatureGrid, apply_masks
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MelFeatures",
+    "SpectrogramRecord",
+    "FeatureGrid",
+    "IdealBinaryMask",
+    "WienerMask",
+    "OracleMaskSeparator",
+    "DeepClusteringSeparator",
+    "ChimeraSeparator",
+    "apply_masks",
+    "__version__",
+]

@@ -1,0 +1,174 @@
+"""Behaviour every separator shares: input handling, predict and score.
+
+A separator reads raw mono waveforms (and builds its own features with its
+``features`` transformer) or the :class:`SpectrogramRecord` list that a
+:class:`MelFeatures` step produces inside a Pipeline. ``predict`` returns
+waveforms in the structure of ``Y``.
+"""
+
+import numpy as np
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from ._features import MelFeatures, SpectrogramRecord
+from ._spectral import apply_masks
+from ._validation import InvalidAudioTypeError, InvalidInputError, check_sources
+from .metrics import mean_si_sdr_improvement
+
+__all__ = ["BaseSeparator", "is_record_list"]
+
+
+def is_record_list(X):
+    """Whether ``X`` is a non-empty sequence of :class:`SpectrogramRecord`."""
+    return (isinstance(X, (list, tuple)) and len(X) > 0
+            and all(isinstance(x, SpectrogramRecord) for x in X))
+
+
+def _check_records(records, grid, *, name="X"):
+    for i, record in enumerate(records):
+        if grid is not None and record.grid != grid:
+            raise InvalidInputError(
+                f"{name}[{i}] was computed with {record.grid}, but the separator was fitted "
+                f"on {grid}; use the same features (sample rate, STFT and mel settings)"
+            )
+    return list(records)
+
+
+class BaseSeparator(BaseEstimator):
+    """Template for separators: subclasses implement ``_fit`` and ``_predict_masks``.
+
+    ``_fit(records, sources)`` learns from feature records and source waveforms;
+    ``_predict_masks(records)`` returns one ``(n_sources, n_frames, n_bins)``
+    mask array per record.
+    """
+
+    # Subclasses that name their outputs by clustering set this in fit.
+    permutation_invariant_ = False
+
+    def _default_features(self):
+        return MelFeatures()
+
+    def _as_records(self, X, *, fitting=False):
+        """Records of ``X`` and whether ``X`` was one 2-D array."""
+        if is_record_list(X):
+            grid = None if fitting else self.grid_
+            return _check_records(X, grid), False
+        if isinstance(X, (list, tuple)) and any(isinstance(x, SpectrogramRecord) for x in X):
+            raise InvalidAudioTypeError(
+                "X mixes SpectrogramRecord items with other items; expected all records "
+                "(from MelFeatures.transform) or all waveforms"
+            )
+        if fitting:
+            features = self.features if self.features is not None else self._default_features()
+            if not hasattr(features, "transform"):
+                raise InvalidAudioTypeError(
+                    f"features={features!r} must be a transformer such as MelFeatures()"
+                )
+            self.features_ = clone(features).fit(X)
+        elif getattr(self, "features_", None) is None:
+            raise InvalidInputError(
+                "X holds waveforms but this separator was fitted on SpectrogramRecord "
+                "items; pass records computed with the same features, or fit on waveforms"
+            )
+        records = self.features_.transform(X)
+        return records, isinstance(X, np.ndarray) and X.dtype != object
+
+    def fit(self, X, Y):
+        """Learn to separate the sources ``Y`` from the mixtures ``X``.
+
+        Parameters
+        ----------
+        X : ndarray (n_clips, n_samples), list of 1-D arrays, or list of SpectrogramRecord
+            Mono mixtures at the features' sample rate.
+        Y : ndarray (n_clips, n_sources, n_samples) or list of (n_sources, n_i) arrays
+            The sources of each mixture, in a fixed order.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        self.features_ = None
+        records, _ = self._as_records(X, fitting=True)
+        sources = check_sources(Y, [r.n_samples for r in records], name="Y")
+        self.grid_ = records[0].grid
+        self.n_sources_ = sources[0].shape[0]
+        if self.n_sources_ < 2:
+            raise InvalidInputError(
+                f"Y has {self.n_sources_} source per clip; expected at least 2 to separate"
+            )
+        self.sample_rate_ = self.grid_.sample_rate
+        self._fit(records, sources)
+        return self
+
+    def _check_params(self):
+        """Validate hyper-parameters; subclasses extend."""
+
+    def predict_masks(self, X):
+        """Masks on the feature grid.
+
+        Returns
+        -------
+        masks : list of ndarray, each (n_sources, n_frames, n_bins), values in [0, 1]
+        """
+        check_is_fitted(self, "grid_")
+        records, _ = self._as_records(X)
+        return self._predict_masks(records)
+
+    def predict(self, X):
+        """Separate each mixture.
+
+        Parameters
+        ----------
+        X : ndarray (n_clips, n_samples), list of 1-D arrays, or list of SpectrogramRecord
+
+        Returns
+        -------
+        Y_pred : ndarray (n_clips, n_sources, n_samples) if ``X`` is an array, else a list
+            of ``(n_sources, n_i)`` arrays; each estimate is as long as its mixture.
+        """
+        check_is_fitted(self, "grid_")
+        records, is_array = self._as_records(X)
+        masks = self._predict_masks(records)
+        estimates = [self._resynthesise(record, mask) for record, mask in zip(records, masks)]
+        return np.stack(estimates) if is_array else estimates
+
+    def _resynthesise(self, record, masks):
+        return apply_masks(record, masks)
+
+    def _mixtures(self, X, records):
+        if is_record_list(X):
+            return [r.grid.istft(r.stft, length=r.n_samples) for r in records]
+        return [np.asarray(x, dtype=np.float32) for x in X]
+
+    def score(self, X, Y):
+        """Length-weighted mean SI-SDR improvement (dB) over clips and sources.
+
+        Permutation-invariant when the separator does not name its outputs
+        (deep clustering without a naming rule).
+
+        Parameters
+        ----------
+        X : mixtures, as for :meth:`predict`
+        Y : the true sources, as for :meth:`fit`
+
+        Returns
+        -------
+        score : float
+            Higher is better (Luo et al. 2017, Table 2's SDRi).
+        """
+        check_is_fitted(self, "grid_")
+        records, _ = self._as_records(X)
+        sources = check_sources(Y, [r.n_samples for r in records], name="Y",
+                                n_sources=self.n_sources_)
+        estimates = [self._resynthesise(r, m)
+                     for r, m in zip(records, self._predict_masks(records))]
+        return mean_si_sdr_improvement(sources, estimates, self._mixtures(X, records),
+                                       permutation_invariant=self.permutation_invariant_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.target_tags.required = True
+        tags.non_deterministic = False
+        return tags

@@ -1,0 +1,193 @@
+"""Mel features of mixtures (Luo et al. 2017, section 3.1) and the record type they produce."""
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from ._spectral import FeatureGrid
+from ._validation import (InvalidInputError, check_choice, check_int, check_mixtures,
+                          check_real)
+
+__all__ = ["MelFeatures", "SpectrogramRecord", "log_mel_features"]
+
+
+@dataclass
+class SpectrogramRecord:
+    """One mixture in the time-frequency domain: what separators read and invert.
+
+    Attributes
+    ----------
+    features : ndarray of float32, shape (n_frames, n_features)
+        Network input: log magnitudes on the feature grid, with deltas when asked.
+    magnitude : ndarray of float32, shape (n_frames, n_bins)
+        Mixture magnitude on the feature grid (the ``S`` of the MSA objectives).
+    stft : ndarray of complex64, shape (n_freq, n_frames)
+        Complex mixture STFT, whose phase resynthesis reuses.
+    n_samples : int
+        Length of the mixture in samples; estimates have exactly this length.
+    grid : FeatureGrid
+        Sample rate and STFT / mel settings that map masks back to the STFT grid.
+    """
+
+    features: np.ndarray
+    magnitude: np.ndarray
+    stft: np.ndarray
+    n_samples: int
+    grid: FeatureGrid
+
+    @property
+    def sample_rate(self):
+        """Sample rate in Hz."""
+        return self.grid.sample_rate
+
+    @property
+    def n_frames(self):
+        """Number of STFT frames."""
+        return self.stft.shape[1]
+
+    def __repr__(self):
+        return (f"SpectrogramRecord(n_frames={self.n_frames}, "
+                f"n_features={self.features.shape[1]}, n_samples={self.n_samples}, "
+                f"sample_rate={self.sample_rate})")
+
+
+def log_mel_features(magnitude, *, deltas=True, delta_width=9, log_floor=1e-6):
+    """Log-magnitude features with optional first-order deltas.
+
+    Parameters
+    ----------
+    magnitude : ndarray of shape (n_frames, n_bins)
+        Magnitudes on the feature grid.
+    deltas : bool
+        Concatenate first-order deltas along time (``librosa.feature.delta``).
+    delta_width : int
+        Odd number of frames the delta is fitted over.
+    log_floor : float
+        Added before the natural log so that silence stays finite.
+
+    Returns
+    -------
+    features : ndarray of float32, shape (n_frames, n_bins * (2 if deltas else 1))
+    """
+    log_magnitude = np.log(magnitude + log_floor).astype(np.float32)
+    if not deltas:
+        return log_magnitude
+    delta = librosa.feature.delta(log_magnitude, width=delta_width, axis=0, mode="nearest")
+    return np.concatenate([log_magnitude, delta.astype(np.float32)], axis=1)
+
+
+class MelFeatures(TransformerMixin, BaseEstimator):
+    """STFT → mel filterbank → log magnitude (+ deltas) of mono mixtures.
+
+    The defaults are Luo et al.'s (2017): 16 kHz audio, 512-sample window,
+    128-sample hop, 150 mel bands, first-order deltas. Each clip becomes a
+    :class:`SpectrogramRecord` that keeps the complex STFT and the settings that
+    map masks back, so separators can resynthesise with the mixture phase.
+
+    Parameters
+    ----------
+    sample_rate : int, default=16000
+        Sample rate of the input audio in Hz.
+    n_fft : int, default=512
+        STFT window length in samples (32 ms at 16 kHz).
+    hop_length : int, default=128
+        STFT hop in samples (8 ms at 16 kHz).
+    n_mels : int or None, default=150
+        Number of mel bands (librosa's Slaney filterbank); ``None`` keeps the
+        linear STFT magnitude (``n_fft // 2 + 1`` bins).
+    fmin, fmax : float, default=0, None
+        Mel range in Hz; ``fmax=None`` is the Nyquist frequency.
+    deltas : bool, default=True
+        Concatenate first-order deltas of the log magnitudes.
+    delta_width : int, default=9
+        Frames over which deltas are fitted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep import MelFeatures
+    >>> X = np.random.default_rng(0).normal(scale=0.1, size=(2, 16000)).astype("float32")
+    >>> records = MelFeatures().fit_transform(X)
+    >>> records[0].features.shape
+    (126, 300)
+    >>> records[0].magnitude.shape
+    (126, 150)
+    """
+
+    def __init__(self, sample_rate=16000, n_fft=512, hop_length=128, n_mels=150, fmin=0.0,
+                 fmax=None, deltas=True, delta_width=9):
+        self.sample_rate = sample_rate
+        self.n_fft = n_fft
+        self.hop_length = hop_length
+        self.n_mels = n_mels
+        self.fmin = fmin
+        self.fmax = fmax
+        self.deltas = deltas
+        self.delta_width = delta_width
+
+    def _grid(self):
+        sample_rate = check_int(self.sample_rate, name="sample_rate", minimum=1000)
+        n_fft = check_int(self.n_fft, name="n_fft", minimum=16)
+        hop_length = check_int(self.hop_length, name="hop_length", minimum=1, maximum=n_fft)
+        n_mels = check_int(self.n_mels, name="n_mels", minimum=2, maximum=1024, allow_none=True)
+        fmin = check_real(self.fmin, name="fmin", minimum=0.0, maximum=sample_rate / 2)
+        fmax = check_real(self.fmax, name="fmax", minimum=fmin, maximum=sample_rate / 2,
+                          exclusive_minimum=True, allow_none=True)
+        check_choice(self.deltas, name="deltas", choices=(True, False))
+        width = check_int(self.delta_width, name="delta_width", minimum=3)
+        if width % 2 == 0:
+            raise InvalidInputError(f"delta_width={width} must be an odd integer >= 3")
+        return FeatureGrid(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
+                           n_mels=n_mels, fmin=fmin, fmax=fmax)
+
+    @property
+    def min_samples(self):
+        """Shortest clip accepted: one STFT window."""
+        return int(self.n_fft)
+
+    def fit(self, X, y=None):
+        """Validate the settings and ``X``; nothing is learned.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_clips, n_samples) or list of 1-D arrays
+            Mono mixtures at ``sample_rate``.
+        y : ignored
+            The sources, passed through by a Pipeline.
+        """
+        self.grid_ = self._grid()
+        check_mixtures(X, name="X", min_samples=self.grid_.n_fft)
+        self.n_features_out_ = self.grid_.n_bins * (2 if self.deltas else 1)
+        return self
+
+    def transform(self, X):
+        """Compute one :class:`SpectrogramRecord` per clip.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_clips, n_samples) or list of 1-D arrays
+
+        Returns
+        -------
+        records : list of SpectrogramRecord
+            ``features`` of shape ``(n_frames, n_features_out_)`` with
+            ``n_frames = 1 + n_samples // hop_length``.
+        """
+        grid = getattr(self, "grid_", None) or self._grid()
+        clips, _ = check_mixtures(X, name="X", min_samples=grid.n_fft)
+        return [self._record(clip, grid) for clip in clips]
+
+    def _record(self, clip, grid):
+        spectrum = grid.stft(clip)
+        magnitude = grid.to_grid(np.abs(spectrum))
+        features = log_mel_features(magnitude, deltas=self.deltas, delta_width=self.delta_width)
+        return SpectrogramRecord(features=features, magnitude=magnitude, stft=spectrum,
+                                 n_samples=clip.shape[0], grid=grid)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags

@@ -1,0 +1,174 @@
+"""Training targets and oracle masks on the feature grid (pure functions + thin targets)."""
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ._spectral import grid_magnitudes
+from ._validation import check_real
+
+__all__ = [
+    "ideal_binary_mask",
+    "wiener_mask",
+    "loudness_weights",
+    "IdealBinaryMask",
+    "WienerMask",
+]
+
+
+def ideal_binary_mask(source_magnitudes):
+    """Dominant-source mask: 1 where a source is the loudest, 0 elsewhere.
+
+    Parameters
+    ----------
+    source_magnitudes : ndarray of shape (n_sources, n_frames, n_bins)
+
+    Returns
+    -------
+    mask : ndarray of float32, shape (n_sources, n_frames, n_bins)
+        One-hot over sources at every bin (ties go to the first source); the
+        ``Y`` of the deep-clustering objective.
+    """
+    magnitudes = np.asarray(source_magnitudes)
+    winner = magnitudes.argmax(axis=0)
+    return (np.arange(magnitudes.shape[0])[:, None, None] == winner[None]).astype(np.float32)
+
+
+def wiener_mask(source_magnitudes, *, power=2.0, eps=1e-10):
+    """Wiener-like ratio mask ``|S_c|^p / sum_j |S_j|^p`` (Erdogan et al. 2015).
+
+    Parameters
+    ----------
+    source_magnitudes : ndarray of shape (n_sources, n_frames, n_bins)
+    power : float
+        2 gives the Wiener-like mask of the mMSA objective, 1 the magnitude ratio mask.
+
+    Returns
+    -------
+    mask : ndarray of float32, shape (n_sources, n_frames, n_bins)
+        Sums to one over sources; bins where every source is silent get ``1 / n_sources``.
+    """
+    powered = np.asarray(source_magnitudes, dtype=np.float64) ** power
+    total = powered.sum(axis=0, keepdims=True)
+    silent = total <= eps
+    mask = np.where(silent, 1.0 / powered.shape[0], powered / np.where(silent, 1.0, total))
+    return mask.astype(np.float32)
+
+
+def loudness_weights(mixture_magnitude, *, threshold_db=-40.0):
+    """Weights that keep only the bins loud enough to matter.
+
+    Parameters
+    ----------
+    mixture_magnitude : ndarray of shape (n_frames, n_bins)
+    threshold_db : float
+        Bins quieter than this many dB below the clip's loudest bin get weight 0
+        (the deep-clustering loss then ignores them); the others get 1.
+
+    Returns
+    -------
+    weights : ndarray of float32, shape (n_frames, n_bins)
+    """
+    magnitude = np.asarray(mixture_magnitude, dtype=np.float32)
+    peak = float(magnitude.max()) if magnitude.size else 0.0
+    if peak <= 0.0:
+        return np.zeros_like(magnitude)
+    floor = peak * 10.0 ** (threshold_db / 20.0)
+    return (magnitude > floor).astype(np.float32)
+
+
+class _MaskTarget(BaseEstimator):
+    """Shared shell: a target computes masks from a record and its sources."""
+
+    def __init__(self, threshold_db=-40.0):
+        self.threshold_db = threshold_db
+
+    def fit(self, records=None, Y=None):
+        """Nothing to learn; validates the settings and returns ``self``."""
+        self._check_params()
+        return self
+
+    def _check_params(self):
+        check_real(self.threshold_db, name="threshold_db", maximum=0.0)
+
+    def transform(self, records, Y):
+        """Masks of each clip.
+
+        Parameters
+        ----------
+        records : list of SpectrogramRecord
+        Y : list of ndarray, each (n_sources, n_samples)
+
+        Returns
+        -------
+        masks : list of ndarray, each (n_sources, n_frames, n_bins)
+        """
+        return [self.masks(record, sources) for record, sources in zip(records, Y)]
+
+    def masks(self, record, sources):
+        """Masks of one clip, ``(n_sources, n_frames, n_bins)``."""
+        self._check_params()
+        return self._masks(grid_magnitudes(record.grid, sources))
+
+    def weights(self, record):
+        """Loudness weights of one clip, ``(n_frames, n_bins)``; see :func:`loudness_weights`."""
+        self._check_params()
+        return loudness_weights(record.magnitude, threshold_db=self.threshold_db)
+
+
+class IdealBinaryMask(_MaskTarget):
+    """Ideal binary mask target: the dominant source of each bin.
+
+    Parameters
+    ----------
+    threshold_db : float, default=-40
+        Loudness threshold (dB below the clip's maximum) under which bins get
+        zero weight in the deep-clustering loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep import IdealBinaryMask, MelFeatures
+    >>> rng = np.random.default_rng(0)
+    >>> sources = rng.normal(scale=0.1, size=(2, 8000)).astype("float32")
+    >>> record = MelFeatures().fit_transform([sources.sum(0)])[0]
+    >>> mask = IdealBinaryMask().masks(record, sources)
+    >>> mask.shape, bool((mask.sum(0) == 1).all())
+    ((2, 63, 150), True)
+    """
+
+    def _masks(self, magnitudes):
+        return ideal_binary_mask(magnitudes)
+
+
+class WienerMask(_MaskTarget):
+    """Wiener-like ratio mask target, the reference mask of the mMSA objective.
+
+    Parameters
+    ----------
+    power : float, default=2
+        Exponent of the ratio mask (2: Wiener-like, 1: magnitude ratio).
+    threshold_db : float, default=-40
+        Loudness threshold used by :meth:`weights`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep import MelFeatures, WienerMask
+    >>> rng = np.random.default_rng(0)
+    >>> sources = rng.normal(scale=0.1, size=(2, 8000)).astype("float32")
+    >>> record = MelFeatures().fit_transform([sources.sum(0)])[0]
+    >>> mask = WienerMask().masks(record, sources)
+    >>> bool(np.allclose(mask.sum(0), 1.0))
+    True
+    """
+
+    def __init__(self, power=2.0, threshold_db=-40.0):
+        self.power = power
+        self.threshold_db = threshold_db
+
+    def _check_params(self):
+        super()._check_params()
+        check_real(self.power, name="power", minimum=0.0, exclusive_minimum=True)
+
+    def _masks(self, magnitudes):
+        return wiener_mask(magnitudes, power=self.power)

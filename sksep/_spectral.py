@@ -1,0 +1,208 @@
+"""Pure spectral functions: STFT, mel filterbank, mask projection and resynthesis.
+
+Masks live on a *feature grid* of ``n_bins`` frequency bins per frame: the
+``n_mels`` mel bands of :class:`~sksep.MelFeatures`, or the ``n_fft // 2 + 1``
+linear bins when no mel filterbank is used. :func:`apply_masks` is the one place
+where such masks are brought back to the STFT grid, applied to the complex
+mixture STFT and inverted with the mixture phase.
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import librosa
+import numpy as np
+
+from ._validation import InvalidInputError
+
+__all__ = ["FeatureGrid", "stft", "istft", "apply_masks", "grid_magnitudes"]
+
+
+def stft(audio, *, n_fft=512, hop_length=128, window="hann"):
+    """Complex STFT of mono audio, frames centred on multiples of ``hop_length``.
+
+    Parameters
+    ----------
+    audio : ndarray of shape (..., n_samples)
+    n_fft, hop_length : int
+        Window length and hop in samples.
+
+    Returns
+    -------
+    spectrum : ndarray of complex64, shape (..., n_fft // 2 + 1, n_frames)
+        ``n_frames = 1 + n_samples // hop_length``.
+    """
+    return librosa.stft(np.asarray(audio, dtype=np.float32), n_fft=n_fft,
+                        hop_length=hop_length, window=window, center=True)
+
+
+def istft(spectrum, *, n_fft=512, hop_length=128, window="hann", length):
+    """Inverse of :func:`stft`, cut or padded to exactly ``length`` samples.
+
+    Returns
+    -------
+    audio : ndarray of float32, shape (..., length)
+    """
+    return librosa.istft(spectrum, n_fft=n_fft, hop_length=hop_length, window=window,
+                         center=True, length=length).astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=16)
+def _filterbank(sample_rate, n_fft, n_mels, fmin, fmax):
+    return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
+                               fmax=fmax).astype(np.float32)
+
+
+@lru_cache(maxsize=16)
+def _projection(sample_rate, n_fft, n_mels, fmin, fmax):
+    weights = _filterbank(sample_rate, n_fft, n_mels, fmin, fmax).T.copy()  # (n_freq, n_mels)
+    totals = weights.sum(axis=1, keepdims=True)
+    uncovered = np.flatnonzero(totals[:, 0] <= 0)
+    if uncovered.size:
+        # Bins outside every triangle (DC, Nyquist, beyond fmax) take the nearest band's mask.
+        freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
+        centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
+        nearest = np.abs(freqs[uncovered, None] - centres[None, :]).argmin(axis=1)
+        weights[uncovered] = 0.0
+        weights[uncovered, nearest] = 1.0
+        totals = weights.sum(axis=1, keepdims=True)
+    return (weights / totals).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FeatureGrid:
+    """The time-frequency grid that features, targets and masks share.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz.
+    n_fft, hop_length : int
+        STFT window and hop in samples.
+    n_mels : int or None
+        Number of mel bands; ``None`` keeps the ``n_fft // 2 + 1`` linear STFT bins.
+    fmin, fmax : float
+        Mel filterbank range in Hz (``fmax=None`` is Nyquist).
+    window : str
+        STFT window.
+    """
+
+    sample_rate: int = 16000
+    n_fft: int = 512
+    hop_length: int = 128
+    n_mels: int | None = 150
+    fmin: float = 0.0
+    fmax: float | None = None
+    window: str = "hann"
+
+    @property
+    def n_freq(self):
+        """Number of linear STFT bins, ``n_fft // 2 + 1``."""
+        return self.n_fft // 2 + 1
+
+    @property
+    def n_bins(self):
+        """Number of bins of the feature grid (mel bands or STFT bins)."""
+        return self.n_freq if self.n_mels is None else self.n_mels
+
+    def bin_frequencies(self):
+        """Centre frequency in Hz of each feature-grid bin, shape ``(n_bins,)``."""
+        if self.n_mels is None:
+            return librosa.fft_frequencies(sr=self.sample_rate, n_fft=self.n_fft)
+        return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin,
+                                       fmax=self._fmax)[1:-1]
+
+    @property
+    def _fmax(self):
+        return self.sample_rate / 2 if self.fmax is None else float(self.fmax)
+
+    def filterbank(self):
+        """Mel filterbank ``(n_mels, n_freq)`` (librosa, Slaney), or ``None`` for linear bins."""
+        if self.n_mels is None:
+            return None
+        return _filterbank(self.sample_rate, self.n_fft, self.n_mels, float(self.fmin),
+                           self._fmax)
+
+    def projection(self):
+        """Matrix ``(n_freq, n_bins)`` that maps a feature-grid mask to the STFT grid.
+
+        Each STFT bin takes the filterbank-weighted average of the masks of the
+        mel bands that cover it, so masks in [0, 1] stay in [0, 1] and masks that
+        sum to one over sources still sum to one. ``None`` for linear bins.
+        """
+        if self.n_mels is None:
+            return None
+        return _projection(self.sample_rate, self.n_fft, self.n_mels, float(self.fmin),
+                           self._fmax)
+
+    def to_grid(self, magnitude):
+        """Map STFT magnitudes ``(..., n_freq, n_frames)`` to ``(..., n_frames, n_bins)``."""
+        magnitude = np.swapaxes(np.asarray(magnitude, dtype=np.float32), -1, -2)
+        if self.n_mels is None:
+            return np.ascontiguousarray(magnitude)
+        return magnitude @ self.filterbank().T
+
+    def stft(self, audio):
+        """:func:`stft` with this grid's settings."""
+        return stft(audio, n_fft=self.n_fft, hop_length=self.hop_length, window=self.window)
+
+    def istft(self, spectrum, length):
+        """:func:`istft` with this grid's settings."""
+        return istft(spectrum, n_fft=self.n_fft, hop_length=self.hop_length,
+                     window=self.window, length=length)
+
+
+def grid_magnitudes(grid, sources):
+    """Magnitudes of each source on the feature grid.
+
+    Parameters
+    ----------
+    grid : FeatureGrid
+    sources : ndarray of shape (n_sources, n_samples)
+
+    Returns
+    -------
+    magnitudes : ndarray of float32, shape (n_sources, n_frames, n_bins)
+    """
+    return grid.to_grid(np.abs(grid.stft(sources)))
+
+
+def apply_masks(record, masks, *, phase="mixture", n_iter=32):
+    """Apply feature-grid masks to a mixture and resynthesise the sources.
+
+    Parameters
+    ----------
+    record : SpectrogramRecord
+        The mixture, as returned by :meth:`MelFeatures.transform`.
+    masks : ndarray of shape (n_sources, n_frames, n_bins)
+        One mask per source on the feature grid, values in [0, 1].
+    phase : {"mixture", "griffinlim"}
+        Resynthesis with the mixture phase (default; masks summing to one then
+        give estimates summing to the mixture), or Griffin-Lim phase retrieval
+        of each masked magnitude (``n_iter`` iterations), as in Xi's report.
+
+    Returns
+    -------
+    estimates : ndarray of float32, shape (n_sources, n_samples)
+        As long as the mixture.
+    """
+    grid = record.grid
+    masks = np.asarray(masks, dtype=np.float32)
+    n_frames = record.stft.shape[1]
+    if masks.ndim != 3 or masks.shape[1:] != (n_frames, grid.n_bins):
+        raise InvalidInputError(
+            f"masks must have shape (n_sources, {n_frames}, {grid.n_bins}), got {masks.shape}"
+        )
+    projection = grid.projection()
+    linear = masks if projection is None else masks @ projection.T  # (C, T, n_freq)
+    masked = np.swapaxes(linear, -1, -2) * record.stft[None]
+    if phase == "mixture":
+        return grid.istft(masked, length=record.n_samples)
+    if phase == "griffinlim":
+        return np.stack([
+            librosa.griffinlim(np.abs(m), n_iter=n_iter, hop_length=grid.hop_length,
+                               n_fft=grid.n_fft, window=grid.window, length=record.n_samples,
+                               init=None, random_state=0).astype(np.float32)
+            for m in masked
+        ])
+    raise InvalidInputError(f"phase={phase!r} must be one of 'mixture', 'griffinlim'")

@@ -1,0 +1,164 @@
+"""skorch plumbing shared by the neural separators.
+
+* :class:`SegmentDataset` cuts per-clip arrays into fixed-length segments
+  (Luo et al. train on 100-frame segments), padding short clips and marking the
+  padding in ``valid``.
+* :class:`SeparationNet` is a small skorch ``NeuralNet`` whose ``get_loss``
+  delegates to an objective function ``objective(outputs, targets) -> loss``.
+* :class:`KeepBestWeights` restores the weights of the epoch with the lowest
+  validation loss at the end of training.
+* :func:`segmentwise` runs a trained module over a long clip in fixed-length
+  segments, as the paper does at test time.
+"""
+
+import copy
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.utils import to_tensor
+
+__all__ = ["SegmentDataset", "SeparationNet", "KeepBestWeights", "segmentwise",
+           "segment_starts"]
+
+
+def segment_starts(n_frames, segment_frames):
+    """Start frames of segments that cover ``n_frames``: non-overlapping, the last one
+    aligned to the end of the clip (so it overlaps its neighbour instead of being padded).
+    """
+    if n_frames <= segment_frames:
+        return [0]
+    starts = list(range(0, n_frames - segment_frames + 1, segment_frames))
+    if starts[-1] + segment_frames < n_frames:
+        starts.append(n_frames - segment_frames)
+    return starts
+
+
+class SegmentDataset(torch.utils.data.Dataset):
+    """Fixed-length segments of per-clip arrays whose first axis is time.
+
+    Parameters
+    ----------
+    features : list of ndarray, each (n_frames_i, n_features)
+    targets : list of dict of ndarray
+        Per clip, arrays whose first axis has ``n_frames_i`` entries.
+    segment_frames : int
+        Frames per segment; shorter clips are zero-padded and ``valid`` marks the
+        real frames.
+
+    Items are ``(features (L, n_features), {name: (L, ...), "valid": (L,)})``.
+    """
+
+    def __init__(self, features, targets, segment_frames):
+        self.features = features
+        self.targets = targets
+        self.segment_frames = int(segment_frames)
+        self.index = [(clip, start) for clip, f in enumerate(features)
+                      for start in segment_starts(f.shape[0], self.segment_frames)]
+
+    def __len__(self):
+        return len(self.index)
+
+    def _cut(self, array, start):
+        piece = array[start:start + self.segment_frames]
+        if piece.shape[0] < self.segment_frames:
+            pad = [(0, self.segment_frames - piece.shape[0])] + [(0, 0)] * (piece.ndim - 1)
+            piece = np.pad(piece, pad)
+        return torch.from_numpy(np.ascontiguousarray(piece))
+
+    def __getitem__(self, i):
+        clip, start = self.index[i]
+        n_real = min(self.segment_frames, self.features[clip].shape[0] - start)
+        valid = torch.zeros(self.segment_frames)
+        valid[:n_real] = 1.0
+        targets = {name: self._cut(array, start) for name, array in self.targets[clip].items()}
+        targets["valid"] = valid
+        return self._cut(self.features[clip], start), targets
+
+
+class SeparationNet(NeuralNet):
+    """skorch ``NeuralNet`` whose loss is ``objective(module_output, targets)``.
+
+    Parameters
+    ----------
+    objective : callable
+        Picklable function of the module's output and the dict of target tensors.
+    """
+
+    def __init__(self, module, *args, objective=None, criterion=torch.nn.MSELoss, **kwargs):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
+        self.objective = objective
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        targets = to_tensor(y_true, device=self.device)
+        return self.objective(y_pred, targets)
+
+
+class KeepBestWeights(Callback):
+    """Restore, when training ends, the weights of the epoch with the lowest validation
+    loss (or training loss when there is no validation set)."""
+
+    def initialize(self):
+        self.best_loss_ = np.inf
+        self.best_epoch_ = None
+        self.best_state_ = None
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        loss = row.get("valid_loss", row.get("train_loss"))
+        if loss is not None and np.isfinite(loss) and loss < self.best_loss_:
+            self.best_loss_ = float(loss)
+            self.best_epoch_ = int(row["epoch"])
+            self.best_state_ = copy.deepcopy(net.module_.state_dict())
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+
+
+def segmentwise(module, features, segment_frames, *, device="cpu", batch_size=16,
+                reduce=None):
+    """Run ``module`` on fixed-length segments of one clip and join the outputs.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps ``(batch, L, n_features)`` to a tensor or tuple of tensors whose
+        time axis is given by ``reduce``.
+    features : ndarray of shape (n_frames, n_features)
+    segment_frames : int
+        ``L``; the last segment is aligned to the end of the clip.
+    reduce : callable, optional
+        ``reduce(outputs) -> tuple of (tensor, time_axis)`` picking what to keep
+        from the module's output (e.g. only the masks of a long song).
+
+    Returns
+    -------
+    outputs : tuple of ndarray
+        Each with ``n_frames`` along its time axis.
+    """
+    n_frames = features.shape[0]
+    length = min(segment_frames, n_frames)
+    starts = segment_starts(n_frames, length)
+    pieces = None
+    module.eval()
+    with torch.no_grad():
+        for first in range(0, len(starts), batch_size):
+            batch_starts = starts[first:first + batch_size]
+            batch = torch.from_numpy(np.stack([features[s:s + length] for s in batch_starts]))
+            kept = reduce(module(batch.to(device)))
+            if pieces is None:
+                pieces = [[] for _ in kept]
+            for store, (tensor, axis) in zip(pieces, kept):
+                store.append((np.moveaxis(tensor.detach().cpu().numpy(), axis, 1), axis))
+    outputs = []
+    for store in pieces:
+        axis = store[0][1]
+        joined = np.concatenate([array for array, _ in store], axis=0)  # (n_seg, L, ...)
+        full = np.empty((n_frames,) + joined.shape[2:], dtype=joined.dtype)
+        for segment, start in zip(joined, starts):
+            full[start:start + length] = segment
+        outputs.append(np.moveaxis(full, 0, axis - 1))
+    return tuple(outputs)

@@ -1,0 +1,222 @@
+"""Input validators called at every public entry (librosa's ``valid_audio`` style).
+
+Each validator returns a cleaned value or raises an error from
+:mod:`sksep.exceptions` whose message names the argument, what it got and what
+was expected, e.g. ``X[3] must be a 1-D float array, got shape (2, 16000)``.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from .exceptions import InvalidAudioTypeError, InvalidInputError
+
+__all__ = [
+    "check_audio",
+    "check_mixtures",
+    "check_sources",
+    "check_int",
+    "check_real",
+    "check_choice",
+]
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    return f"{type(value).__name__} {value!r}" if np.isscalar(value) else type(value).__name__
+
+
+def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
+    """Validate one clip of float audio.
+
+    Parameters
+    ----------
+    audio : array-like
+        Samples, ``(n_samples,)`` when ``ndim=1``, ``(n_channels, n_samples)`` when ``ndim=2``.
+    name : str
+        How the argument is named in error messages (e.g. ``"X[3]"``).
+    min_samples : int
+        Fewest samples accepted (e.g. one STFT window).
+    ndim : int
+        Expected number of dimensions.
+
+    Returns
+    -------
+    audio : ndarray of float32
+        The same samples, as a contiguous float32 array.
+    """
+    if isinstance(audio, (str, bytes)) or audio is None:
+        raise InvalidAudioTypeError(
+            f"{name} must be a {ndim}-D float array of audio samples, got {_describe(audio)}"
+        )
+    array = np.asarray(audio)
+    if array.dtype == object:
+        raise InvalidAudioTypeError(
+            f"{name} must be a {ndim}-D float array of audio samples, got an object array "
+            f"(ragged lists?) of shape {array.shape}"
+        )
+    if array.dtype.kind in "iub":
+        raise InvalidAudioTypeError(
+            f"{name} has integer dtype {array.dtype}; expected float audio in [-1, 1] "
+            f"(for int16 PCM divide by 32768)"
+        )
+    if array.dtype.kind == "c":
+        raise InvalidAudioTypeError(f"{name} is complex ({array.dtype}); expected real float audio")
+    if array.dtype.kind != "f":
+        raise InvalidAudioTypeError(f"{name} must be a float array, got dtype {array.dtype}")
+    if array.ndim != ndim:
+        hint = ""
+        if ndim == 1 and array.ndim == 2 and min(array.shape) <= 2:
+            hint = " (stereo? mix down with audio.mean(axis=0) or separate each channel)"
+        raise InvalidInputError(
+            f"{name} must be a {ndim}-D float array, got shape {array.shape}{hint}"
+        )
+    n_samples = array.shape[-1]
+    if n_samples < min_samples:
+        raise InvalidInputError(
+            f"{name} has {n_samples} samples; expected at least {min_samples} "
+            f"(one STFT window)"
+        )
+    if not np.all(np.isfinite(array)):
+        n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+        raise InvalidInputError(f"{name} contains {n_bad} NaN or infinite samples")
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def check_mixtures(X, *, name="X", min_samples=1):
+    """Validate a batch of mono mixtures.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_clips, n_samples) or list of 1-D arrays
+        Mono mixtures; a list may hold clips of different lengths.
+
+    Returns
+    -------
+    clips : list of ndarray of float32, each ``(n_samples_i,)``
+    is_array : bool
+        Whether ``X`` was one 2-D array (so outputs are stacked back into arrays).
+    """
+    if isinstance(X, np.ndarray):
+        if X.dtype != object:
+            if X.ndim != 2:
+                raise InvalidInputError(
+                    f"{name} must be a 2-D array (n_clips, n_samples) or a list of 1-D "
+                    f"arrays, got shape {X.shape}"
+                )
+            clips = [check_audio(x, name=f"{name}[{i}]", min_samples=min_samples)
+                     for i, x in enumerate(X)]
+            if not clips:
+                raise InvalidInputError(f"{name} holds no clips; expected at least one")
+            return clips, True
+        X = list(X)
+    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__") or not hasattr(X, "__getitem__"):
+        raise InvalidAudioTypeError(
+            f"{name} must be a 2-D array (n_clips, n_samples) or a list of 1-D float arrays, "
+            f"got {_describe(X)}"
+        )
+    if len(X) == 0:
+        raise InvalidInputError(f"{name} holds no clips; expected at least one")
+    clips = [check_audio(x, name=f"{name}[{i}]", min_samples=min_samples)
+             for i, x in enumerate(X)]
+    return clips, False
+
+
+def check_sources(Y, lengths, *, name="Y", n_sources=None):
+    """Validate the sources that go with a batch of mixtures.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_clips, n_sources, n_samples) or list of (n_sources, n_i) arrays
+    lengths : sequence of int
+        The length in samples of each mixture; each clip's sources must match it.
+    n_sources : int, optional
+        The number of sources expected (e.g. the number seen at fit).
+
+    Returns
+    -------
+    sources : list of ndarray of float32, each ``(n_sources, n_samples_i)``
+    """
+    if Y is None:
+        raise InvalidInputError(
+            f"{name} is None; expected the sources of each clip, "
+            f"shape (n_clips, n_sources, n_samples)"
+        )
+    if isinstance(Y, np.ndarray) and Y.dtype != object:
+        if Y.ndim != 3:
+            raise InvalidInputError(
+                f"{name} must be a 3-D array (n_clips, n_sources, n_samples) or a list of "
+                f"(n_sources, n_samples) arrays, got shape {Y.shape}"
+            )
+    if isinstance(Y, (str, bytes)) or not hasattr(Y, "__len__"):
+        raise InvalidAudioTypeError(
+            f"{name} must be an array (n_clips, n_sources, n_samples) or a list of "
+            f"(n_sources, n_samples) arrays, got {_describe(Y)}"
+        )
+    if len(Y) != len(lengths):
+        raise InvalidInputError(
+            f"{name} has {len(Y)} clips but X has {len(lengths)}; expected one entry per mixture"
+        )
+    sources = []
+    for i, (y, length) in enumerate(zip(Y, lengths)):
+        y = check_audio(y, name=f"{name}[{i}]", ndim=2)
+        if y.shape[0] < 1:
+            raise InvalidInputError(f"{name}[{i}] has no sources; expected at least one")
+        if n_sources is not None and y.shape[0] != n_sources:
+            raise InvalidInputError(
+                f"{name}[{i}] has {y.shape[0]} sources; expected {n_sources}"
+            )
+        if y.shape[1] != length:
+            raise InvalidInputError(
+                f"{name}[{i}] has {y.shape[1]} samples but its mixture X[{i}] has {length}; "
+                f"sources must be as long as the mixture"
+            )
+        sources.append(y)
+    counts = {y.shape[0] for y in sources}
+    if len(counts) > 1:
+        raise InvalidInputError(
+            f"{name} clips have different numbers of sources {sorted(counts)}; "
+            f"expected the same sources, in the same order, for every clip"
+        )
+    return sources
+
+
+def check_int(value, *, name, minimum=None, maximum=None, allow_none=False):
+    """Validate an integer hyper-parameter (``hop_length=0 must be a positive integer``)."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InvalidAudioTypeError(f"{name}={value!r} must be an integer")
+    if minimum is not None and value < minimum:
+        raise InvalidInputError(f"{name}={value} must be an integer >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise InvalidInputError(f"{name}={value} must be an integer <= {maximum}")
+    return int(value)
+
+
+def check_real(value, *, name, minimum=None, maximum=None, allow_none=False,
+               exclusive_minimum=False):
+    """Validate a real-valued hyper-parameter."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InvalidAudioTypeError(f"{name}={value!r} must be a real number")
+    if not np.isfinite(value):
+        raise InvalidInputError(f"{name}={value} must be finite")
+    if minimum is not None:
+        if exclusive_minimum and value <= minimum:
+            raise InvalidInputError(f"{name}={value} must be > {minimum}")
+        if not exclusive_minimum and value < minimum:
+            raise InvalidInputError(f"{name}={value} must be >= {minimum}")
+    if maximum is not None and value > maximum:
+        raise InvalidInputError(f"{name}={value} must be <= {maximum}")
+    return float(value)
+
+
+def check_choice(value, *, name, choices):
+    """Validate a categorical hyper-parameter."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise InvalidInputError(f"{name}={value!r} must be one of {listed}")
+    return value
