@@ -1,0 +1,278 @@
+"""Tests for sksep.audio_io: reading, resampling, atomic writing and bad files."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from sksep.audio_io import load_audio, save_audio
+from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, MissingProgramError
+
+MIR1K_WAV = (Path(__file__).resolve().parents[2] / "shared" / "data" / "MIR-1K" / "Wavfile"
+             / "abjones_1_01.wav")
+MUSDB_FLAC = (Path(__file__).resolve().parents[2] / "shared" / "data" / "MUSDB18-excerpts"
+              / "AM Contra - Heart Peripheral" / "bass.flac")
+
+
+def _tone(n_samples=16000, sample_rate=16000, channels=None):
+    t = np.arange(n_samples) / sample_rate
+    if channels is None:
+        return (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    return np.stack([(0.4 / (c + 1)) * np.sin(2 * np.pi * 220 * (c + 1) * t)
+                     for c in range(channels)]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def mir1k_stereo():
+    data, rate = sf.read(MIR1K_WAV, dtype="float32", always_2d=True)
+    return data.T, rate
+
+
+class TestLoadAudio:
+    def test_stereo_matches_soundfile(self, mir1k_stereo):
+        expected, rate = mir1k_stereo
+        audio, sample_rate = load_audio(MIR1K_WAV, mono=False)
+        assert sample_rate == rate == 16000
+        assert audio.dtype == np.float32 and audio.shape == expected.shape == (2, 185856)
+        np.testing.assert_array_equal(audio, expected)
+
+    def test_mono_averages_channels(self, mir1k_stereo):
+        expected, _ = mir1k_stereo
+        audio, _ = load_audio(str(MIR1K_WAV))
+        assert audio.shape == (185856,)
+        np.testing.assert_allclose(audio, expected.mean(axis=0), atol=1e-7)
+
+    def test_mono_file_gives_one_channel(self, tmp_path):
+        path = save_audio(tmp_path / "mono.wav", _tone(), 16000)
+        audio, _ = load_audio(path, mono=False)
+        assert audio.shape == (1, 16000)
+
+    @pytest.mark.parametrize("target", [8000, 22050, 44100])
+    def test_resampling_changes_length_and_rate(self, target):
+        audio, sample_rate = load_audio(MIR1K_WAV, sample_rate=target, mono=False)
+        assert sample_rate == target
+        assert audio.shape == (2, int(np.ceil(185856 * target / 16000)))
+        assert audio.dtype == np.float32
+
+    def test_resampling_keeps_a_tone(self, tmp_path):
+        path = save_audio(tmp_path / "tone.wav", _tone(44100, 44100), 44100)
+        audio, _ = load_audio(path, sample_rate=16000)
+        expected = _tone(16000, 16000)
+        # Away from the edges the resampled tone is the tone sampled at 16 kHz.
+        np.testing.assert_allclose(audio[1000:-1000], expected[1000:-1000], atol=2e-3)
+
+    def test_same_rate_is_not_resampled(self, mir1k_stereo):
+        audio, _ = load_audio(MIR1K_WAV, sample_rate=16000, mono=False)
+        np.testing.assert_array_equal(audio, mir1k_stereo[0])
+
+    def test_missing_file(self, tmp_path):
+        path = tmp_path / "nope.wav"
+        with pytest.raises(FileNotFoundError, match=f"audio file '{path}' does not exist"):
+            load_audio(path)
+
+    def test_directory(self, tmp_path):
+        with pytest.raises(InvalidInputError, match="is a directory; expected an audio file"):
+            load_audio(tmp_path)
+
+    def test_zero_byte_file(self, tmp_path):
+        path = tmp_path / "empty.wav"
+        path.touch()
+        with pytest.raises(InvalidInputError, match="empty.wav' is not a readable audio file"
+                           ) as info:
+            load_audio(path)
+        assert not isinstance(info.value, sf.LibsndfileError)
+
+    def test_text_file_renamed_wav(self, tmp_path):
+        path = tmp_path / "notes.wav"
+        path.write_text("these are not samples\n" * 20)
+        with pytest.raises(InvalidInputError, match="notes.wav' is not a readable audio file "
+                                                    r"\(Format not recognised"):
+            load_audio(path)
+
+    def test_wav_truncated_in_half_loads_fewer_samples(self, tmp_path):
+        # libsndfile trusts the bytes present over the header's length: half the file,
+        # about half the frames, and never a raw LibsndfileError.
+        data = MIR1K_WAV.read_bytes()
+        path = tmp_path / "half.wav"
+        path.write_bytes(data[:len(data) // 2])
+        audio, _ = load_audio(path, mono=False)
+        full, _ = sf.read(MIR1K_WAV, dtype="float32", always_2d=True)
+        assert audio.shape == (2, (len(data) // 2 - 44) // 4)
+        np.testing.assert_array_equal(audio, full[:audio.shape[1]].T)
+
+    def test_wav_header_only_has_no_samples(self, tmp_path):
+        path = tmp_path / "header.wav"
+        path.write_bytes(MIR1K_WAV.read_bytes()[:44])
+        with pytest.raises(InvalidInputError, match="header.wav' contains no audio samples"):
+            load_audio(path)
+
+    def test_flac_truncated_in_half_is_unreadable(self, tmp_path):
+        data = MUSDB_FLAC.read_bytes()
+        path = tmp_path / "half.flac"
+        path.write_bytes(data[:len(data) // 2])
+        with pytest.raises(InvalidInputError, match="half.flac' is not a readable audio file"
+                           ) as info:
+            load_audio(path)
+        assert isinstance(info.value.__cause__, sf.LibsndfileError)
+
+    def test_m4a_without_ffmpeg(self, tmp_path, monkeypatch):
+        path = tmp_path / "song.m4a"
+        path.write_bytes(b"\x00" * 64)
+        monkeypatch.setattr(shutil, "which", lambda name: None)
+        with pytest.raises(MissingProgramError,
+                           match=r"needs the ffmpeg program, which was not found on PATH; "
+                                 r"install it \(Debian/Ubuntu: `sudo apt-get install ffmpeg`"):
+            load_audio(path)
+
+    @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not on PATH")
+    def test_m4a_round_trip_through_ffmpeg(self, tmp_path):
+        original = _tone(44100, 44100, channels=2)
+        wav = save_audio(tmp_path / "tone.wav", original, 44100)
+        m4a = tmp_path / "tone.m4a"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac",
+                        str(m4a)], check=True)
+        audio, sample_rate = load_audio(m4a, mono=False)
+        assert sample_rate == 44100 and audio.shape[0] == 2
+        # AAC works in 1024-sample frames; the encoder pads the end of the last one.
+        assert abs(audio.shape[1] - 44100) <= 2048
+        rms = np.sqrt(np.mean(audio[:, :44100] ** 2, axis=1))
+        np.testing.assert_allclose(rms, np.sqrt(np.mean(original ** 2, axis=1)), rtol=0.05)
+        mono, _ = load_audio(m4a, sample_rate=16000)
+        assert abs(mono.size - 16000) <= 1000
+
+    @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not on PATH")
+    def test_m4a_that_is_not_audio(self, tmp_path):
+        path = tmp_path / "fake.m4a"
+        path.write_text("not a container")
+        with pytest.raises(InvalidInputError,
+                           match=r"fake.m4a' is not a readable audio file \(ffmpeg: "):
+            load_audio(path)
+
+    def test_bad_arguments(self):
+        with pytest.raises(InvalidInputError, match="sample_rate=0 must be an integer >= 1"):
+            load_audio(MIR1K_WAV, sample_rate=0)
+        with pytest.raises(InvalidAudioTypeError, match="sample_rate=16000.0 must be an integer"):
+            load_audio(MIR1K_WAV, sample_rate=16000.0)
+        with pytest.raises(InvalidAudioTypeError, match="path must be a str or os.PathLike"):
+            load_audio(np.zeros(3))
+
+
+class TestSaveAudio:
+    @pytest.mark.parametrize("suffix", [".wav", ".flac"])
+    @pytest.mark.parametrize("channels", [None, 2])
+    def test_round_trip(self, tmp_path, suffix, channels):
+        audio = _tone(channels=channels)
+        path = save_audio(tmp_path / f"out{suffix}", audio, 16000)
+        assert path == tmp_path / f"out{suffix}"
+        assert sf.info(path).format == suffix[1:].upper()
+        assert sf.info(path).subtype == "PCM_16"
+        loaded, rate = load_audio(path, mono=channels is None)
+        assert rate == 16000 and loaded.shape == audio.shape
+        np.testing.assert_allclose(loaded, audio, atol=1 / 32768)
+
+    def test_float_wav_is_exact(self, tmp_path):
+        audio = _tone(channels=3) * 1.7  # beyond [-1, 1] too
+        path = save_audio(tmp_path / "float.wav", audio, 22050, subtype="FLOAT")
+        loaded, rate = load_audio(path, mono=False)
+        assert rate == 22050
+        np.testing.assert_array_equal(loaded, audio)
+
+    def test_ogg_is_vorbis(self, tmp_path):
+        path = save_audio(tmp_path / "out.ogg", _tone(), 16000)
+        assert sf.info(path).subtype == "VORBIS"
+        loaded, _ = load_audio(path)
+        assert loaded.shape == (16000,)
+
+    def test_creates_parent_folders(self, tmp_path):
+        path = save_audio(tmp_path / "a" / "b" / "out.wav", _tone(), 16000)
+        assert path.is_file()
+
+    def test_refuses_to_overwrite(self, tmp_path):
+        path = save_audio(tmp_path / "out.wav", _tone(), 16000)
+        before = path.read_bytes()
+        with pytest.raises(FileExistsError,
+                           match="out.wav' already exists; pass overwrite=True to replace it"):
+            save_audio(path, -_tone(), 16000)
+        assert path.read_bytes() == before
+
+    def test_overwrite_replaces(self, tmp_path):
+        path = save_audio(tmp_path / "out.wav", _tone(), 16000)
+        save_audio(path, -_tone(), 16000, overwrite=True)
+        loaded, _ = load_audio(path)
+        np.testing.assert_allclose(loaded, -_tone(), atol=1 / 32768)
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out.wav"]
+
+    def test_file_gets_usual_permissions(self, tmp_path):
+        reference = tmp_path / "reference"
+        reference.write_bytes(b"")
+        path = save_audio(tmp_path / "out.wav", _tone(), 16000)
+        assert path.stat().st_mode == reference.stat().st_mode
+
+    @staticmethod
+    def _failing_write(error):
+        real_write = sf.write
+
+        def write(file, data, samplerate, **kwargs):
+            real_write(file, data[: len(data) // 2], samplerate, **kwargs)
+            with open(file, "ab") as handle:
+                handle.write(b"partial")
+            raise error
+        return write
+
+    @pytest.mark.parametrize("error", [OSError("No space left on device"), KeyboardInterrupt()])
+    def test_failed_write_leaves_nothing(self, tmp_path, monkeypatch, error):
+        monkeypatch.setattr(sf, "write", self._failing_write(error))
+        with pytest.raises(type(error)):
+            save_audio(tmp_path / "out.wav", _tone(), 16000)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_failed_overwrite_keeps_old_file(self, tmp_path, monkeypatch):
+        path = save_audio(tmp_path / "out.flac", _tone(), 16000)
+        before = path.read_bytes()
+        monkeypatch.setattr(sf, "write", self._failing_write(OSError("disk full")))
+        with pytest.raises(OSError, match="disk full"):
+            save_audio(path, -_tone(), 16000, overwrite=True)
+        assert path.read_bytes() == before
+        assert [p.name for p in tmp_path.iterdir()] == ["out.flac"]
+
+    def test_clipping_warns(self, tmp_path):
+        with pytest.warns(UserWarning, match="audio peaks at 2.000 > 1 and will be clipped"):
+            path = save_audio(tmp_path / "loud.wav", np.array([0.5, 2.0, -0.5]), 8000)
+        loaded, _ = load_audio(path)
+        assert loaded.max() == pytest.approx(1.0, abs=1e-4)
+
+    def test_bad_audio(self, tmp_path):
+        target = tmp_path / "out.wav"
+        bad = _tone()
+        bad[10] = np.nan
+        with pytest.raises(InvalidInputError, match="audio contains 1 NaN or infinite samples"):
+            save_audio(target, bad, 16000)
+        with pytest.raises(InvalidAudioTypeError, match="audio has integer dtype int16"):
+            save_audio(target, np.zeros(100, dtype=np.int16), 16000)
+        with pytest.raises(InvalidInputError,
+                           match=r"audio has shape \(16000, 2\), i.e. 16000 channels of 2 "
+                                 r"samples; expected \(n_channels, n_samples\)"):
+            save_audio(target, _tone(channels=2).T, 16000)
+        with pytest.raises(InvalidInputError, match="audio must be a 1-D float array, got shape"):
+            save_audio(target, np.zeros((2, 2, 100), dtype=np.float32), 16000)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_bad_options(self, tmp_path):
+        with pytest.raises(InvalidInputError, match="sample_rate=0 must be an integer >= 1"):
+            save_audio(tmp_path / "out.wav", _tone(), 0)
+        with pytest.raises(InvalidInputError,
+                           match=r"has extension '.mp3'; expected one of .wav, .flac, .ogg"):
+            save_audio(tmp_path / "out.mp3", _tone(), 16000)
+        with pytest.raises(InvalidInputError,
+                           match="subtype='FLOAT' cannot be stored in a FLAC file; expected one "
+                                 "of 'PCM_S8', 'PCM_16', 'PCM_24'"):
+            save_audio(tmp_path / "out.flac", _tone(), 16000, subtype="FLOAT")
+        with pytest.raises(InvalidInputError, match="overwrite='yes' must be one of True, False"):
+            save_audio(tmp_path / "out.wav", _tone(), 16000, overwrite="yes")
+        (tmp_path / "folder.wav").mkdir()
+        with pytest.raises(InvalidInputError, match="folder.wav' is a directory"):
+            save_audio(tmp_path / "folder.wav", _tone(), 16000, overwrite=True)
+        assert [p.name for p in tmp_path.iterdir()] == ["folder.wav"]
