@@ -8,8 +8,10 @@ Feature transformers and targets (:class:`MelFeatures`, :class:`IdealBinaryMask`
 """
 
 from ._chimera import ChimeraSeparator, DeepClusteringSeparator
+from ._class_conditional import ClassConditionalSeparator
 from ._features import MelFeatures, SpectrogramRecord
 from ._masks import IdealBinaryMask, WienerMask
+from ._models import available_models, load
 from ._oracle import OracleMaskSeparator
 from ._spectral import FeatureGrid, apply_masks
 
@@ -24,6 +26,9 @@ __all__ = [
     "OracleMaskSeparator",
     "DeepClusteringSeparator",
     "ChimeraSeparator",
+    "ClassConditionalSeparator",
     "apply_masks",
+    "load",
+    "available_models",
     "__version__",
 ]

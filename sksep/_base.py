@@ -45,6 +45,10 @@ class BaseSeparator(BaseEstimator):
     # Subclasses that name their outputs by clustering set this in fit.
     permutation_invariant_ = False
 
+    # Fitted attributes a model file keeps (plain data); subclasses extend.
+    _saved_attributes = ("grid_", "n_sources_", "sample_rate_", "permutation_invariant_",
+                         "features_")
+
     def _default_features(self):
         return MelFeatures()
 
@@ -165,6 +169,47 @@ class BaseSeparator(BaseEstimator):
                      for r, m in zip(records, self._predict_masks(records))]
         return mean_si_sdr_improvement(sources, estimates, self._mixtures(X, records),
                                        permutation_invariant=self.permutation_invariant_)
+
+    def save(self, path, *, overwrite=False, half=False):
+        """Write the fitted separator to one model file, atomically.
+
+        The file holds the hyper-parameters and fitted attributes as plain data and
+        the network weights as tensors; :func:`sksep.load` reads it back without
+        running any code from it. Callbacks are not saved.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Target file (by convention ``.sksep``); parent folders are created.
+        overwrite : bool, default=False
+            Replace an existing file; otherwise that is a ``FileExistsError``.
+        half : bool, default=False
+            Store floating-point weights as float16 (half the size; they are read
+            back as float32).
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        from ._persistence import save_estimator
+        check_is_fitted(self, "grid_")
+        attributes = {name: getattr(self, name) for name in self._saved_attributes
+                      if hasattr(self, name)}
+        return save_estimator(self, path, attributes=attributes,
+                              state_dict=self._state_dict(), overwrite=overwrite, half=half)
+
+    def _state_dict(self):
+        return None
+
+    def _restore(self, attributes, state_dict):
+        """Set fitted attributes read from a model file (see :meth:`save`)."""
+        features = attributes.pop("features_", None)
+        if features is not None:
+            features.fit_settings()
+        self.features_ = features
+        for name, value in attributes.items():
+            setattr(self, name, value)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

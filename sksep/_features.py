@@ -157,8 +157,18 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         y : ignored
             The sources, passed through by a Pipeline.
         """
-        self.grid_ = self._grid()
+        self.fit_settings()
         check_mixtures(X, name="X", min_samples=self.grid_.n_fft)
+        return self
+
+    def fit_settings(self):
+        """Validate the settings and set the fitted attributes without any audio.
+
+        Returns
+        -------
+        self
+        """
+        self.grid_ = self._grid()
         self.n_features_out_ = self.grid_.n_bins * (2 if self.deltas else 1)
         return self
 

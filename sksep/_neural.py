@@ -38,6 +38,9 @@ def _as_stages(value, name):
 class NeuralSeparator(BaseSeparator):
     """Shared fit / predict machinery of the neural separators (see module docstring)."""
 
+    _saved_attributes = BaseSeparator._saved_attributes + (
+        "n_features_", "inference_frames_", "seed_", "best_epoch_", "epoch_summary_")
+
     def _check_params(self):
         stages = _as_stages(self.segment_frames, "segment_frames")
         epochs = _as_stages(self.max_epochs, "max_epochs")
@@ -89,7 +92,8 @@ class NeuralSeparator(BaseSeparator):
         train, valid = self._split(len(records), rng)
         train_features = [features[i] for i in train]
 
-        module = self._build_module(features[0].shape[1], self.grid_.n_bins, self.n_sources_)
+        self.n_features_ = int(features[0].shape[1])
+        module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
         stacked = np.concatenate(train_features, axis=0)
         module.standardize.mean.copy_(torch.from_numpy(stacked.mean(0)))
         module.standardize.scale.copy_(torch.from_numpy(stacked.std(0) + 1e-5))
@@ -111,19 +115,8 @@ class NeuralSeparator(BaseSeparator):
         callbacks.extend(self.callbacks or [])
 
         train_set, valid_set = datasets(stages[0])
-        net = SeparationNet(
-            module,
-            objective=self._objective(),
-            optimizer=torch.optim.RMSprop,
-            lr=self.lr,
-            max_epochs=epochs[0],
-            batch_size=self.batch_size,
-            train_split=None if valid_set is None else predefined_split(valid_set),
-            iterator_train__shuffle=True,
-            callbacks=callbacks,
-            device=self.device,
-            verbose=self.verbose,
-        )
+        net = self._make_net(module, max_epochs=epochs[0], callbacks=callbacks,
+                             train_split=None if valid_set is None else predefined_split(valid_set))
         net.fit(train_set, None)
         for length, n_epochs in zip(stages[1:], epochs[1:]):
             train_set, valid_set = datasets(length)
@@ -136,6 +129,38 @@ class NeuralSeparator(BaseSeparator):
         best = dict(net.callbacks_)["keep_best"]
         self.best_epoch_ = best.best_epoch_
         self.inference_frames_ = stages[-1]
+        self.epoch_summary_ = [
+            {key: row[key] for key in ("epoch", "train_loss", "valid_loss", "dur") if key in row}
+            for row in net.history]
+        return self
+
+    def _make_net(self, module, *, max_epochs, callbacks=(), train_split=None):
+        return SeparationNet(
+            module,
+            objective=self._objective(),
+            optimizer=torch.optim.RMSprop,
+            lr=self.lr,
+            max_epochs=max_epochs,
+            batch_size=self.batch_size,
+            train_split=train_split,
+            iterator_train__shuffle=True,
+            callbacks=list(callbacks),
+            device=self.device,
+            verbose=self.verbose,
+        )
+
+    # -- model files ------------------------------------------------------------------------
+
+    def _state_dict(self):
+        return self.net_.module_.state_dict()
+
+    def _restore(self, attributes, state_dict):
+        super()._restore(attributes, state_dict)
+        module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
+        module.load_state_dict(state_dict)
+        self.net_ = self._make_net(module, max_epochs=0).initialize()
+        self.net_.module_.eval()
+        self.history_ = self.net_.history
         return self
 
     # -- inference --------------------------------------------------------------------------

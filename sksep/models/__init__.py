@@ -1,0 +1,1 @@
+"""Trained models shipped with sksep; see :func:`sksep.load` and ``sksep models``."""
