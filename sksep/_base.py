@@ -47,7 +47,7 @@ class BaseSeparator(BaseEstimator):
 
     # Fitted attributes a model file keeps (plain data); subclasses extend.
     _saved_attributes = ("grid_", "n_sources_", "sample_rate_", "permutation_invariant_",
-                         "features_")
+                         "features_", "source_names_")
 
     def _default_features(self):
         return MelFeatures()
@@ -102,6 +102,7 @@ class BaseSeparator(BaseEstimator):
                 f"Y has {self.n_sources_} source per clip; expected at least 2 to separate"
             )
         self.sample_rate_ = self.grid_.sample_rate
+        self.source_names_ = tuple(f"source{i}" for i in range(self.n_sources_))
         self._fit(records, sources)
         return self
 

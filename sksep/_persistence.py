@@ -138,10 +138,13 @@ def _read_payload(path):
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     if path.is_dir():
         raise ModelFileError(f"model file {str(path)!r} is a directory; expected a file")
+    if path.stat().st_size == 0:
+        raise ModelFileError(f"{str(path)!r} is not a sksep model file: it is empty (0 bytes)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for bad files
-        reason = str(error).strip().splitlines()[0][:200]
+        lines = str(error).strip().splitlines()
+        reason = (lines[0][:200] if lines else "") or type(error).__name__
         if "weights only load failed" in str(error).lower():
             raise ModelFileError(
                 f"{str(path)!r} was refused: loading it would need to run code from the file, "

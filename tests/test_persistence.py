@@ -1,0 +1,158 @@
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+import sksep
+from sksep import ChimeraSeparator, DeepClusteringSeparator, MelFeatures, OracleMaskSeparator
+from sksep.callbacks import TimeBudget
+from sksep.exceptions import ModelFileError
+
+TINY = dict(hidden_size=8, num_layers=1, embedding_dim=6, max_epochs=1, segment_frames=50,
+            random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data(mir1k_train_small):
+    X, Y, _ = mir1k_train_small
+    return X[:3], Y[:3]
+
+
+@pytest.fixture(scope="module")
+def chimera(data):
+    est = ChimeraSeparator(**TINY, features=MelFeatures(n_mels=64)).fit(*data)
+    est.source_names_ = ("vocals", "accompaniment")
+    return est
+
+
+class _Payload:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+class TestSaveLoad:
+    def test_round_trip_predicts_identically(self, chimera, data, tmp_path):
+        path = chimera.save(tmp_path / "model.sksep")
+        loaded = sksep.load(path)
+        assert type(loaded) is ChimeraSeparator
+        assert loaded.get_params()["features"].n_mels == 64
+        assert loaded.source_names_ == ("vocals", "accompaniment")
+        np.testing.assert_array_equal(loaded.predict(data[0][:1])[0], chimera.predict(data[0][:1])[0])
+        assert loaded.score(*data) == pytest.approx(chimera.score(*data))
+        assert loaded.epoch_summary_ == chimera.epoch_summary_
+
+    def test_half_precision_is_smaller_and_close(self, chimera, data, tmp_path):
+        full = chimera.save(tmp_path / "full.sksep")
+        half = chimera.save(tmp_path / "half.sksep", half=True)
+        assert os.path.getsize(half) < 0.7 * os.path.getsize(full)
+        a = sksep.load(half).predict(data[0][:1])[0]
+        b = chimera.predict(data[0][:1])[0]
+        assert np.abs(a - b).max() < 1e-2 * np.abs(b).max()
+
+    def test_deep_clustering_and_oracle(self, data, tmp_path):
+        dc = DeepClusteringSeparator(**TINY).fit(*data)
+        loaded = sksep.load(dc.save(tmp_path / "dc.sksep"))
+        np.testing.assert_array_equal(loaded.predict(data[0][:1])[0], dc.predict(data[0][:1])[0])
+        oracle = OracleMaskSeparator(mask="wiener").fit(*data)
+        assert sksep.load(oracle.save(tmp_path / "o.sksep")).score(*data) == pytest.approx(oracle.score(*data))
+
+    def test_refuses_to_overwrite(self, chimera, tmp_path):
+        path = chimera.save(tmp_path / "model.sksep")
+        before = path.read_bytes()
+        with pytest.raises(FileExistsError, match="overwrite=True"):
+            chimera.save(path)
+        assert path.read_bytes() == before
+        chimera.save(path, overwrite=True)
+
+    def test_interrupted_write_leaves_nothing(self, chimera, tmp_path, monkeypatch):
+        path = tmp_path / "model.sksep"
+
+        def broken(self, data):
+            with open(self, "wb") as handle:
+                handle.write(data[:100])
+            raise OSError("disk full")
+
+        monkeypatch.setattr(type(path), "write_bytes", broken)
+        with pytest.raises(OSError, match="disk full"):
+            chimera.save(path)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_malicious_pickle_is_refused_without_running(self, tmp_path):
+        marker = tmp_path / "pwned"
+        torch.save({"format": "sksep-model", "x": _Payload(str(marker))}, tmp_path / "evil.sksep")
+        with pytest.raises(ModelFileError, match="run code"):
+            sksep.load(tmp_path / "evil.sksep")
+        assert not marker.exists()
+        plain = tmp_path / "evil.pkl"
+        plain.write_bytes(pickle.dumps(_Payload(str(marker))))
+        with pytest.raises(ModelFileError):
+            sksep.load(plain)
+        assert not marker.exists()
+
+    @pytest.mark.parametrize("content, match", [
+        (b"", "not a sksep model file"),
+        (b"hello world", "not a sksep model file"),
+    ])
+    def test_not_a_model(self, tmp_path, content, match):
+        path = tmp_path / "x.sksep"
+        path.write_bytes(content)
+        with pytest.raises(ModelFileError, match=match):
+            sksep.load(path)
+
+    def test_truncated_and_foreign_and_versioned(self, chimera, tmp_path):
+        good = chimera.save(tmp_path / "good.sksep").read_bytes()
+        (tmp_path / "cut.sksep").write_bytes(good[: len(good) // 2])
+        with pytest.raises(ModelFileError, match="truncated"):
+            sksep.load(tmp_path / "cut.sksep")
+        torch.save({"weights": torch.zeros(3)}, tmp_path / "foreign.pt")
+        with pytest.raises(ModelFileError, match="no sksep-model header"):
+            sksep.load(tmp_path / "foreign.pt")
+        payload = torch.load(tmp_path / "good.sksep", weights_only=True)
+        payload["format_version"] = 99
+        torch.save(payload, tmp_path / "future.sksep")
+        with pytest.raises(ModelFileError, match="format version 99"):
+            sksep.load(tmp_path / "future.sksep")
+
+    def test_missing_file_and_unknown_name(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            sksep.load(tmp_path / "nothing.sksep")
+        with pytest.raises(FileNotFoundError, match="neither a shipped model"):
+            sksep.load("no-such-model")
+        with pytest.raises(TypeError, match="must be a shipped model name or a file path"):
+            sksep.load(3)
+
+    def test_save_before_fit(self, tmp_path):
+        from sklearn.exceptions import NotFittedError
+        with pytest.raises(NotFittedError):
+            ChimeraSeparator().save(tmp_path / "m.sksep")
+
+
+class TestShippedModels:
+    def test_every_registered_model_loads_and_separates(self, mir1k_test_clips):
+        models = sksep.available_models()
+        assert "chimera-mir1k" in models
+        X, Y = mir1k_test_clips
+        for name, entry in models.items():
+            model = sksep.load(name)
+            assert type(model).__name__ == entry["estimator"]
+            assert entry["size_mb"] < 20
+            estimates = model.predict(X[:3])
+            assert [e.shape for e in estimates] == [y.shape for y in Y[:3]]
+            assert model.score(X[:3], Y[:3]) > 2.0
+
+
+class TestTimeBudget:
+    def test_stops_after_budget_and_keeps_best(self, data):
+        est = ChimeraSeparator(**{**TINY, "max_epochs": 500}, callbacks=[TimeBudget(0.5)],
+                               validation_fraction=0.0, patience=None).fit(*data)
+        assert 1 <= len(est.epoch_summary_) < 500
+        assert est.best_epoch_ is not None
+
+    def test_bad_budget(self, data):
+        with pytest.raises(ValueError, match="seconds=0 must be > 0"):
+            ChimeraSeparator(**TINY, callbacks=[TimeBudget(0)]).fit(*data)
