@@ -1,0 +1,366 @@
+"""Separating whole songs: long clips in overlapping blocks, and audio files.
+
+A separator's ``predict`` holds a whole clip's spectrogram, masks and
+resynthesised sources in memory at once. :func:`separate_long` bounds that
+memory by separating a long clip in overlapping blocks (60 s by default) and
+cross-fading neighbouring blocks; :func:`separate_file` reads a file at its own
+sample rate and channel count, separates each channel at the model's rate and
+returns the stems at the file's rate, as ``sksep separate`` writes them.
+
+How blocks are stitched
+-----------------------
+Block starts fall on multiples of the model's inference segment
+(``hop_length * inference_frames_`` samples, 0.8 s for the defaults; one STFT
+hop for models without segments), so a block sees the same STFT frames and the
+same network segments as a whole-clip ``predict``. Its output then differs
+from the whole-clip output only near its two ends, where the STFT pads and the
+recurrent network lacks context. Consecutive blocks overlap by at least
+``overlap_seconds``; in the middle of each overlap the earlier block fades out
+and the later one fades in over ``overlap_seconds`` with complementary
+raised-cosine weights ``w`` and ``1 - w``. Every sample therefore gets weights
+summing to one: away from the fades the output is exactly one block's output,
+and when a model's masks sum to one the stitched estimates still sum to the
+mixture.
+"""
+
+import librosa
+import numpy as np
+
+from ._validation import check_audio, check_choice, check_real
+from .audio_io import load_audio
+from .exceptions import InvalidInputError
+
+__all__ = ["block_layout", "separate_file", "separate_long"]
+
+
+def _final_step(estimator):
+    """The separator itself, or the last step of a Pipeline."""
+    steps = getattr(estimator, "steps", None)
+    return steps[-1][1] if steps else estimator
+
+
+def _model_grid(estimator):
+    grid = getattr(_final_step(estimator), "grid_", None)
+    if grid is None:
+        raise InvalidInputError(
+            f"estimator={type(estimator).__name__} is not fitted (it has no grid_); fit it or "
+            f"load a model with sksep.load"
+        )
+    return grid
+
+
+def _raised_cosine(length):
+    """Fade-in weights in (0, 1), ``(length,)`` float64; ``1 - w`` is the matching fade-out."""
+    return 0.5 - 0.5 * np.cos(np.pi * (np.arange(length) + 0.5) / length)
+
+
+def block_layout(n_samples, *, block_samples, overlap_samples, alignment):
+    """Where the blocks of a long clip start and end, and where they cross-fade.
+
+    Parameters
+    ----------
+    n_samples : int
+        Length of the clip.
+    block_samples : int
+        Nominal block length; the last block is between one and two ``alignment``
+        units longer at most, so that it ends with the clip.
+    overlap_samples : int
+        Shortest overlap of consecutive blocks, and the length of each cross-fade.
+    alignment : int
+        Block starts are multiples of this (the model's inference segment).
+
+    Returns
+    -------
+    blocks : list of (start, stop)
+        Half-open sample ranges covering ``[0, n_samples)``; consecutive ones overlap.
+    fades : list of (start, stop)
+        One per junction ``j`` between block ``j`` and ``j + 1``: the samples where
+        block ``j`` fades out and block ``j + 1`` fades in. Fades lie inside the
+        overlap of their two blocks and never overlap one another, so at most two
+        blocks contribute to any sample.
+
+    Examples
+    --------
+    >>> from sksep.separation import block_layout
+    >>> blocks, fades = block_layout(100_000, block_samples=40_000, overlap_samples=8_000,
+    ...                              alignment=12_800)
+    >>> blocks
+    [(0, 40000), (25600, 65600), (51200, 100000)]
+    >>> fades
+    [(28800, 36800), (54400, 62400)]
+    """
+    if n_samples <= block_samples:
+        return [(0, n_samples)], []
+    hop = block_samples - overlap_samples
+    hop -= hop % alignment
+    starts = list(range(0, n_samples - block_samples, hop))  # blocks that end before the clip
+    final = (n_samples - block_samples) // alignment * alignment
+    if final > starts[-1]:
+        starts.append(final)
+    stops = [start + block_samples for start in starts[:-1]] + [n_samples]
+    blocks = list(zip(starts, stops))
+
+    # Junction j sits in the middle of the overlap of blocks j and j + 1.
+    centres = [(starts[j + 1] + stops[j]) // 2 for j in range(len(blocks) - 1)]
+    fades = []
+    for j, centre in enumerate(centres):
+        half = min(overlap_samples // 2, (stops[j] - starts[j + 1]) // 2)
+        if j > 0:
+            half = min(half, (centre - centres[j - 1]) // 2)
+        if j + 1 < len(centres):
+            half = min(half, (centres[j + 1] - centre) // 2)
+        fades.append((centre - half, centre + half))
+    return blocks, fades
+
+
+def _block_weights(index, blocks, fades):
+    """Weights ``(stop - start,)`` of block ``index`` over its own samples."""
+    start, stop = blocks[index]
+    weights = np.ones(stop - start)
+    if index > 0:  # fade in
+        fade_start, fade_stop = fades[index - 1]
+        weights[:fade_start - start] = 0.0
+        weights[fade_start - start:fade_stop - start] = _raised_cosine(fade_stop - fade_start)
+    if index < len(fades):  # fade out
+        fade_start, fade_stop = fades[index]
+        weights[fade_start - start:fade_stop - start] *= \
+            1.0 - _raised_cosine(fade_stop - fade_start)
+        weights[fade_stop - start:] = 0.0
+    return weights
+
+
+def _matching_order(previous_tail, piece):
+    """Order of ``piece``'s sources that best matches the previous block over their overlap.
+
+    ``previous_tail`` is ``(n_sources, n_overlap)``, the previous block's estimates over the
+    samples both blocks cover; the order minimising the summed squared difference there is
+    found by the Hungarian algorithm.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    head = piece[:, :previous_tail.shape[1]].astype(np.float64)
+    tail = previous_tail.astype(np.float64)
+    cost = ((tail[:, None, :] - head[None, :, :]) ** 2).sum(axis=-1)
+    rows, columns = linear_sum_assignment(cost)
+    return columns[np.argsort(rows)]
+
+
+def _progress_bar(total, description, enabled):
+    """A tqdm bar when asked for and tqdm is installed (optional dependency), else None."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=description, unit="block", leave=False)
+
+
+def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
+                  progress=False):
+    """Separate one mono clip of any length in overlapping blocks.
+
+    Memory is bounded by the block length (plus the input and output arrays)
+    however long the clip: each block goes through ``estimator.predict([block])``
+    and is cross-faded into the output (see the module docstring).
+
+    Parameters
+    ----------
+    estimator : fitted separator (or Pipeline ending in one)
+        Reads mono waveforms at its sample rate, ``estimator.grid_.sample_rate``.
+    audio : ndarray of shape (n_samples,)
+        Mono float audio at the model's sample rate.
+    block_seconds : float, default=60.0
+        Block length in seconds. A clip not longer than one block is separated
+        in one piece, and the result is exactly ``estimator.predict([audio])[0]``.
+    overlap_seconds : float, default=4.0
+        Shortest overlap of consecutive blocks and length of each cross-fade, in
+        seconds; values above half of ``block_seconds`` are shortened to that.
+        Overlaps may come out longer, because block starts are aligned to the
+        model's inference segments.
+    progress : bool, default=False
+        Show a progress bar over blocks (needs ``tqdm``; without it no bar is
+        shown).
+
+    Returns
+    -------
+    estimates : ndarray of float32, shape (n_sources, n_samples)
+        Exactly as long as ``audio``. Equal to the whole-clip prediction away
+        from the cross-fades (to float precision for mask-inference models; a
+        deep-clustering head clusters each block on its own). Where the masks
+        sum to one, the estimates sum to ``audio``. For separators whose output
+        order is arbitrary (``permutation_invariant_``), each block's sources are
+        reordered to match the previous block over their overlap.
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        Non-finite or badly shaped audio, or blocks too short for the model.
+
+    See Also
+    --------
+    separate_file : Separate an audio file, channel by channel.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep import ChimeraSeparator
+    >>> from sksep.separation import separate_long
+    >>> from sksep.datasets import load_mir1k
+    >>> data = load_mir1k("../shared/data/MIR-1K", "train", max_clips=2)
+    >>> model = ChimeraSeparator(hidden_size=8, num_layers=1, max_epochs=1,
+    ...                          random_state=0).fit(data.X, data.Y)
+    >>> song = np.concatenate(data.X)          # 23 s
+    >>> estimates = separate_long(model, song, block_seconds=10, overlap_seconds=2)
+    >>> estimates.shape == (2, len(song))
+    True
+    >>> bool(np.allclose(estimates.sum(axis=0), song, atol=1e-4))
+    True
+    """
+    grid = _model_grid(estimator)
+    audio = check_audio(audio, name="audio", min_samples=grid.n_fft)
+    block_seconds = check_real(block_seconds, name="block_seconds", minimum=0.0,
+                               exclusive_minimum=True)
+    overlap_seconds = check_real(overlap_seconds, name="overlap_seconds", minimum=0.0)
+    check_choice(progress, name="progress", choices=(True, False))
+    overlap_seconds = min(overlap_seconds, block_seconds / 2)
+    rate = grid.sample_rate
+    block = round(block_seconds * rate)
+    overlap = round(overlap_seconds * rate)
+    if len(audio) <= block:
+        return np.asarray(estimator.predict([audio])[0], dtype=np.float32)
+
+    segment = grid.hop_length * int(getattr(_final_step(estimator), "inference_frames_", 1))
+    # Aligning starts to the network's segments makes blocks match the whole-clip
+    # prediction; for blocks too short for that, align to the STFT hop at least.
+    alignment = segment if block - overlap >= segment else grid.hop_length
+    if block - overlap < alignment or block < 4 * grid.n_fft:
+        raise InvalidInputError(
+            f"block_seconds={block_seconds} with overlap_seconds={overlap_seconds} leaves "
+            f"blocks too short for this model; use blocks of at least "
+            f"{max(4 * grid.n_fft, overlap + alignment) / rate:.2f} s"
+        )
+    blocks, fades = block_layout(len(audio), block_samples=block, overlap_samples=overlap,
+                                 alignment=alignment)
+
+    # Separators that do not name their outputs (deep clustering without a naming rule)
+    # may order the sources differently in every block.
+    unnamed = bool(getattr(_final_step(estimator), "permutation_invariant_", False))
+    estimates, previous = None, None
+    bar = _progress_bar(len(blocks), "separating", progress)
+    try:
+        for index, (start, stop) in enumerate(blocks):
+            piece = np.asarray(estimator.predict([audio[start:stop]])[0], dtype=np.float32)
+            if estimates is None:
+                estimates = np.zeros((piece.shape[0], len(audio)), dtype=np.float32)
+            if unnamed and previous is not None:
+                previous_start, previous_piece = previous
+                piece = piece[_matching_order(previous_piece[:, start - previous_start:],
+                                              piece)]
+            previous = (start, piece) if unnamed else None
+            weights = _block_weights(index, blocks, fades).astype(np.float32)
+            estimates[:, start:stop] += piece * weights
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return estimates
+
+
+def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
+                  overlap_seconds=4.0, progress=False):
+    """Separate an audio file at its own sample rate and channel count.
+
+    The file is read with :func:`sksep.audio_io.load_audio` (WAV, FLAC, OGG,
+    MP3; M4A/MP4/AAC through ``ffmpeg``). Each channel is resampled to the
+    model's rate, separated with :func:`separate_long`, and each estimate is
+    resampled back to the file's rate and cut or padded to the file's length.
+
+    Stems are band-limited to the model's Nyquist frequency: a 16 kHz model
+    gives stems with nothing above 8 kHz, whatever the file's rate. Stereo is
+    separated channel by channel (the models are mono).
+
+    Parameters
+    ----------
+    estimator : fitted separator (or Pipeline ending in one)
+    path : str or os.PathLike
+        The audio file.
+    source_names : sequence of str, optional
+        One name per source, only checked against the model's number of sources
+        (the caller uses them to name the stems).
+    block_seconds, overlap_seconds, progress
+        As in :func:`separate_long`.
+
+    Returns
+    -------
+    estimates : ndarray of float32, shape (n_sources, n_channels, n_samples)
+        At the file's sample rate, as long as the file.
+    sample_rate : int
+        The file's sample rate in Hz.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    sksep.exceptions.InvalidInputError
+        Not a readable audio file, or too short to separate.
+    sksep.exceptions.MissingProgramError
+        An M4A/MP4/AAC file and no ``ffmpeg`` on ``PATH``.
+
+    See Also
+    --------
+    separate_long : Separate a mono clip at the model's rate.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sksep import ChimeraSeparator
+    >>> from sksep.audio_io import save_audio
+    >>> from sksep.datasets import load_mir1k
+    >>> from sksep.separation import separate_file
+    >>> data = load_mir1k("../shared/data/MIR-1K", "train", max_clips=2)
+    >>> model = ChimeraSeparator(hidden_size=8, num_layers=1, max_epochs=1,
+    ...                          random_state=0).fit(data.X, data.Y)
+    >>> stereo_44k = np.random.default_rng(0).uniform(-0.1, 0.1, (2, 44100)).astype("float32")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     song = save_audio(Path(folder) / "song.wav", stereo_44k, 44100)
+    ...     estimates, rate = separate_file(model, song)
+    >>> estimates.shape, rate          # (n_sources, n_channels, n_samples) at the file's rate
+    ((2, 2, 44100), 44100)
+    """
+    grid = _model_grid(estimator)
+    model_rate = grid.sample_rate
+    audio, file_rate = load_audio(path, mono=False)
+    n_channels, n_samples = audio.shape
+    shortest = int(np.ceil(grid.n_fft * file_rate / model_rate))
+    if n_samples < shortest:
+        raise InvalidInputError(
+            f"{str(path)!r} holds {n_samples} samples ({n_samples / file_rate:.3f} s); "
+            f"expected at least {shortest} (one {grid.n_fft}-sample STFT window at "
+            f"{model_rate} Hz) to separate"
+        )
+    estimates = None
+    for channel in range(n_channels):
+        signal = audio[channel]
+        if file_rate != model_rate:
+            signal = librosa.resample(signal, orig_sr=file_rate, target_sr=model_rate)
+        separated = separate_long(estimator, signal, block_seconds=block_seconds,
+                                  overlap_seconds=overlap_seconds, progress=progress)
+        del signal
+        if estimates is None:
+            n_sources = separated.shape[0]
+            if source_names is not None and len(source_names) != n_sources:
+                raise InvalidInputError(
+                    f"source_names={list(source_names)!r} names {len(source_names)} sources; "
+                    f"the model separates {n_sources}"
+                )
+            estimates = np.empty((n_sources, n_channels, n_samples), dtype=np.float32)
+        for source, estimate in enumerate(separated):
+            if file_rate != model_rate:
+                estimate = librosa.resample(estimate, orig_sr=model_rate, target_sr=file_rate)
+            estimates[source, channel] = librosa.util.fix_length(estimate, size=n_samples)
+        del separated
+    return estimates, file_rate
