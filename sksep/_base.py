@@ -92,6 +92,11 @@ class BaseSeparator(BaseEstimator):
         self
         """
         self._check_params()
+        if Y is None:  # before the features are computed (sklearn's wording)
+            raise InvalidInputError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None; "
+                f"expected Y, the sources of each clip (n_clips, n_sources, n_samples)"
+            )
         self.features_ = None
         records, _ = self._as_records(X, fitting=True)
         sources = check_sources(Y, [r.n_samples for r in records], name="Y")
@@ -199,6 +204,33 @@ class BaseSeparator(BaseEstimator):
         return save_estimator(self, path, attributes=attributes,
                               state_dict=self._state_dict(), overwrite=overwrite, half=half)
 
+    @classmethod
+    def load(cls, path):
+        """Read a model file written by :meth:`save`, refusing one of another class.
+
+        Unlike :func:`sksep.load`, which returns whatever separator the file holds,
+        ``ChimeraSeparator.load(path)`` insists on a :class:`ChimeraSeparator` (or a
+        subclass).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        estimator : instance of this class, fitted
+
+        Raises
+        ------
+        FileNotFoundError
+            No file at ``path``.
+        sksep.exceptions.ModelFileError
+            The file is not a sksep model, or holds another estimator class (the
+            message names both).
+        """
+        from ._persistence import load_estimator
+        return load_estimator(path, expected=cls)
+
     def _state_dict(self):
         return None
 
@@ -214,7 +246,6 @@ class BaseSeparator(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.target_tags.required = True
         tags.non_deterministic = False
         return tags

@@ -224,6 +224,21 @@ class DeepClusteringSeparator(_ChimeraBase):
         Added to the net (e.g. ``skorch.callbacks.ProgressBar()``).
     verbose : int, default=0
         skorch's per-epoch table when 1.
+    checkpoint : str or os.PathLike, default=None
+        File to which the state of training is written, atomically, after every
+        epoch (weights, optimizer, history, best epoch, early stopping, random
+        generators). If training is interrupted (Ctrl-C, a killed process, a
+        callback such as :class:`~sksep.callbacks.TimeBudget`), ``fit`` with the
+        same data and settings resumes from it and ends with the same model as an
+        uninterrupted run with the same ``random_state``. The file is deleted once
+        training is complete (all epochs run, or early stopping). A checkpoint
+        from other data or settings is refused (``ValueError``), not overwritten.
+        Not saved in model files.
+    accelerator : accelerate.Accelerator, default=None
+        Train through Hugging Face ``accelerate`` (skorch's ``AccelerateMixin``):
+        the accelerator places the model and batches, and under
+        ``accelerate launch`` shards the batches over processes / GPUs. Inference
+        then runs on ``device``. Not saved in model files.
 
     Attributes
     ----------
@@ -254,7 +269,8 @@ class DeepClusteringSeparator(_ChimeraBase):
                  dropout=0.0, features=None, dc_target=None, cluster_naming="low_frequency",
                  low_frequency_source=-1, segment_frames=100, lr=1e-3, max_epochs=100,
                  batch_size=16, validation_fraction=0.1, patience=10, max_grad_norm=5.0,
-                 device="cpu", random_state=None, callbacks=None, verbose=0):
+                 device="cpu", random_state=None, callbacks=None, verbose=0,
+                 checkpoint=None, accelerator=None):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -275,6 +291,8 @@ class DeepClusteringSeparator(_ChimeraBase):
         self.random_state = random_state
         self.callbacks = callbacks
         self.verbose = verbose
+        self.checkpoint = checkpoint
+        self.accelerator = accelerator
 
     def _check_params(self):
         stages = super()._check_params()
@@ -317,7 +335,7 @@ class ChimeraSeparator(_ChimeraBase):
         Reference mask of mMSA; ``None`` is ``WienerMask(power=2)``.
     hidden_size, num_layers, rnn_type, dropout, features, dc_target, low_frequency_source,
     segment_frames, lr, max_epochs, batch_size, validation_fraction, patience, max_grad_norm,
-    device, random_state, callbacks, verbose
+    device, random_state, callbacks, verbose, checkpoint, accelerator
         As in :class:`DeepClusteringSeparator`.
 
     Attributes
@@ -349,7 +367,7 @@ class ChimeraSeparator(_ChimeraBase):
                  dc_target=None, mi_target=None, low_frequency_source=-1, segment_frames=100,
                  lr=1e-3, max_epochs=100, batch_size=16, validation_fraction=0.1, patience=10,
                  max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None,
-                 verbose=0):
+                 verbose=0, checkpoint=None, accelerator=None):
         self.alpha = alpha
         self.embedding_dim = embedding_dim
         self.mi_objective = mi_objective
@@ -373,6 +391,8 @@ class ChimeraSeparator(_ChimeraBase):
         self.random_state = random_state
         self.callbacks = callbacks
         self.verbose = verbose
+        self.checkpoint = checkpoint
+        self.accelerator = accelerator
 
     def _check_params(self):
         stages = super()._check_params()

@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils import TransformerTags
 
 from ._spectral import grid_magnitudes
 from ._validation import check_real
@@ -73,7 +74,8 @@ def loudness_weights(mixture_magnitude, *, threshold_db=-40.0):
     if peak <= 0.0:
         return np.zeros_like(magnitude)
     floor = peak * 10.0 ** (threshold_db / 20.0)
-    return (magnitude > floor).astype(np.float32)
+    # ">=": with threshold_db=0 the loudest bins themselves must keep their weight.
+    return (magnitude >= floor).astype(np.float32)
 
 
 class _MaskTarget(BaseEstimator):
@@ -113,6 +115,14 @@ class _MaskTarget(BaseEstimator):
         """Loudness weights of one clip, ``(n_frames, n_bins)``; see :func:`loudness_weights`."""
         self._check_params()
         return loudness_weights(record.magnitude, threshold_db=self.threshold_db)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform(records, Y) maps records and sources to masks: sklearn's checks must
+        # know it for a transformer (it is one that needs the sources), and nothing is fit.
+        tags.transformer_tags = TransformerTags()
+        tags.requires_fit = False
+        return tags
 
 
 class IdealBinaryMask(_MaskTarget):

@@ -11,9 +11,20 @@ Subclasses provide four things:
 This class does the rest: seeding, the validation split (by clip), feature
 standardisation, training on fixed-length segments with an optional curriculum,
 keeping the best epoch, and segment-wise inference.
+
+Two optional constructor parameters of the subclasses are read here (with
+``getattr``, so a subclass without them still works):
+
+* ``checkpoint`` (path or None): a resumable checkpoint written after every epoch
+  (:mod:`sksep._checkpoint`); ``fit`` resumes from it and deletes it once
+  training is complete.
+* ``accelerator`` (``accelerate.Accelerator`` or None): train through skorch's
+  ``AccelerateMixin`` (several GPUs or processes under ``accelerate launch``).
 """
 
+import os
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -22,7 +33,10 @@ from skorch.helper import predefined_split
 from sklearn.utils import check_random_state
 
 from ._base import BaseSeparator
-from ._training import KeepBestWeights, SegmentDataset, SeparationNet, segmentwise
+from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
+from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
+from ._training import (AcceleratedSeparationNet, KeepBestWeights, SegmentDataset,
+                        SeparationNet, bare_module, segmentwise)
 from ._validation import (InvalidAudioTypeError, InvalidInputError, check_int, check_real)
 
 __all__ = ["NeuralSeparator"]
@@ -63,6 +77,22 @@ class NeuralSeparator(BaseSeparator):
                 f"callbacks={self.callbacks!r} must be a list of skorch callbacks or None"
             )
         check_int(self.verbose, name="verbose", minimum=0)
+        checkpoint = getattr(self, "checkpoint", None)
+        if checkpoint is not None:
+            if not isinstance(checkpoint, (str, os.PathLike)):
+                raise InvalidAudioTypeError(
+                    f"checkpoint={checkpoint!r} must be a file path (str or os.PathLike) or None"
+                )
+            if Path(checkpoint).is_dir():
+                raise InvalidInputError(
+                    f"checkpoint={str(checkpoint)!r} is a directory; expected a file path"
+                )
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is not None and not (hasattr(accelerator, "prepare")
+                                            and hasattr(accelerator, "unwrap_model")):
+            raise InvalidAudioTypeError(
+                f"accelerator={accelerator!r} must be an accelerate.Accelerator or None"
+            )
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError) as error:
@@ -80,16 +110,39 @@ class NeuralSeparator(BaseSeparator):
         order = rng.permutation(n_clips)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
+    def _training_run(self, records, sources, checkpoint):
+        """The checkpoint to resume (or None) and the header of this run's checkpoints.
+
+        The header holds the seed and the train / validation split: drawn from
+        ``random_state``, or those of the run being resumed (``random_state`` may be None).
+        """
+        header = {"format": CHECKPOINT_FORMAT, "format_version": 1,
+                  "estimator": type(self).__name__}
+        resume = None
+        if checkpoint is not None:
+            header["fingerprint"] = training_fingerprint(self, records, sources)
+            resume = read_checkpoint(checkpoint, estimator_name=header["estimator"],
+                                     fingerprint=header["fingerprint"])
+        if resume is None:
+            rng = check_random_state(self.random_state)
+            seed = int(rng.randint(2**31 - 1))
+            train, valid = self._split(len(records), rng)
+        else:
+            seed, train, valid = resume["seed"], resume["train"], resume["valid"]
+        header.update(seed=int(seed), train=[int(i) for i in train],
+                      valid=[int(i) for i in valid])
+        return resume, header
+
     def _fit(self, records, sources):
         stages, epochs = self._check_params()
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(2**31 - 1))
-        torch.manual_seed(seed)
-        self.seed_ = seed
+        checkpoint = getattr(self, "checkpoint", None)
+        resume, header = self._training_run(records, sources, checkpoint)
+        train, valid = header["train"], header["valid"]
+        torch.manual_seed(header["seed"])
+        self.seed_ = header["seed"]
 
         features = [r.features for r in records]
         targets = [self._clip_targets(r, s) for r, s in zip(records, sources)]
-        train, valid = self._split(len(records), rng)
         train_features = [features[i] for i in train]
 
         self.n_features_ = int(features[0].shape[1])
@@ -112,31 +165,63 @@ class NeuralSeparator(BaseSeparator):
             monitor = "valid_loss" if len(valid) else "train_loss"
             callbacks.append(("early_stopping",
                               EarlyStopping(monitor=monitor, patience=self.patience)))
+        # After keep_best and early_stopping (their end-of-epoch state is saved), before
+        # the user's callbacks (one that interrupts does so after the epoch is saved).
+        callbacks.append(("epoch_checkpoint", EpochCheckpoint(checkpoint, header)))
         callbacks.extend(self.callbacks or [])
 
-        train_set, valid_set = datasets(stages[0])
+        accelerator = getattr(self, "accelerator", None)
         net = self._make_net(module, max_epochs=epochs[0], callbacks=callbacks,
-                             train_split=None if valid_set is None else predefined_split(valid_set))
-        net.fit(train_set, None)
-        for length, n_epochs in zip(stages[1:], epochs[1:]):
-            train_set, valid_set = datasets(length)
-            if valid_set is not None:
-                net.set_params(train_split=predefined_split(valid_set))
-            net.partial_fit(train_set, None, epochs=n_epochs)
+                             accelerator=accelerator).initialize()
+        counter = dict(net.callbacks_)["epoch_checkpoint"]
+        first, done = 0, 0
+        if resume is not None:
+            first, done = int(resume["stage"]), int(resume["stage_epochs"])
+            stage_complete = done >= epochs[first]
+            counter.restore(net, resume, stage_complete=stage_complete)
+            if stage_complete:
+                first, done = first + 1, 0
+        finished, stage = True, first
+        for stage in range(first, len(stages)):
+            train_set, valid_set = datasets(stages[stage])
+            net.set_params(train_split=None if valid_set is None else predefined_split(valid_set))
+            remaining = epochs[stage] - done
+            counter.start_stage(stage, done)
+            net.partial_fit(train_set, None, epochs=remaining)
+            done = 0
+            # skorch ends training quietly on KeyboardInterrupt: unless early stopping
+            # raised it, it was Ctrl-C or a callback such as TimeBudget, and the whole fit
+            # ends here (the checkpoint, if any, is kept for a later fit to resume).
+            if net.interrupted_ and not early_stopped(net):
+                finished = False
+                break
+        self.best_epoch_ = dict(net.callbacks_)["keep_best"].best_epoch_
+        if accelerator is not None:
+            # A plain net on ``device`` for inference, saving and pickling.
+            plain = self._make_net(bare_module(net).to(self.device), max_epochs=0).initialize()
+            plain.history = net.history
+            net = plain
         net.module_.eval()
+        if checkpoint is not None and finished:
+            Path(checkpoint).unlink(missing_ok=True)
         self.net_ = net
         self.history_ = net.history
-        best = dict(net.callbacks_)["keep_best"]
-        self.best_epoch_ = best.best_epoch_
-        self.inference_frames_ = stages[-1]
+        self.inference_frames_ = stages[min(stage, len(stages) - 1)]
         self.epoch_summary_ = [
             {key: row[key] for key in ("epoch", "train_loss", "valid_loss", "dur") if key in row}
             for row in net.history]
         return self
 
-    def _make_net(self, module, *, max_epochs, callbacks=(), train_split=None):
-        return SeparationNet(
-            module,
+    def _make_net(self, module, *, max_epochs, callbacks=(), train_split=None,
+                  accelerator=None):
+        """The skorch net that trains ``module``.
+
+        With an ``accelerate.Accelerator`` the net is an
+        :class:`~sksep._training.AcceleratedSeparationNet`: the accelerator places the
+        module and batches on its device(s) and, under ``accelerate launch``, shards
+        the batches over the processes and averages the gradients.
+        """
+        settings = dict(
             objective=self._objective(),
             optimizer=torch.optim.RMSprop,
             lr=self.lr,
@@ -145,9 +230,18 @@ class NeuralSeparator(BaseSeparator):
             train_split=train_split,
             iterator_train__shuffle=True,
             callbacks=list(callbacks),
-            device=self.device,
             verbose=self.verbose,
         )
+        if accelerator is None:
+            return SeparationNet(module, device=self.device, **settings)
+        # The module is unwrapped once, at the end of fit, not after each curriculum
+        # stage (partial_fit would go on training the unwrapped module).
+        # The mixin's default sink (accelerator.print) would print the table even
+        # with verbose=0; skorch stays quiet only with the plain print.
+        return AcceleratedSeparationNet(module, accelerator=accelerator, device=None,
+                                        unwrap_after_train=False,
+                                        callbacks__print_log__sink="auto" if self.verbose
+                                        else print, **settings)
 
     # -- model files ------------------------------------------------------------------------
 

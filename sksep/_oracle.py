@@ -65,13 +65,15 @@ class OracleMaskSeparator(BaseSeparator):
     def _predict_masks(self, records):  # pragma: no cover - needs the sources
         raise InvalidInputError("OracleMaskSeparator needs the true sources: call predict(X, Y)")
 
-    def predict(self, X, Y):
+    def predict(self, X, Y=None):
         """Separate each mixture with the ideal mask of its true sources.
 
         Parameters
         ----------
         X : mixtures, as in :meth:`BaseSeparator.predict`
         Y : the true sources of each mixture
+            Required; ``None`` (the default only so that a missing ``Y`` gets a
+            clear error after the fitted check) raises ``InvalidInputError``.
 
         Returns
         -------

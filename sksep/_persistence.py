@@ -12,7 +12,7 @@ unpickler refuses anything but those types: a file that would run code when
 unpickled is rejected before anything in it runs. Sub-estimators among the
 parameters (``features=MelFeatures(...)``, targets) are stored as
 ``{"__estimator__": name, "params": {...}}`` and rebuilt from an allow-list of
-sksep classes. Callbacks are not stored.
+sksep classes. Callbacks, checkpoint paths and accelerators are not stored.
 """
 
 import dataclasses
@@ -30,6 +30,10 @@ __all__ = ["save_estimator", "load_estimator", "FORMAT_VERSION"]
 
 FORMAT = "sksep-model"
 FORMAT_VERSION = 1
+
+# Objects and paths that only matter while training on one machine; a loaded model
+# gets their defaults.
+_TRAINING_ONLY_PARAMS = ("callbacks", "checkpoint", "accelerator")
 
 
 def _registry():
@@ -94,7 +98,8 @@ def save_estimator(estimator, path, *, attributes, state_dict, overwrite=False, 
     Parameters
     ----------
     estimator : BaseSeparator
-        Its ``get_params(deep=False)`` are stored, minus ``callbacks``.
+        Its ``get_params(deep=False)`` are stored, minus ``callbacks``, ``checkpoint``
+        and ``accelerator``.
     path : str or os.PathLike
     attributes : dict
         Fitted attributes needed at predict, plain data.
@@ -110,7 +115,8 @@ def save_estimator(estimator, path, *, attributes, state_dict, overwrite=False, 
     """
     from . import __version__
 
-    params = {k: v for k, v in estimator.get_params(deep=False).items() if k != "callbacks"}
+    params = {k: v for k, v in estimator.get_params(deep=False).items()
+              if k not in _TRAINING_ONLY_PARAMS}
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -145,6 +151,13 @@ def _read_payload(path):
     except Exception as error:  # torch raises several types for bad files
         lines = str(error).strip().splitlines()
         reason = (lines[0][:200] if lines else "") or type(error).__name__
+        # Only a real pickle (a torch zip archive, or a bare pickle) can hold code; other
+        # bytes also fail the restricted unpickler, but they are simply not a model file.
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+        if head != b"PK\x03\x04" and head[:1] != b"\x80":
+            raise ModelFileError(
+                f"{str(path)!r} is not a sksep model file (not a PyTorch archive)") from None
         if "weights only load failed" in str(error).lower():
             raise ModelFileError(
                 f"{str(path)!r} was refused: loading it would need to run code from the file, "

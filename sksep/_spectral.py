@@ -85,6 +85,15 @@ class FeatureGrid:
         Mel filterbank range in Hz (``fmax=None`` is Nyquist).
     window : str
         STFT window.
+
+    Examples
+    --------
+    >>> from sksep import FeatureGrid
+    >>> grid = FeatureGrid()                    # the grid of MelFeatures() at 16 kHz
+    >>> grid.n_freq, grid.n_bins                # STFT bins, mel bands
+    (257, 150)
+    >>> grid.projection().shape                 # maps a mel-band mask to the STFT bins
+    (257, 150)
     """
 
     sample_rate: int = 16000
@@ -185,6 +194,19 @@ def apply_masks(record, masks, *, phase="mixture", n_iter=32):
     -------
     estimates : ndarray of float32, shape (n_sources, n_samples)
         As long as the mixture.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep import MelFeatures, WienerMask, apply_masks
+    >>> rng = np.random.default_rng(0)
+    >>> sources = rng.normal(scale=0.1, size=(2, 16000)).astype("float32")
+    >>> record = MelFeatures().fit_transform([sources.sum(axis=0)])[0]
+    >>> estimates = apply_masks(record, WienerMask().masks(record, sources))
+    >>> estimates.shape
+    (2, 16000)
+    >>> bool(np.allclose(estimates.sum(axis=0), sources.sum(axis=0), atol=1e-5))  # null sum
+    True
     """
     grid = record.grid
     masks = np.asarray(masks, dtype=np.float32)

@@ -7,6 +7,8 @@
   delegates to an objective function ``objective(outputs, targets) -> loss``.
 * :class:`KeepBestWeights` restores the weights of the epoch with the lowest
   validation loss at the end of training.
+* :class:`AcceleratedSeparationNet` is the same net with skorch's
+  ``AccelerateMixin`` (Hugging Face ``accelerate``: several GPUs or processes).
 * :func:`segmentwise` runs a trained module over a long clip in fixed-length
   segments, as the paper does at test time.
 """
@@ -17,10 +19,11 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
+from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
 __all__ = ["SegmentDataset", "SeparationNet", "KeepBestWeights", "segmentwise",
-           "segment_starts"]
+           "segment_starts", "AcceleratedSeparationNet", "bare_module"]
 
 
 def segment_starts(n_frames, segment_frames):
@@ -94,6 +97,47 @@ class SeparationNet(NeuralNet):
         targets = to_tensor(y_true, device=self.device)
         return self.objective(y_pred, targets)
 
+    def fit_loop(self, X, y=None, **fit_params):
+        # skorch's partial_fit swallows KeyboardInterrupt (Ctrl-C, EarlyStopping, TimeBudget)
+        # and returns as if training were complete: remember that one came.
+        self.interrupted_ = False
+        try:
+            return super().fit_loop(X, y, **fit_params)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            raise
+
+
+class _ObjectiveOnly:
+    """Criterion placeholder of :class:`AcceleratedSeparationNet`: the objective computes
+    the loss. Not an ``nn.Module``, because accelerate would wrap a module in DDP, which
+    refuses one without parameters (as ``MSELoss``) when several processes train."""
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("SeparationNet computes its loss with its objective")
+
+
+class AcceleratedSeparationNet(AccelerateMixin, SeparationNet):
+    """:class:`SeparationNet` trained through an ``accelerate.Accelerator``.
+
+    skorch's mixin prepares the module, optimizer and data loaders with the
+    accelerator (device placement, DDP across processes, mixed precision).
+    ``skorch.hf`` imports ``accelerate`` only when an accelerator is used.
+    """
+
+    def __init__(self, module, *args, criterion=_ObjectiveOnly, **kwargs):
+        super().__init__(module, *args, criterion=criterion, **kwargs)
+
+
+def bare_module(net):
+    """The net's module without the wrappers ``accelerate`` puts around it (e.g. DDP).
+
+    Its ``state_dict`` has the same keys however the net was trained, and it shares
+    its parameters with ``net.module_``.
+    """
+    accelerator = getattr(net, "accelerator", None)
+    return net.module_ if accelerator is None else accelerator.unwrap_model(net.module_)
+
 
 class KeepBestWeights(Callback):
     """Restore, when training ends, the weights of the epoch with the lowest validation
@@ -111,11 +155,11 @@ class KeepBestWeights(Callback):
         if loss is not None and np.isfinite(loss) and loss < self.best_loss_:
             self.best_loss_ = float(loss)
             self.best_epoch_ = int(row["epoch"])
-            self.best_state_ = copy.deepcopy(net.module_.state_dict())
+            self.best_state_ = copy.deepcopy(bare_module(net).state_dict())
 
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:
-            net.module_.load_state_dict(self.best_state_)
+            bare_module(net).load_state_dict(self.best_state_)
 
 
 def segmentwise(module, features, segment_frames, *, device="cpu", batch_size=16,

@@ -5,9 +5,11 @@ Each validator returns a cleaned value or raises an error from
 was expected, e.g. ``X[3] must be a 1-D float array, got shape (2, 16000)``.
 """
 
+import os
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 
 from .exceptions import InvalidAudioTypeError, InvalidInputError
 
@@ -18,10 +20,16 @@ __all__ = [
     "check_int",
     "check_real",
     "check_choice",
+    "check_n_jobs",
 ]
 
 
+_PATH_HINT = " (a file path? read it with sksep.audio_io.load_audio first)"
+
+
 def _describe(value):
+    if isinstance(value, os.PathLike):
+        return f"path {os.fspath(value)!r}"
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
     return f"{type(value).__name__} {value!r}" if np.isscalar(value) else type(value).__name__
@@ -46,9 +54,10 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
     audio : ndarray of float32
         The same samples, as a contiguous float32 array.
     """
-    if isinstance(audio, (str, bytes)) or audio is None:
+    if isinstance(audio, (str, bytes, os.PathLike)) or audio is None:
         raise InvalidAudioTypeError(
             f"{name} must be a {ndim}-D float array of audio samples, got {_describe(audio)}"
+            f"{_PATH_HINT if isinstance(audio, (str, os.PathLike)) else ''}"
         )
     array = np.asarray(audio)
     if array.dtype == object:
@@ -62,7 +71,10 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
             f"(for int16 PCM divide by 32768)"
         )
     if array.dtype.kind == "c":
-        raise InvalidAudioTypeError(f"{name} is complex ({array.dtype}); expected real float audio")
+        raise InvalidAudioTypeError(
+            f"Complex data not supported: {name} has dtype {array.dtype}; expected real float "
+            f"audio (take np.real, or the magnitude, of a complex signal first)"
+        )
     if array.dtype.kind != "f":
         raise InvalidAudioTypeError(f"{name} must be a float array, got dtype {array.dtype}")
     if array.ndim != ndim:
@@ -75,8 +87,8 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
     n_samples = array.shape[-1]
     if n_samples < min_samples:
         raise InvalidInputError(
-            f"{name} has {n_samples} samples; expected at least {min_samples} "
-            f"(one STFT window)"
+            f"{name} has {n_samples} sample{'' if n_samples == 1 else 's'}; expected at least "
+            f"{min_samples} (one STFT window)"
         )
     if not np.all(np.isfinite(array)):
         n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
@@ -98,12 +110,22 @@ def check_mixtures(X, *, name="X", min_samples=1):
     is_array : bool
         Whether ``X`` was one 2-D array (so outputs are stacked back into arrays).
     """
+    if sparse.issparse(X):
+        raise InvalidAudioTypeError(
+            f"{name} is a {type(X).__name__} (sparse); sparse input is not supported, "
+            f"expected dense float audio (n_clips, n_samples) or a list of 1-D arrays"
+        )
     if isinstance(X, np.ndarray):
         if X.dtype != object:
             if X.ndim != 2:
+                hint = ""
+                if X.ndim == 1:
+                    hint = f" (one clip? pass [{name.lower()}] or {name.lower()}[None])"
+                elif X.ndim == 3 and X.shape[1] <= 2:
+                    hint = " (stereo? mix down with X.mean(axis=1))"
                 raise InvalidInputError(
                     f"{name} must be a 2-D array (n_clips, n_samples) or a list of 1-D "
-                    f"arrays, got shape {X.shape}"
+                    f"arrays, got shape {X.shape}{hint}"
                 )
             clips = [check_audio(x, name=f"{name}[{i}]", min_samples=min_samples)
                      for i, x in enumerate(X)]
@@ -111,10 +133,11 @@ def check_mixtures(X, *, name="X", min_samples=1):
                 raise InvalidInputError(f"{name} holds no clips; expected at least one")
             return clips, True
         X = list(X)
-    if isinstance(X, (str, bytes)) or not hasattr(X, "__len__") or not hasattr(X, "__getitem__"):
+    if isinstance(X, (str, bytes, os.PathLike)) or not hasattr(X, "__len__") \
+            or not hasattr(X, "__getitem__"):
         raise InvalidAudioTypeError(
             f"{name} must be a 2-D array (n_clips, n_samples) or a list of 1-D float arrays, "
-            f"got {_describe(X)}"
+            f"got {_describe(X)}{_PATH_HINT if isinstance(X, (str, os.PathLike)) else ''}"
         )
     if len(X) == 0:
         raise InvalidInputError(f"{name} holds no clips; expected at least one")
@@ -166,6 +189,11 @@ def check_sources(Y, lengths, *, name="Y", n_sources=None):
         if n_sources is not None and y.shape[0] != n_sources:
             raise InvalidInputError(
                 f"{name}[{i}] has {y.shape[0]} sources; expected {n_sources}"
+            )
+        if y.shape[1] != length and y.shape[0] == length:
+            raise InvalidInputError(
+                f"{name}[{i}] has shape {y.shape}, samples first; expected (n_sources, "
+                f"n_samples) = (n_sources, {length}): transpose it ({name}[{i}].T)"
             )
         if y.shape[1] != length:
             raise InvalidInputError(
@@ -220,3 +248,11 @@ def check_choice(value, *, name, choices):
         listed = ", ".join(repr(c) for c in choices)
         raise InvalidInputError(f"{name}={value!r} must be one of {listed}")
     return value
+
+
+def check_n_jobs(value, *, name="n_jobs"):
+    """Validate a joblib ``n_jobs``: a nonzero integer (``-1``: all cores) or None."""
+    n_jobs = check_int(value, name=name, allow_none=True)
+    if n_jobs == 0:
+        raise InvalidInputError(f"{name}=0 must be a nonzero integer (-1: all cores) or None")
+    return n_jobs

@@ -164,4 +164,6 @@ def si_sdr_improvement(reference, estimate, mixture, **kwargs):
     >>> np.round(si_sdr_improvement(sources, estimate, mixture))  # 20 dB better than x
     array([20., 20.])
     """
+    for signal, name in ((reference, "reference"), (estimate, "estimate"), (mixture, "mixture")):
+        _as_signals(signal, name=name)  # so that an error names the mixture as the mixture
     return si_sdr(reference, estimate, **kwargs) - si_sdr(reference, mixture, **kwargs)
