@@ -24,6 +24,7 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "MIR-1K
 
 
 def main(argv=None):
+    """Run the example; returns the estimates ``(n_sources, n_samples)``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MIR-1K folder")
     parser.add_argument("--clip", default="annar_3_05", help="test clip name")
@@ -35,7 +36,7 @@ def main(argv=None):
     test = load_mir1k(args.data, "test")
     if args.clip not in test.names:
         parser.error(f"--clip {args.clip!r} is not a MIR-1K test clip (e.g. {test.names[0]})")
-    i = test.names.index(args.clip)
+    i = list(test.names).index(args.clip)
     mixture, sources = test.X[i], test.Y[i]
 
     model = sksep.load(args.model)
@@ -51,14 +52,15 @@ def main(argv=None):
         print(f"wrote {written}")
 
     print(f"\n{args.clip} ({len(mixture) / test.sample_rate:.1f} s), model {args.model!r}")
-    print(f"{'':16}{'SI-SDRi (dB)':>14}{'SDR (dB)':>10}{'SIR (dB)':>10}{'SAR (dB)':>10}")
+    print(f"{'':24}{'SI-SDRi (dB)':>14}{'SDR (dB)':>10}{'SIR (dB)':>10}{'SAR (dB)':>10}")
     for label, estimate in (("mixture", np.stack([mixture, mixture])),
                             ("sksep model", estimates), ("oracle Wiener", ceiling)):
         improvement = si_sdr_improvement(sources, estimate, mixture)
         bss = bss_eval(sources, estimate)
         for j, name in enumerate(test.source_names):
-            print(f"{label + ' ' + name[:5]:16}{improvement[j]:14.2f}{bss['sdr'][j]:10.2f}"
+            print(f"{label + ' ' + name:24}{improvement[j]:14.2f}{bss['sdr'][j]:10.2f}"
                   f"{bss['sir'][j]:10.2f}{bss['sar'][j]:10.2f}")
+    return estimates
 
 
 if __name__ == "__main__":

@@ -9,11 +9,13 @@ Feature transformers and targets (:class:`MelFeatures`, :class:`IdealBinaryMask`
 
 from ._chimera import ChimeraSeparator, DeepClusteringSeparator
 from ._class_conditional import ClassConditionalSeparator
+from ._conv import ConvMaskSeparator
 from ._features import MelFeatures, SpectrogramRecord
 from ._masks import IdealBinaryMask, WienerMask
 from ._models import available_models, load
 from ._oracle import OracleMaskSeparator
 from ._spectral import FeatureGrid, apply_masks
+from ._unet import UNetSeparator
 
 __version__ = "0.1.0"
 
@@ -27,6 +29,8 @@ __all__ = [
     "DeepClusteringSeparator",
     "ChimeraSeparator",
     "ClassConditionalSeparator",
+    "ConvMaskSeparator",
+    "UNetSeparator",
     "apply_masks",
     "load",
     "available_models",

@@ -11,6 +11,7 @@ from ._masks import IdealBinaryMask, WienerMask
 from ._modules import ChimeraNetwork
 from ._neural import NeuralSeparator
 from ._spectral import grid_magnitudes
+from ._training import segmentwise
 from ._validation import InvalidInputError, check_choice, check_int, check_real
 from .losses import (deep_clustering_loss, magnitude_spectrum_approximation,
                      masked_magnitude_spectrum_approximation)
@@ -51,6 +52,17 @@ def chimera_objective(outputs, targets, *, alpha, mi_objective):
                    else magnitude_spectrum_approximation)
         loss = loss + (1 - alpha) * mi_loss(masks, targets["mixture"], reference, valid)
     return loss
+
+
+class _MasksOnly(torch.nn.Module):
+    """Inference adapter: a :class:`ChimeraNetwork` that returns ``(None, masks)``."""
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, features):
+        return None, self.network.masks(features)
 
 
 class _ChimeraBase(NeuralSeparator):
@@ -136,6 +148,17 @@ class _ChimeraBase(NeuralSeparator):
         check_is_fitted(self, "net_")
         records, _ = self._as_records(X)
         return [self._network_outputs(r, keep=("embedding",))[0] for r in records]
+
+    def _network_outputs(self, record, keep=None):
+        # Predicting with the MI head needs no embeddings: skip the embedding head
+        # (tanh + normalisation of T x F x D values, about a tenth of separation time).
+        if ("embedding" in (keep or self._needed_outputs())
+                or not hasattr(self.net_.module_, "masks")):
+            return super()._network_outputs(record, keep=keep)
+        return segmentwise(_MasksOnly(self.net_.module_), record.features,
+                           self.inference_frames_, device=self.device,
+                           batch_size=self.batch_size,
+                           reduce=partial(self._reduce_outputs, keep=("masks",)))
 
     def _reduce_outputs(self, outputs, keep=None):
         embedding, masks = outputs

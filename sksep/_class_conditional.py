@@ -124,7 +124,7 @@ default="tied_spherical"
         threshold that picks the loud bins of a query; ``None`` is
         ``IdealBinaryMask(threshold_db=-40)``.
     segment_frames, lr, max_epochs, batch_size, validation_fraction, patience, \
-max_grad_norm, device, random_state, callbacks, verbose
+max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         As in :class:`DeepClusteringSeparator`.
 
     Attributes
@@ -189,7 +189,8 @@ max_grad_norm, device, random_state, callbacks, verbose
                  dc_weight=1.0, hidden_size=300, num_layers=4, rnn_type="lstm", dropout=0.0,
                  features=None, dc_target=None, segment_frames=100, lr=1e-3, max_epochs=100,
                  batch_size=16, validation_fraction=0.1, patience=10, max_grad_norm=5.0,
-                 device="cpu", random_state=None, callbacks=None, verbose=0):
+                 device="cpu", random_state=None, callbacks=None, verbose=0, checkpoint=None,
+                 accelerator=None):
         self.classes = classes
         self.covariance_type = covariance_type
         self.embedding_dim = embedding_dim
@@ -211,6 +212,8 @@ max_grad_norm, device, random_state, callbacks, verbose
         self.random_state = random_state
         self.callbacks = callbacks
         self.verbose = verbose
+        self.checkpoint = checkpoint
+        self.accelerator = accelerator
 
     # -- parameters -------------------------------------------------------------------------
 

@@ -103,7 +103,14 @@ class ChimeraNetwork(nn.Module):
         self.mask_head = MaskInferenceHead(n_bins, embedding_dim, n_sources,
                                            activation=mask_activation)
 
-    def forward(self, features):
+    def _z(self, features):
         hidden = self.body(self.standardize(features))
-        z = self.linear(hidden).unflatten(-1, (self.n_bins, self.embedding_dim))
+        return self.linear(hidden).unflatten(-1, (self.n_bins, self.embedding_dim))
+
+    def forward(self, features):
+        z = self._z(features)
         return self.embedding_head(z), self.mask_head(z)
+
+    def masks(self, features):
+        """The mask-inference head's masks ``(batch, C, T, F)`` alone (no embeddings)."""
+        return self.mask_head(self._z(features))

@@ -39,6 +39,7 @@ plug the metrics into ``GridSearchCV(scoring=...)``.
 from ._aggregate import (best_permutation, format_report_table, mean_si_sdr_improvement,
                          mirex_globals, separation_report)
 from ._bss_eval import bss_eval
+from ._mask_metrics import mask_iou, mask_psnr
 from ._scorers import get_scorer, make_separation_scorer, si_sdri_scorer
 from ._si_sdr import si_sdr, si_sdr_improvement
 
@@ -54,4 +55,6 @@ __all__ = [
     "si_sdri_scorer",
     "make_separation_scorer",
     "get_scorer",
+    "mask_iou",
+    "mask_psnr",
 ]
