@@ -12,9 +12,10 @@ __all__ = ["TimeBudget"]
 class TimeBudget(Callback):
     """End training cleanly once a wall-clock budget is spent.
 
-    Checked at the end of each epoch: the epoch that crosses the budget is the
-    last one. Training then ends as if ``max_epochs`` had been reached, and the
-    best epoch's weights are kept as usual.
+    Checked after every training batch, so the budget holds even when one epoch
+    is long: training stops within one batch of the budget, as if interrupted
+    with Ctrl-C, and the weights of the best completed epoch are kept (the
+    current ones if no epoch completed).
 
     Parameters
     ----------
@@ -40,7 +41,7 @@ class TimeBudget(Callback):
         if self.started_ is None:
             self.started_ = time.monotonic()
 
-    def on_epoch_end(self, net, **kwargs):
-        if time.monotonic() - self.started_ >= self.seconds:
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and time.monotonic() - self.started_ >= self.seconds:
             # skorch ends the fit loop on KeyboardInterrupt and still runs on_train_end.
             raise KeyboardInterrupt
