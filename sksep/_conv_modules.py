@@ -1,0 +1,276 @@
+"""torch modules of the convolutional separators.
+
+* :class:`ContextCNN`: Roma, Green & Tremblay (2018): the ``2c + 1`` frames around each
+  frame go through convolutional layers (same padding, batch norm, ReLU, max-pooling) and
+  fully-connected layers (sigmoid between them) to the masks of that one frame.
+  Without convolutional layers it is the paper's fully-connected ``dnn`` baseline.
+* :class:`UNet` and :class:`UNetMaskNetwork`: a U-Net (Ronneberger et al. 2015) with four
+  down- and four up-sampling stages over (time x frequency) patches, as in Xi's report;
+  :class:`HybridUNetNetwork` is the report's UH-net, a Chimera network whose mask-head
+  output is stacked with the spectrogram as extra U-Net input channels.
+
+Feature tensors are ``(batch, T, n_features)`` with ``n_features = n_channels * n_bins``
+(e.g. log magnitudes and their deltas are two channels of the same ``n_bins`` grid);
+masks are ``(batch, n_sources, T, n_bins)``, like :class:`~sksep._modules.ChimeraNetwork`'s.
+"""
+
+import torch
+from torch import nn
+
+from ._modules import ChimeraNetwork, Standardize
+
+__all__ = ["ContextCNN", "UNet", "UNetMaskNetwork", "HybridUNetNetwork", "context_windows",
+           "pad_context"]
+
+
+def context_windows(frames, context):
+    """The ``2c + 1`` frames around each frame, edges padded by repeating the end frames.
+
+    Parameters
+    ----------
+    frames : Tensor of shape (batch, T + 2c, n_channels, n_bins)
+        Frames already padded with ``context`` frames of context on each side.
+    context : int
+        ``c``.
+
+    Returns
+    -------
+    windows : Tensor of shape (batch * T, n_channels, 2c + 1, n_bins)
+        Window ``b * T + n`` holds padded frames ``n ... n + 2c`` of clip ``b``, i.e. the
+        context of frame ``n``.
+    """
+    n_channels, n_bins = frames.shape[2:]
+    width = 2 * context + 1
+    windows = frames.unfold(1, width, 1)  # (batch, T, n_channels, n_bins, 2c + 1)
+    return windows.permute(0, 1, 2, 4, 3).reshape(-1, n_channels, width, n_bins)
+
+
+def pad_context(frames, context):
+    """Repeat the first and last frame ``context`` times: ``(B, T, ...) -> (B, T + 2c, ...)``."""
+    if context == 0:
+        return frames
+    first = frames[:, :1].expand(-1, context, *frames.shape[2:])
+    last = frames[:, -1:].expand(-1, context, *frames.shape[2:])
+    return torch.cat([first, frames, last], dim=1)
+
+
+class ContextCNN(nn.Module):
+    """Frame-wise mask network over a window of ``2c + 1`` context frames.
+
+    Parameters
+    ----------
+    n_features : int
+        Input features per frame, ``n_channels * n_bins``.
+    n_bins : int
+        ``K``: bins of the feature grid, one mask value per bin and source.
+    n_sources : int
+        ``I``.
+    context : int
+        ``c``: frames of context on each side.
+    conv_layers : int
+        Convolutional layers; 0 gives the fully-connected ``dnn`` baseline.
+    channels : int
+        Feature maps of the first convolutional layer; each later layer doubles them.
+    kernel_size : int
+        Odd square kernel (time x frequency), same padding.
+    fc_layers : int
+        Hidden fully-connected layers after the convolutional ones.
+    hidden_size : int
+        Units of each hidden fully-connected layer.
+    output : {"sigmoid", "log_softmax"}
+        Sigmoid masks (MSE objective) or log-probabilities over sources (NLL objective).
+    dropout : float
+        Dropout before each fully-connected layer.
+
+    ``forward(features (batch, T, n_features))`` returns ``(batch, I, T, K)``: each frame's
+    output is computed from its own window, the clip edges padded by repeating the end
+    frames. ``forward_padded`` takes input already padded with ``c`` real context frames on
+    each side (exact inference on long clips, chunk by chunk).
+    """
+
+    def __init__(self, n_features, n_bins, n_sources, *, context=5, conv_layers=2, channels=16,
+                 kernel_size=3, fc_layers=2, hidden_size=512, output="sigmoid", dropout=0.0):
+        super().__init__()
+        if n_features % n_bins:
+            raise ValueError(f"n_features={n_features} must be a multiple of n_bins={n_bins}")
+        self.n_channels = n_features // n_bins
+        self.n_bins = n_bins
+        self.n_sources = n_sources
+        self.context = context
+        self.output = output
+        self.standardize = Standardize(n_features)
+
+        layers = []
+        in_channels, height, width = self.n_channels, 2 * context + 1, n_bins
+        for index in range(conv_layers):
+            out_channels = channels * 2 ** index
+            # Pool by 2 along each axis that still has 2 or more entries.
+            pool = (2 if height >= 2 else 1, 2 if width >= 2 else 1)
+            # Max-pooling before batch norm and ReLU (the maximum commutes with the ReLU):
+            # a quarter of the values then go through them, about twice as fast on a CPU,
+            # where these per-window maps dominate the cost (the windows overlap).
+            layers += [nn.Conv2d(in_channels, out_channels, kernel_size,
+                                 padding=kernel_size // 2),
+                       nn.MaxPool2d(pool), nn.BatchNorm2d(out_channels), nn.ReLU()]
+            in_channels, height, width = out_channels, height // pool[0], width // pool[1]
+        self.convolutions = nn.Sequential(*layers)
+
+        fully_connected = []
+        size = in_channels * height * width
+        for _ in range(fc_layers):
+            fully_connected += [nn.Dropout(dropout), nn.Linear(size, hidden_size), nn.Sigmoid()]
+            size = hidden_size
+        fully_connected += [nn.Dropout(dropout), nn.Linear(size, n_sources * n_bins)]
+        self.fully_connected = nn.Sequential(*fully_connected)
+
+    def forward(self, features):
+        return self.forward_padded(pad_context(features, self.context))
+
+    def forward_padded(self, features):
+        """Outputs of the ``T`` inner frames of ``(batch, T + 2c, n_features)``."""
+        batch, padded, _ = features.shape
+        n_frames = padded - 2 * self.context
+        frames = self.standardize(features).unflatten(-1, (self.n_channels, self.n_bins))
+        windows = context_windows(frames, self.context)
+        hidden = self.convolutions(windows).flatten(1)
+        logits = self.fully_connected(hidden).view(batch, n_frames, self.n_sources, self.n_bins)
+        logits = logits.transpose(1, 2)  # (batch, I, T, K)
+        if self.output == "sigmoid":
+            return torch.sigmoid(logits)
+        return torch.log_softmax(logits, dim=1)
+
+
+class _DoubleConvolution(nn.Sequential):
+    """Two 3x3 convolutions with batch norm and ReLU: one U-Net stage."""
+
+    def __init__(self, in_channels, out_channels, dropout=0.0):
+        super().__init__(
+            nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels), nn.ReLU(),
+            nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out_channels), nn.ReLU(),
+            nn.Dropout2d(dropout),
+        )
+
+
+class UNet(nn.Module):
+    """U-Net over images ``(batch, in_channels, T, F)`` -> logits ``(batch, out_channels, T, F)``.
+
+    ``depth`` down-sampling stages (2x2 max-pooling after a double convolution) and as many
+    up-sampling stages (2x2 transposed convolution, concatenation with the skip connection
+    of the same resolution, double convolution), then a 1x1 convolution. Feature maps
+    double at each down-sampling, from ``channels``. Inputs whose sides are not multiples
+    of ``2 ** depth`` are zero-padded at the end and the output is cropped back.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    channels : int
+        Feature maps of the first stage.
+    depth : int
+        Down-sampling (and up-sampling) stages; 4 in Xi's report.
+    dropout : float
+        Channel dropout after the bottleneck and the up-sampling stages but the last
+        (Xi: 0.5, "to prevent overfitting").
+    """
+
+    def __init__(self, in_channels, out_channels, *, channels=16, depth=4, dropout=0.5):
+        super().__init__()
+        self.depth = depth
+        widths = [channels * 2 ** i for i in range(depth + 1)]
+        self.down = nn.ModuleList()
+        previous = in_channels
+        for width in widths[:-1]:
+            self.down.append(_DoubleConvolution(previous, width))
+            previous = width
+        self.pool = nn.MaxPool2d(2)
+        self.bottleneck = _DoubleConvolution(widths[-2], widths[-1], dropout)
+        self.upsample = nn.ModuleList()
+        self.up = nn.ModuleList()
+        for level in reversed(range(depth)):
+            self.upsample.append(nn.ConvTranspose2d(widths[level + 1], widths[level], 2, stride=2))
+            self.up.append(_DoubleConvolution(2 * widths[level], widths[level],
+                                              dropout if level > 0 else 0.0))
+        self.head = nn.Conv2d(widths[0], out_channels, 1)
+
+    def forward(self, image):
+        height, width = image.shape[-2:]
+        multiple = 2 ** self.depth
+        pad_height, pad_width = -height % multiple, -width % multiple
+        hidden = nn.functional.pad(image, (0, pad_width, 0, pad_height))
+        skips = []
+        for stage in self.down:
+            hidden = stage(hidden)
+            skips.append(hidden)
+            hidden = self.pool(hidden)
+        hidden = self.bottleneck(hidden)
+        for upsample, stage, skip in zip(self.upsample, self.up, reversed(skips)):
+            hidden = stage(torch.cat([upsample(hidden), skip], dim=1))
+        return self.head(hidden)[..., :height, :width]
+
+
+class UNetMaskNetwork(nn.Module):
+    """Standardised features as image channels -> U-Net -> softmax masks over sources.
+
+    With two sources the softmax over two logits is a sigmoid of their difference: the
+    single "proportion mask" of Xi's report and its complement.
+
+    Parameters
+    ----------
+    n_features, n_bins, n_sources : int
+        As in :class:`ContextCNN`; the features form ``n_features // n_bins`` channels.
+    channels, depth, dropout
+        Of the :class:`UNet`.
+
+    ``forward(features (batch, T, n_features))`` returns masks ``(batch, C, T, F)``.
+    """
+
+    def __init__(self, n_features, n_bins, n_sources, *, channels=16, depth=4, dropout=0.5,
+                 extra_channels=0):
+        super().__init__()
+        if n_features % n_bins:
+            raise ValueError(f"n_features={n_features} must be a multiple of n_bins={n_bins}")
+        self.n_channels = n_features // n_bins
+        self.n_bins = n_bins
+        self.standardize = Standardize(n_features)
+        self.unet = UNet(self.n_channels + extra_channels, n_sources, channels=channels,
+                         depth=depth, dropout=dropout)
+
+    def _image(self, standardized):
+        # (batch, T, channels * F) -> (batch, channels, T, F)
+        return standardized.unflatten(-1, (self.n_channels, self.n_bins)).transpose(1, 2)
+
+    def forward(self, features):
+        image = self._image(self.standardize(features))
+        return torch.softmax(self.unet(image), dim=1)
+
+
+class HybridUNetNetwork(UNetMaskNetwork):
+    """UH-net: a Chimera network whose mask-head output joins the U-Net's input channels.
+
+    The Chimera network (recurrent body, deep-clustering and mask-inference heads) reads
+    the same standardised features; its ``C`` soft masks are stacked with the feature
+    channels, so the U-Net sees ``n_channels + C`` channels (Xi: spectrogram + two masks
+    = three). Both are trained together, gradients of the U-Net loss flowing into the
+    Chimera network too.
+
+    ``forward`` returns ``(masks (batch, C, T, F), embedding (batch, T, F, D),
+    chimera_masks (batch, C, T, F))``.
+    """
+
+    def __init__(self, n_features, n_bins, n_sources, *, channels=16, depth=4, dropout=0.5,
+                 embedding_dim=20, hidden_size=500, num_layers=4, rnn_type="gru",
+                 rnn_dropout=0.0):
+        super().__init__(n_features, n_bins, n_sources, channels=channels, depth=depth,
+                         dropout=dropout, extra_channels=n_sources)
+        # The Chimera network reads features standardised here; its own Standardize
+        # keeps its identity buffers.
+        self.chimera = ChimeraNetwork(n_features, n_bins, n_sources, embedding_dim=embedding_dim,
+                                      hidden_size=hidden_size, num_layers=num_layers,
+                                      rnn_type=rnn_type, dropout=rnn_dropout)
+
+    def forward(self, features):
+        standardized = self.standardize(features)
+        embedding, chimera_masks = self.chimera(standardized)
+        image = torch.cat([self._image(standardized), chimera_masks], dim=1)
+        return torch.softmax(self.unet(image), dim=1), embedding, chimera_masks
