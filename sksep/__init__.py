@@ -2,9 +2,12 @@
 
 Feature transformers and targets (:class:`MelFeatures`, :class:`IdealBinaryMask`,
 :class:`WienerMask`), separators (:class:`OracleMaskSeparator`,
-:class:`DeepClusteringSeparator`, :class:`ChimeraSeparator`), losses in
+:class:`DeepClusteringSeparator`, :class:`ChimeraSeparator`,
+:class:`ClassConditionalSeparator`, :class:`ConvMaskSeparator`,
+:class:`UNetSeparator`), model files (:func:`load`, ``est.save``), losses in
 :mod:`sksep.losses`, data loaders in :mod:`sksep.datasets`, metrics and scorers in
-:mod:`sksep.metrics`.
+:mod:`sksep.metrics`, long songs in :mod:`sksep.separation`, figures in
+:mod:`sksep.plotting`, the command line in :mod:`sksep.cli`.
 """
 
 from ._chimera import ChimeraSeparator, DeepClusteringSeparator
