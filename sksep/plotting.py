@@ -23,14 +23,25 @@ _FREQUENCY_TICKS = (250, 500, 1000, 2000, 4000, 8000, 16000)
 
 
 def _figure_class():
-    """:class:`matplotlib.figure.Figure`, or an ImportError that says how to install it."""
+    """A :class:`matplotlib.figure.Figure` that notebooks show inline, or an ImportError
+    that says how to install matplotlib."""
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError(
             f"plotting needs matplotlib, which is not installed; {_INSTALL_HINT}"
         ) from None
-    return Figure
+
+    class InlineFigure(Figure):
+        """A Figure with a PNG representation, so Jupyter shows it without pyplot."""
+
+        def _repr_png_(self):
+            import io
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png")
+            return buffer.getvalue()
+
+    return InlineFigure
 
 
 def _source_labels(source_names, n_sources, name="source_names"):
@@ -258,8 +269,8 @@ def plot_embeddings(embedding, masks_or_labels, *, source_names=None, weights=No
 
 def _history_rows(history):
     if hasattr(history, "epoch_summary_"):
-        return list(history.epoch_summary_)
-    if hasattr(history, "history_"):
+        history = history.epoch_summary_
+    elif hasattr(history, "history_"):
         history = history.history_
     if isinstance(history, dict) or not hasattr(history, "__iter__"):
         raise InvalidAudioTypeError(
@@ -267,8 +278,9 @@ def _history_rows(history):
             f"'train_loss' (an estimator's epoch_summary_) or a fitted estimator, "
             f"got {type(history).__name__}"
         )
-    rows = [dict(row) for row in history]
-    if not rows or not all("train_loss" in row for row in rows):
+    # An epoch cut short (TimeBudget, Ctrl-C) has no training loss: leave it out.
+    rows = [dict(row) for row in history if "train_loss" in row]
+    if not rows:
         raise InvalidInputError(
             "history holds no epochs with a 'train_loss'; expected a trained model's history"
         )
@@ -315,6 +327,8 @@ def plot_history(history):
             best = int(np.nanargmin(valid))
             ax.plot(epochs[best], valid[best], marker="*", markersize=14, color="black",
                     linestyle="none", label=f"best epoch ({epochs[best]})")
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.set_title("Training history", loc="left")

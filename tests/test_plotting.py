@@ -106,3 +106,13 @@ def test_missing_matplotlib_names_the_extra(record, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"pip install 'sksep\[plots\]'"):
         plot_masks(record, np.zeros((2,) + record.magnitude.shape))
+
+
+def test_figures_render_inline_and_skip_interrupted_epochs():
+    from sksep.plotting import plot_history
+    figure = plot_history([{"epoch": 1, "train_loss": 1.0, "valid_loss": 1.2},
+                           {"epoch": 2, "train_loss": 0.5, "valid_loss": 0.9},
+                           {"epoch": 3, "dur": 1.0}])  # cut short by TimeBudget
+    assert figure._repr_png_().startswith(b"\x89PNG")
+    assert len(figure.axes[0].get_lines()[0].get_xdata()) == 2
+    assert all(float(t).is_integer() for t in figure.axes[0].get_xticks())
