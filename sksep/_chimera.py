@@ -356,9 +356,9 @@ class ChimeraSeparator(_ChimeraBase):
         grid search over ``alpha`` including 1 working).
     mi_target : WienerMask, default=None
         Reference mask of mMSA; ``None`` is ``WienerMask(power=2)``.
-    hidden_size, num_layers, rnn_type, dropout, features, dc_target, low_frequency_source,
-    segment_frames, lr, max_epochs, batch_size, validation_fraction, patience, max_grad_norm,
-    device, random_state, callbacks, verbose, checkpoint, accelerator
+    hidden_size, num_layers, rnn_type, dropout, features, dc_target, low_frequency_source, \
+segment_frames, lr, max_epochs, batch_size, validation_fraction, patience, max_grad_norm, \
+device, random_state, callbacks, verbose, checkpoint, accelerator
         As in :class:`DeepClusteringSeparator`.
 
     Attributes
