@@ -483,6 +483,21 @@ def _csv_value(value):
 # -- models ----------------------------------------------------------------------------------
 
 
+def _score_lines(scores):
+    """``(label, source, {metric: value})`` rows of a registry entry's scores, which are
+    ``{source: {metric: value}}`` or, per prediction head, ``{head: {source: {...}}}``
+    (other keys, such as a description of the test set, are printed as they are)."""
+    for key, value in scores.items():
+        if not isinstance(value, dict):
+            yield "", key, value
+            continue
+        if all(isinstance(v, dict) for v in value.values()):
+            for source, metrics in value.items():
+                yield f"{key} head, ", source, metrics
+        else:
+            yield "", key, value
+
+
 def _cmd_models(args):
     from ._models import available_models
 
@@ -506,10 +521,13 @@ def _cmd_models(args):
             print(f"  {entry['description']}")
         if entry.get("training"):
             print(f"  training: {entry['training']}")
-        for source, scores in (entry.get("scores") or {}).items():
+        for label, source, scores in _score_lines(entry.get("scores") or {}):
+            if not isinstance(scores, dict):
+                print(f"  {source}: {scores}")
+                continue
             listed = ", ".join(f"{metric} {value:.2f} dB" for metric, value in scores.items()
                                if isinstance(value, (int, float)))
-            print(f"  {source}: {listed}")
+            print(f"  {label}{source}: {listed}")
     print("\nUse one with `sksep separate SONG --model NAME`; scores are measured on the "
           "MIR-1K test singers.")
     return EXIT_OK
