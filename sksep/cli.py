@@ -71,44 +71,24 @@ def _say(args, message):
         print(message, file=sys.stderr, flush=True)
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number")
-    return value
+def _number_type(parse, kind, accept, requirement):
+    """An argparse ``type`` that parses a number and checks its range."""
+    def convert(text):
+        try:
+            value = parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {kind}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {requirement}")
+        return value
+    return convert
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 0.9:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 0.9")
-    return value
-
-
-def _unit_interval(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
-    return value
+_positive_float = _number_type(float, "a number", lambda v: v > 0 and math.isfinite(v),
+                               "a positive number")
+_positive_int = _number_type(int, "an integer", lambda v: v >= 1, "a positive integer")
+_fraction = _number_type(float, "a number", lambda v: 0.0 <= v <= 0.9, "between 0 and 0.9")
+_unit_interval = _number_type(float, "a number", lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
 
 
 def _source_list(text):
