@@ -16,21 +16,55 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from sksep import ChimeraSeparator
 from sksep._atomic import atomic_write
 from sksep.callbacks import TimeBudget
-from sksep.datasets import load_mir1k
+from sksep.datasets import load_mir1k, make_remix
 from sksep.metrics import separation_report
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "MIR-1K"
 MODELS = ROOT / "sksep" / "models"
 NAME = "chimera-mir1k"
+
+
+def _remixed(train, n_remixes, valid_fraction=0.1, seed=0):
+    """Training clips plus remixes, and whole held-out songs for validation.
+
+    A tenth of the training songs (all their clips) validate. The vocals and the
+    accompaniments of each remaining song are concatenated into one track each, and
+    ``make_remix`` cuts ``n_remixes`` 4-second clips from random pairs of them
+    (0 dB, silence removed), so no validation song is heard in training.
+    """
+    rng = np.random.default_rng(seed)
+    songs = np.unique(train.groups)
+    held_out = set(rng.choice(songs, max(1, round(valid_fraction * len(songs))),
+                              replace=False))
+    is_valid = np.array([g in held_out for g in train.groups])
+    X = [x for x, v in zip(train.X, is_valid) if not v]
+    Y = [y for y, v in zip(train.Y, is_valid) if not v]
+    by_song = {}
+    for y, g in zip(Y, [g for g, v in zip(train.groups, is_valid) if not v]):
+        by_song.setdefault(g, []).append(y)
+    vocals = [np.concatenate([y[0] for y in ys]) for ys in by_song.values()]
+    accompaniments = [np.concatenate([y[1] for y in ys]) for ys in by_song.values()]
+    X_remix, Y_remix = make_remix(vocals, accompaniments, n_clips=n_remixes, clip_seconds=4.0,
+                                  snr_db=0.0, random_state=seed)
+    X, Y = X + list(X_remix), Y + list(Y_remix)
+    validation = ([x for x, v in zip(train.X, is_valid) if v],
+                  [y for y, v in zip(train.Y, is_valid) if v])
+    note = (f"{len(X) - n_remixes} clips of {len(songs) - len(held_out)} songs plus "
+            f"{n_remixes} 4-s remixes of them (make_remix, 0 dB); validation on "
+            f"{len(validation[0])} clips of {len(held_out)} held-out songs")
+    print(note, flush=True)
+    return X, Y, validation, note
 
 
 def main(argv=None):
@@ -40,6 +74,15 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--hidden-size", type=int, default=300)
     parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--patience", type=int, default=10)
+    parser.add_argument("--remixes", type=int, default=0,
+                        help="extra 4-second training clips mixing the vocals and "
+                             "accompaniment of different training songs (make_remix); "
+                             "validation is then on held-out whole songs")
+    parser.add_argument("--models-dir", type=Path, default=MODELS,
+                        help="where the model file and registry.json go (default: the "
+                             "package's; another folder keeps a candidate out of it)")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
 
@@ -47,17 +90,24 @@ def main(argv=None):
     test = load_mir1k(args.data, "test")
     model = ChimeraSeparator(alpha=0.1, embedding_dim=20, mi_objective="mmsa",
                              hidden_size=args.hidden_size, num_layers=args.layers,
-                             segment_frames=100, max_epochs=args.max_epochs, patience=10,
+                             dropout=args.dropout, segment_frames=100,
+                             max_epochs=args.max_epochs, patience=args.patience,
                              random_state=0, verbose=1,
                              callbacks=[TimeBudget(args.budget_minutes * 60)])
     start = time.perf_counter()
-    model.fit(train.X, train.Y)
+    if args.remixes:
+        X, Y, validation, data_note = _remixed(train, args.remixes)
+        model.fit(X, Y, validation_data=validation)
+    else:
+        data_note = "175 clips, 10 % held out for validation"
+        model.fit(train.X, train.Y)
     train_seconds = time.perf_counter() - start
     model.source_names_ = tuple(train.source_names)
     print(f"trained {len(model.epoch_summary_)} epochs in {train_seconds:.0f} s, "
           f"kept epoch {model.best_epoch_}")
 
-    path = model.save(MODELS / f"{NAME}.sksep", overwrite=args.overwrite, half=True)
+    args.models_dir.mkdir(parents=True, exist_ok=True)
+    path = model.save(args.models_dir / f"{NAME}.sksep", overwrite=args.overwrite, half=True)
     scores = {}
     for head in ("mi", "dc"):
         model.set_params(head=head)
@@ -66,21 +116,23 @@ def main(argv=None):
     model.set_params(head="mi")
     print(json.dumps(scores, indent=2))
 
-    registry_path = MODELS / "registry.json"
-    registry = json.loads(registry_path.read_text())
+    registry_path = args.models_dir / "registry.json"
+    registry = json.loads(registry_path.read_text()) if registry_path.exists() else {}
     registry[NAME] = {
         "file": path.name,
         "estimator": "ChimeraSeparator",
         "sources": list(train.source_names),
         "sample_rate": 16000,
         "size_mb": round(os.path.getsize(path) / 1e6, 1),
-        "description": "Chimera network (alpha=0.1, D=20, mMSA, 2 x 300 BLSTM), "
-                       "vocals / accompaniment, 16 kHz mono; predicts with the MI head",
-        "training": (f"MIR-1K training singers abjones + amy (175 clips, 10 % held out for "
-                     f"validation), {len(model.epoch_summary_)} epochs in "
+        "description": (f"Chimera network (alpha=0.1, D=20, mMSA, {args.layers} x "
+                        f"{args.hidden_size} BLSTM, dropout {args.dropout:g}), vocals / "
+                        f"accompaniment, 16 kHz mono; predicts with the MI head"),
+        "training": (f"MIR-1K training singers abjones + amy ({data_note}), "
+                     f"{len(model.epoch_summary_)} epochs in "
                      f"{train_seconds / 60:.0f} min on {torch.get_num_threads()} CPU threads "
                      f"({platform.processor() or platform.machine()}), best epoch "
-                     f"{model.best_epoch_}; benchmarks/train_shipped_model.py"),
+                     f"{model.best_epoch_}; benchmarks/train_shipped_model.py "
+                     f"{' '.join(argv if argv is not None else sys.argv[1:])}"),
         "scores": {"test set": "MIR-1K test singers annar + heycat + tammy (90 clips)",
                    "mi": scores["mi"], "dc": scores["dc"]},
     }

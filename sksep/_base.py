@@ -91,6 +91,18 @@ class BaseSeparator(BaseEstimator):
         -------
         self
         """
+        records, sources = self._fit_data(X, Y)
+        self._fit(records, sources)
+        return self
+
+    def _fit_data(self, X, Y):
+        """Validate ``X`` and ``Y``, fit the features and set the data's fitted attributes.
+
+        Returns
+        -------
+        records : list of SpectrogramRecord
+        sources : list of ndarray, each (n_sources, n_samples_i)
+        """
         self._check_params()
         if Y is None:  # before the features are computed (sklearn's wording)
             raise InvalidInputError(
@@ -108,8 +120,7 @@ class BaseSeparator(BaseEstimator):
             )
         self.sample_rate_ = self.grid_.sample_rate
         self.source_names_ = tuple(f"source{i}" for i in range(self.n_sources_))
-        self._fit(records, sources)
-        return self
+        return records, sources
 
     def _check_params(self):
         """Validate hyper-parameters; subclasses extend."""

@@ -40,7 +40,7 @@ FORMAT_VERSION = 1
 _IGNORED_PARAMS = ("checkpoint", "callbacks", "verbose", "device", "accelerator")
 
 
-def training_fingerprint(estimator, records, sources):
+def training_fingerprint(estimator, records, sources, *, n_validation=0):
     """Hash of what determines a training run: the class, its settings and the data.
 
     Parameters
@@ -49,6 +49,9 @@ def training_fingerprint(estimator, records, sources):
     records : list of SpectrogramRecord
         The training features.
     sources : list of ndarray, each (n_sources, n_samples_i)
+    n_validation : int, default=0
+        How many of the last records are ``fit``'s ``validation_data`` (0: the
+        split is drawn from ``validation_fraction``).
 
     Returns
     -------
@@ -57,6 +60,7 @@ def training_fingerprint(estimator, records, sources):
         ``None`` or a ``RandomState`` the seed and split are taken from the checkpoint.
     """
     digest = hashlib.sha256(type(estimator).__name__.encode())
+    digest.update(f"n_validation={int(n_validation)};".encode())
     params = estimator.get_params(deep=False)
     for name in sorted(params):
         value = params[name]

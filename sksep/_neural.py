@@ -37,7 +37,8 @@ from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
 from ._training import (AcceleratedSeparationNet, KeepBestWeights, SegmentDataset,
                         SeparationNet, bare_module, segmentwise)
-from ._validation import (InvalidAudioTypeError, InvalidInputError, check_int, check_real)
+from ._validation import (InvalidAudioTypeError, InvalidInputError, check_int, check_real,
+                          check_sources)
 
 __all__ = ["NeuralSeparator"]
 
@@ -101,6 +102,59 @@ class NeuralSeparator(BaseSeparator):
 
     # -- training ---------------------------------------------------------------------------
 
+    def fit(self, X, Y, *, validation_data=None):
+        """Learn to separate the sources ``Y`` from the mixtures ``X``.
+
+        Parameters
+        ----------
+        X : ndarray (n_clips, n_samples), list of 1-D arrays, or list of SpectrogramRecord
+            Mono mixtures at the features' sample rate.
+        Y : ndarray (n_clips, n_sources, n_samples) or list of (n_sources, n_i) arrays
+            The sources of each mixture, in a fixed order.
+        validation_data : tuple (X_valid, Y_valid) or None, default=None
+            Clips to validate on, in the forms of ``X`` and ``Y`` (records if ``X`` is
+            records). They take the place of the ``validation_fraction`` split: all
+            of ``X`` trains, and the validation loss on ``X_valid`` drives early
+            stopping and picks the best epoch. Use it when the clips of ``X`` are not
+            independent, e.g. when ``X`` holds remixes of the same songs
+            (:func:`sksep.datasets.make_remix`), so that no song is on both sides.
+
+        Returns
+        -------
+        self
+        """
+        records, sources = self._fit_data(X, Y)
+        self._n_validation_clips = 0
+        if validation_data is not None:
+            valid_records, valid_sources = self._validation_data(validation_data)
+            records, sources = records + valid_records, sources + valid_sources
+            self._n_validation_clips = len(valid_records)
+        try:
+            self._fit(records, sources)
+        finally:
+            del self._n_validation_clips
+        return self
+
+    def _validation_data(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise InvalidInputError(
+                f"validation_data must be a pair (X_valid, Y_valid); got "
+                f"{type(validation_data).__name__}"
+                + (f" of length {len(validation_data)}"
+                   if isinstance(validation_data, (tuple, list)) else "")
+            )
+        X_valid, Y_valid = validation_data
+        if X_valid is None or Y_valid is None or len(X_valid) == 0:
+            raise InvalidInputError("validation_data=(X_valid, Y_valid) needs at least one "
+                                    "clip and its sources; got an empty or None part")
+        try:
+            records, _ = self._as_records(X_valid)
+        except InvalidInputError as error:  # name the argument the message is about
+            raise type(error)(f"validation_data: {error}") from None
+        sources = check_sources(Y_valid, [r.n_samples for r in records], name="Y_valid",
+                                n_sources=self.n_sources_)
+        return records, sources
+
     def _split(self, n_clips, rng):
         n_valid = int(round(self.validation_fraction * n_clips))
         if self.validation_fraction > 0 and n_clips >= 2:
@@ -120,13 +174,20 @@ class NeuralSeparator(BaseSeparator):
                   "estimator": type(self).__name__}
         resume = None
         if checkpoint is not None:
-            header["fingerprint"] = training_fingerprint(self, records, sources)
+            header["fingerprint"] = training_fingerprint(
+                self, records, sources,
+                n_validation=getattr(self, "_n_validation_clips", 0))
             resume = read_checkpoint(checkpoint, estimator_name=header["estimator"],
                                      fingerprint=header["fingerprint"])
         if resume is None:
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(2**31 - 1))
-            train, valid = self._split(len(records), rng)
+            n_given = getattr(self, "_n_validation_clips", 0)
+            if n_given:  # validation_data: the last n_given records
+                train = np.arange(len(records) - n_given)
+                valid = np.arange(len(records) - n_given, len(records))
+            else:
+                train, valid = self._split(len(records), rng)
         else:
             seed, train, valid = resume["seed"], resume["train"], resume["valid"]
         header.update(seed=int(seed), train=[int(i) for i in train],

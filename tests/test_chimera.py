@@ -99,6 +99,53 @@ class TestReproducibility:
         assert not np.array_equal(a, b)
 
 
+
+class TestValidationData:
+    """``fit(X, Y, validation_data=(X_valid, Y_valid))`` trains on all of X, validates on the rest."""
+
+    @staticmethod
+    def _segments_per_epoch(est, kind):
+        return sum(batch[f"{kind}_batch_size"] for batch in est.history_[0, "batches"]
+                   if f"{kind}_batch_size" in batch)
+
+    def test_all_of_X_trains_and_the_given_clips_validate(self, mir1k_train_small):
+        X, Y, _ = mir1k_train_small
+        est = ChimeraSeparator(**{**TINY, "validation_fraction": 0.5})
+        est.fit(X[:3], Y[:3], validation_data=(X[3:5], Y[3:5]))
+        trained = self._segments_per_epoch(est, "train")
+        validated = self._segments_per_epoch(est, "valid")
+        default = ChimeraSeparator(**{**TINY, "validation_fraction": 0.5}).fit(X[:3], Y[:3])
+        # validation_fraction=0.5 would hold out clips of X; validation_data takes its place
+        assert trained > self._segments_per_epoch(default, "train")
+        assert validated > 0 and np.all(np.isfinite(est.history_[:, "valid_loss"]))
+        # every X clip trains: as many segments as a fit on X without any validation
+        no_split = ChimeraSeparator(**{**TINY, "validation_fraction": 0.0}).fit(X[:3], Y[:3])
+        assert trained == self._segments_per_epoch(no_split, "train")
+        assert not hasattr(est, "_n_validation_clips")
+        # the fitted model predicts as long as its mixtures
+        assert est.predict(X[5:6])[0].shape == Y[5].shape
+
+    def test_records_pipeline_and_bad_pairs(self, mir1k_train_small):
+        X, Y, _ = mir1k_train_small
+        features = MelFeatures().fit(X)
+        records = features.transform(X)
+        est = ChimeraSeparator(**TINY)
+        est.fit(records[:3], Y[:3], validation_data=(records[3:5], Y[3:5]))
+        assert len(est.history_) == TINY["max_epochs"]
+        pipe = Pipeline([("features", MelFeatures()), ("separator", ChimeraSeparator(**TINY))])
+        pipe.fit(X[:3], Y[:3], separator__validation_data=(records[3:5], Y[3:5]))
+        with pytest.raises(InvalidInputError, match="must be a pair .*tuple of length 3"):
+            est.fit(X[:3], Y[:3], validation_data=(X[3:5], Y[3:5], None))
+        with pytest.raises(InvalidInputError, match="must be a pair .*got str"):
+            est.fit(X[:3], Y[:3], validation_data="valid")
+        with pytest.raises(InvalidInputError, match="at least one clip"):
+            est.fit(X[:3], Y[:3], validation_data=([], []))
+        with pytest.raises(InvalidInputError, match=r"Y_valid\[0\] has 1 sources; expected 2"):
+            est.fit(X[:3], Y[:3], validation_data=(X[3:5], [y[:1] for y in Y[3:5]]))
+        with pytest.raises(InvalidInputError, match="validation_data: .*fitted on"):
+            est.fit(records[:3], Y[:3], validation_data=(X[3:5], Y[3:5]))
+
+
 class TestHeadsAndOutputs:
     @pytest.fixture(scope="class")
     @classmethod
