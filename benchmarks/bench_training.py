@@ -6,9 +6,10 @@ A. ``est.fit(records, Y)`` for one epoch (no validation split, no early stopping
    gradient clipping, so the work is the bare loop's): skorch, the targets of every
    clip, the module, feature standardisation, keep-best weights, all that ``fit`` does;
 B. the bare loop: the same module class built by the estimator's ``_build_module``, the
-   same optimizer (RMSprop, same learning rate), the same objective, over the same
-   batch tensors (the estimator's :class:`~sksep._training.SegmentDataset` collated
-   once, before timing), ``zero_grad / forward / loss / backward / step``.
+   same optimizer (the estimator's ``optimizer``, same learning rate), the same
+   objective, over the same batch tensors (the estimator's
+   :class:`~sksep._training.SegmentDataset` collated once, before timing),
+   ``zero_grad / forward / loss / backward / step``.
 
 Frames/s counts training frames (segments x segment length) per second. The
 library's overhead is the median over paired rounds of ``time(A) / time(B) - 1``. One
@@ -38,6 +39,7 @@ from sksep import (
     DeepClusteringSeparator,
     UNetSeparator,
 )
+from sksep._neural import OPTIMIZERS
 from sksep._training import SegmentDataset
 from sksep._validation import check_sources
 from sksep.datasets import load_mir1k
@@ -96,11 +98,11 @@ def bare_setup(est, records, sources):
     return build, est._objective(), batches, frames
 
 
-def bare_epoch(build, objective, batches, lr):
+def bare_epoch(build, objective, batches, lr, optimizer_class):
     torch.manual_seed(0)
     module = build()
     module.train()
-    optimizer = torch.optim.RMSprop(module.parameters(), lr=lr)
+    optimizer = optimizer_class(module.parameters(), lr=lr)
     for features, targets in batches:
         optimizer.zero_grad()
         loss = objective(module(features), targets)
@@ -127,21 +129,21 @@ def main(argv=None):
         records = features.fit(data.X).transform(data.X)
         build, objective, batches, frames = bare_setup(est, records, sources)
         est.fit(records, data.Y)  # warm-up (allocator, librosa caches)
-        bare_epoch(build, objective, batches, est.lr)
+        bare_epoch(build, objective, batches, est.lr, OPTIMIZERS[est.optimizer])
         lib, bare, epoch = [], [], []
         for _ in range(rounds):
             t0 = time.perf_counter()
             est.fit(records, data.Y)
             t1 = time.perf_counter()
             epoch.append(float(est.history_[-1, "dur"]))  # skorch's own epoch time
-            bare_epoch(build, objective, batches, est.lr)
+            bare_epoch(build, objective, batches, est.lr, OPTIMIZERS[est.optimizer])
             t2 = time.perf_counter()
             lib.append(t1 - t0)
             bare.append(t2 - t1)
         ratios = [a / b for a, b in zip(lib, bare)]
         epoch_ratios = [a / b for a, b in zip(epoch, bare)]
         rows[name] = {
-            "frames_per_epoch": frames, "batches": len(batches),
+            "frames_per_epoch": frames, "batches": len(batches), "optimizer": est.optimizer,
             "batch_size": est.batch_size,
             "sksep_fps": frames / statistics.median(lib),
             "bare_fps": frames / statistics.median(bare),

@@ -219,7 +219,9 @@ def main(argv=None):
         "training per row: training stops at the epoch boundary nearest to the budget (after "
         "each epoch, another one runs only if, judged by the last epoch's duration, it would "
         "end less than half an epoch past the budget), so a row whose epoch is longer than "
-        "the budget trains one epoch. RMSprop, learning rate 1e-3 everywhere.",
+        "the budget trains one epoch. Learning rate 1e-3 everywhere; each estimator's "
+        "default optimiser: Adam for `ConvMaskSeparator` (Roma et al.), RMSprop for "
+        "`UNetSeparator` (Xi).",
         "",
         "* **dnn**: `ConvMaskSeparator(conv_layers=0, hidden_size=512)`: 5 frames x 513 "
         "bins -> 2 x 512 sigmoid -> 2 x 513 sigmoid masks, MSE against the ratio mask "

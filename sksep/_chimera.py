@@ -226,7 +226,9 @@ class DeepClusteringSeparator(_ChimeraBase):
         curriculum, one stage after the other. Inference runs on segments of the
         last length.
     lr : float, default=1e-3
-        RMSprop learning rate.
+        Learning rate.
+    optimizer : {"rmsprop", "adam"}, default="rmsprop"
+        ``torch.optim.RMSprop`` (Luo et al.'s optimiser) or ``torch.optim.Adam``.
     max_epochs : int or tuple of int, default=100
         Epochs (per curriculum stage when a tuple).
     batch_size : int, default=16
@@ -290,9 +292,9 @@ class DeepClusteringSeparator(_ChimeraBase):
 
     def __init__(self, embedding_dim=20, hidden_size=500, num_layers=4, rnn_type="lstm",
                  dropout=0.0, features=None, dc_target=None, cluster_naming="low_frequency",
-                 low_frequency_source=-1, segment_frames=100, lr=1e-3, max_epochs=100,
-                 batch_size=16, validation_fraction=0.1, patience=10, max_grad_norm=5.0,
-                 device="cpu", random_state=None, callbacks=None, verbose=0,
+                 low_frequency_source=-1, segment_frames=100, lr=1e-3, optimizer="rmsprop",
+                 max_epochs=100, batch_size=16, validation_fraction=0.1, patience=10,
+                 max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None, verbose=0,
                  checkpoint=None, accelerator=None):
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -305,6 +307,7 @@ class DeepClusteringSeparator(_ChimeraBase):
         self.low_frequency_source = low_frequency_source
         self.segment_frames = segment_frames
         self.lr = lr
+        self.optimizer = optimizer
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction
@@ -357,8 +360,8 @@ class ChimeraSeparator(_ChimeraBase):
     mi_target : WienerMask, default=None
         Reference mask of mMSA; ``None`` is ``WienerMask(power=2)``.
     hidden_size, num_layers, rnn_type, dropout, features, dc_target, low_frequency_source, \
-segment_frames, lr, max_epochs, batch_size, validation_fraction, patience, max_grad_norm, \
-device, random_state, callbacks, verbose, checkpoint, accelerator
+segment_frames, lr, optimizer, max_epochs, batch_size, validation_fraction, patience, \
+max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         As in :class:`DeepClusteringSeparator`.
 
     Attributes
@@ -388,9 +391,10 @@ device, random_state, callbacks, verbose, checkpoint, accelerator
     def __init__(self, alpha=0.1, embedding_dim=20, mi_objective="mmsa", head="mi",
                  hidden_size=500, num_layers=4, rnn_type="lstm", dropout=0.0, features=None,
                  dc_target=None, mi_target=None, low_frequency_source=-1, segment_frames=100,
-                 lr=1e-3, max_epochs=100, batch_size=16, validation_fraction=0.1, patience=10,
-                 max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None,
-                 verbose=0, checkpoint=None, accelerator=None):
+                 lr=1e-3, optimizer="rmsprop", max_epochs=100, batch_size=16,
+                 validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
+                 random_state=None, callbacks=None, verbose=0, checkpoint=None,
+                 accelerator=None):
         self.alpha = alpha
         self.embedding_dim = embedding_dim
         self.mi_objective = mi_objective
@@ -405,6 +409,7 @@ device, random_state, callbacks, verbose, checkpoint, accelerator
         self.low_frequency_source = low_frequency_source
         self.segment_frames = segment_frames
         self.lr = lr
+        self.optimizer = optimizer
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction

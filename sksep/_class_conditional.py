@@ -123,7 +123,7 @@ default="tied_spherical"
         Assignment target and loudness threshold of the deep-clustering loss, also the
         threshold that picks the loud bins of a query; ``None`` is
         ``IdealBinaryMask(threshold_db=-40)``.
-    segment_frames, lr, max_epochs, batch_size, validation_fraction, patience, \
+    segment_frames, lr, optimizer, max_epochs, batch_size, validation_fraction, patience, \
 max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         As in :class:`DeepClusteringSeparator`.
 
@@ -187,10 +187,10 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
 
     def __init__(self, classes=None, covariance_type="tied_spherical", embedding_dim=20,
                  dc_weight=1.0, hidden_size=300, num_layers=4, rnn_type="lstm", dropout=0.0,
-                 features=None, dc_target=None, segment_frames=100, lr=1e-3, max_epochs=100,
-                 batch_size=16, validation_fraction=0.1, patience=10, max_grad_norm=5.0,
-                 device="cpu", random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None):
+                 features=None, dc_target=None, segment_frames=100, lr=1e-3,
+                 optimizer="rmsprop", max_epochs=100, batch_size=16, validation_fraction=0.1,
+                 patience=10, max_grad_norm=5.0, device="cpu", random_state=None,
+                 callbacks=None, verbose=0, checkpoint=None, accelerator=None):
         self.classes = classes
         self.covariance_type = covariance_type
         self.embedding_dim = embedding_dim
@@ -203,6 +203,7 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         self.dc_target = dc_target
         self.segment_frames = segment_frames
         self.lr = lr
+        self.optimizer = optimizer
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction

@@ -166,7 +166,9 @@ class ConvMaskSeparator(NeuralSeparator):
         Inference computes every frame from its true context, in chunks of
         ``segment_frames * batch_size`` frames.
     lr : float, default=1e-3
-        Learning rate (RMSprop, shared by sksep's networks; the paper used Adam).
+        Learning rate.
+    optimizer : {"adam", "rmsprop"}, default="adam"
+        ``torch.optim.Adam`` (the paper's) or ``torch.optim.RMSprop``.
     max_epochs : int or tuple of int, default=100
     batch_size : int, default=8
         Segments per batch (8 x 64 = 512 frames).
@@ -215,9 +217,10 @@ class ConvMaskSeparator(NeuralSeparator):
 
     def __init__(self, objective="mse", context=None, conv_layers=2, channels=16, kernel_size=3,
                  fc_layers=2, hidden_size=512, dropout=0.0, features=None, segment_frames=64,
-                 lr=1e-3, max_epochs=100, batch_size=8, validation_fraction=0.2, patience=5,
-                 max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None,
-                 verbose=0, checkpoint=None, accelerator=None):
+                 lr=1e-3, optimizer="adam", max_epochs=100, batch_size=8,
+                 validation_fraction=0.2, patience=5, max_grad_norm=5.0, device="cpu",
+                 random_state=None, callbacks=None, verbose=0, checkpoint=None,
+                 accelerator=None):
         self.objective = objective
         self.context = context
         self.conv_layers = conv_layers
@@ -229,6 +232,7 @@ class ConvMaskSeparator(NeuralSeparator):
         self.features = features
         self.segment_frames = segment_frames
         self.lr = lr
+        self.optimizer = optimizer
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction

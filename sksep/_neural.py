@@ -37,10 +37,14 @@ from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
 from ._training import (AcceleratedSeparationNet, KeepBestWeights, SegmentDataset,
                         SeparationNet, bare_module, segmentwise)
-from ._validation import (InvalidAudioTypeError, InvalidInputError, check_int, check_real,
-                          check_sources)
+from ._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
+                          check_real, check_sources)
 
-__all__ = ["NeuralSeparator"]
+__all__ = ["NeuralSeparator", "OPTIMIZERS"]
+
+# The ``optimizer`` parameter's choices: Luo et al. and Xi train with RMSprop, Roma et
+# al. with Adam.
+OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
 
 
 def _as_stages(value, name):
@@ -67,6 +71,7 @@ class NeuralSeparator(BaseSeparator):
                 f"segment_frames stage ({len(stages)})"
             )
         check_real(self.lr, name="lr", minimum=0.0, exclusive_minimum=True)
+        check_choice(self._optimizer_name(), name="optimizer", choices=tuple(OPTIMIZERS))
         check_int(self.batch_size, name="batch_size", minimum=1)
         check_real(self.validation_fraction, name="validation_fraction", minimum=0.0,
                    maximum=0.9)
@@ -273,6 +278,10 @@ class NeuralSeparator(BaseSeparator):
             for row in net.history]
         return self
 
+    def _optimizer_name(self):
+        # Model files saved before the parameter existed were trained with RMSprop.
+        return getattr(self, "optimizer", "rmsprop")
+
     def _make_net(self, module, *, max_epochs, callbacks=(), train_split=None,
                   accelerator=None):
         """The skorch net that trains ``module``.
@@ -284,7 +293,7 @@ class NeuralSeparator(BaseSeparator):
         """
         settings = dict(
             objective=self._objective(),
-            optimizer=torch.optim.RMSprop,
+            optimizer=OPTIMIZERS[self._optimizer_name()],
             lr=self.lr,
             max_epochs=max_epochs,
             batch_size=self.batch_size,

@@ -189,7 +189,9 @@ class UNetSeparator(NeuralSeparator):
     segment_frames : int or tuple of int, default=128
         Patch length in frames, for training and inference.
     lr : float, default=1e-3
-        RMSprop learning rate (the report's optimiser).
+        Learning rate.
+    optimizer : {"rmsprop", "adam"}, default="rmsprop"
+        ``torch.optim.RMSprop`` (the report's optimiser) or ``torch.optim.Adam``.
     max_epochs : int or tuple of int, default=50
         The report: "50 epochs is enough".
     batch_size : int, default=32
@@ -231,7 +233,7 @@ checkpoint, accelerator
     def __init__(self, hybrid=False, channels=16, depth=4, dropout=0.5, mask_target=None,
                  phase="mixture", overlap=0.5, alpha=0.1, chimera_weight=1.0, embedding_dim=20,
                  hidden_size=500, num_layers=4, rnn_type="gru", features=None,
-                 segment_frames=128, lr=1e-3, max_epochs=50, batch_size=32,
+                 segment_frames=128, lr=1e-3, optimizer="rmsprop", max_epochs=50, batch_size=32,
                  validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
                  accelerator=None):
@@ -251,6 +253,7 @@ checkpoint, accelerator
         self.features = features
         self.segment_frames = segment_frames
         self.lr = lr
+        self.optimizer = optimizer
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.validation_fraction = validation_fraction

@@ -302,6 +302,7 @@ def _make_estimator(args):
     params = {"max_epochs": args.epochs, "hidden_size": args.hidden_size,
               "num_layers": args.layers, "embedding_dim": args.embedding_dim,
               "segment_frames": args.segment_frames, "lr": args.lr,
+              "optimizer": args.optimizer,
               "batch_size": args.batch_size, "device": args.device,
               "validation_fraction": args.validation_fraction,
               "random_state": args.random_state}
@@ -632,7 +633,9 @@ def build_parser():
     train.add_argument("--validation-fraction", type=_fraction, default=None, metavar="V",
                        help="share of clips held out to pick the best epoch (default 0.1)")
     train.add_argument("--lr", type=_positive_float, default=None,
-                       help="RMSprop learning rate (default 1e-3)")
+                       help="learning rate (default 1e-3)")
+    train.add_argument("--optimizer", choices=("rmsprop", "adam"), default=None,
+                       help="torch optimizer (default rmsprop, as Luo et al.)")
     train.add_argument("--batch-size", type=_positive_int, default=None, metavar="B",
                        help="segments per batch (default 16)")
     train.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
