@@ -2,7 +2,7 @@
 
 Each ``bench_*.py`` runs in its own process with ``OMP_NUM_THREADS=1`` (the scripts also
 call ``torch.set_num_threads(1)``); its JSON goes to ``benchmarks/results/``. A failing
-benchmark is recorded (``results/run_all.json``) and the others still run. Then
+benchmark is recorded (``results/run_all_*.json``) and the others still run. Then
 ``make_report.py`` writes RESULTS.md from the JSON files.
 
 Usage::
@@ -10,7 +10,8 @@ Usage::
     python benchmarks/run_all.py [--quick] [--only dc_loss training ...]
 
 ``--quick`` is smaller everywhere (under 15 minutes on a shared 2-core CPU); the full run
-takes longer (see RESULTS.md for its last wall time).
+takes longer. Each writes its wall time to ``results/run_all_quick.json`` or
+``results/run_all_full.json``, and RESULTS.md shows the last of both.
 """
 
 import argparse
@@ -52,8 +53,9 @@ def main(argv=None):
                            "cores": os.cpu_count(), "threads": 1,
                            "load_average": [round(x, 2) for x in os.getloadavg()],
                            "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}}
-    if args.only is None:
-        (RESULTS / "run_all.json").write_text(json.dumps(summary, indent=2))
+    if args.only is None:  # the quick and the full run are kept side by side
+        name = "run_all_quick.json" if args.quick else "run_all_full.json"
+        (RESULTS / name).write_text(json.dumps(summary, indent=2))
     subprocess.run([sys.executable, str(HERE / "make_report.py")], check=True)
     print(f"total {summary['seconds'] / 60:.1f} min")
     return 0 if all(s["ok"] for s in steps.values()) else 1
