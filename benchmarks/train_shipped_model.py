@@ -75,6 +75,8 @@ def main(argv=None):
     parser.add_argument("--hidden-size", type=int, default=300)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--dropout", type=float, default=0.0)
+    parser.add_argument("--optimizer", choices=("rmsprop", "adam"), default="rmsprop")
+    parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--patience", type=int, default=10)
     parser.add_argument("--remixes", type=int, default=0,
                         help="extra 4-second training clips mixing the vocals and "
@@ -90,7 +92,8 @@ def main(argv=None):
     test = load_mir1k(args.data, "test")
     model = ChimeraSeparator(alpha=0.1, embedding_dim=20, mi_objective="mmsa",
                              hidden_size=args.hidden_size, num_layers=args.layers,
-                             dropout=args.dropout, segment_frames=100,
+                             dropout=args.dropout, optimizer=args.optimizer, lr=args.lr,
+                             segment_frames=100,
                              max_epochs=args.max_epochs, patience=args.patience,
                              random_state=0, verbose=1,
                              callbacks=[TimeBudget(args.budget_minutes * 60)])
