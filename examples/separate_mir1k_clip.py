@@ -52,13 +52,13 @@ def main(argv=None):
         print(f"wrote {written}")
 
     print(f"\n{args.clip} ({len(mixture) / test.sample_rate:.1f} s), model {args.model!r}")
-    print(f"{'':24}{'SI-SDRi (dB)':>14}{'SDR (dB)':>10}{'SIR (dB)':>10}{'SAR (dB)':>10}")
+    print(f"{'':28}{'SI-SDRi (dB)':>14}{'SDR (dB)':>10}{'SIR (dB)':>10}{'SAR (dB)':>10}")
     for label, estimate in (("mixture", np.stack([mixture, mixture])),
                             ("sksep model", estimates), ("oracle Wiener", ceiling)):
         improvement = si_sdr_improvement(sources, estimate, mixture)
         bss = bss_eval(sources, estimate)
         for j, name in enumerate(test.source_names):
-            print(f"{label + ' ' + name:24}{improvement[j]:14.2f}{bss['sdr'][j]:10.2f}"
+            print(f"{label + ' ' + name:28}{improvement[j]:14.2f}{bss['sdr'][j]:10.2f}"
                   f"{bss['sir'][j]:10.2f}{bss['sar'][j]:10.2f}")
     return estimates
 
