@@ -120,6 +120,13 @@ def split_reading(vocals):
     if sir is None or sar is None:
         return ""
     parts = [f"GSIR {sir - HUANG['GSIR']:+.2f} dB", f"GSAR {sar - HUANG['GSAR']:+.2f} dB"]
+    if vocals["GNSDR"] >= HUANG["GNSDR"]:
+        ahead = [name for name, ours, theirs in (("GSIR", sir, HUANG["GSIR"]),
+                                                 ("GSAR", sar, HUANG["GSAR"]))
+                 if ours >= theirs]
+        return (f"Against Huang et al. this model has {', '.join(parts)}: it is ahead on "
+                f"{' and '.join(ahead) or 'neither'} (fewer artefacts when GSAR, less "
+                f"accompaniment left in the voice when GSIR).")
     where = ("more accompaniment left in the voice (interference)" if sir < HUANG["GSIR"]
              else "artefacts" if sar < HUANG["GSAR"] else "neither")
     return (f"Against Huang et al. this model has {', '.join(parts)}: the gap is "
