@@ -58,8 +58,10 @@ def main(argv=None):
         improvement = si_sdr_improvement(sources, estimate, mixture)
         bss = bss_eval(sources, estimate)
         for j, name in enumerate(test.source_names):
+            # The mixture has no artefacts of its own: BSS Eval's SAR of it is meaningless.
+            sar = f"{'-':>10}" if label == "mixture" else f"{bss['sar'][j]:10.2f}"
             print(f"{label + ' ' + name:28}{improvement[j]:14.2f}{bss['sdr'][j]:10.2f}"
-                  f"{bss['sir'][j]:10.2f}{bss['sar'][j]:10.2f}")
+                  f"{bss['sir'][j]:10.2f}{sar}")
     return estimates
 
 
