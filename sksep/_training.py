@@ -26,13 +26,14 @@ __all__ = ["SegmentDataset", "SeparationNet", "KeepBestWeights", "segmentwise",
            "segment_starts", "AcceleratedSeparationNet", "bare_module"]
 
 
-def segment_starts(n_frames, segment_frames):
-    """Start frames of segments that cover ``n_frames``: non-overlapping, the last one
-    aligned to the end of the clip (so it overlaps its neighbour instead of being padded).
+def segment_starts(n_frames, segment_frames, hop=None):
+    """Start frames of segments that cover ``n_frames``: one every ``hop`` frames
+    (default ``segment_frames``: non-overlapping), the last one aligned to the end of the
+    clip (so it overlaps its neighbour instead of being padded).
     """
     if n_frames <= segment_frames:
         return [0]
-    starts = list(range(0, n_frames - segment_frames + 1, segment_frames))
+    starts = list(range(0, n_frames - segment_frames + 1, hop or segment_frames))
     if starts[-1] + segment_frames < n_frames:
         starts.append(n_frames - segment_frames)
     return starts

@@ -17,6 +17,7 @@ from ._features import MelFeatures
 from ._masks import WienerMask, ideal_binary_mask, loudness_weights
 from ._neural import NeuralSeparator
 from ._spectral import apply_masks, grid_magnitudes
+from ._training import segment_starts
 from ._validation import InvalidInputError, check_choice, check_int, check_real
 
 __all__ = ["UNetSeparator", "unet_objective", "patchwise", "patch_starts", "crossfade_window"]
@@ -31,12 +32,7 @@ def patch_starts(n_frames, patch_frames, hop):
     >>> patch_starts(300, 128, 64)
     [0, 64, 128, 172]
     """
-    if n_frames <= patch_frames:
-        return [0]
-    starts = list(range(0, n_frames - patch_frames + 1, hop))
-    if starts[-1] + patch_frames < n_frames:
-        starts.append(n_frames - patch_frames)
-    return starts
+    return segment_starts(n_frames, patch_frames, hop=hop)
 
 
 def crossfade_window(length):
