@@ -71,3 +71,12 @@ def neural_separator_names():
 def is_oracle(name):
     """The oracle needs the true sources at predict."""
     return name == "OracleMaskSeparator"
+
+
+def overfit_losses(estimator, X, Y):
+    """First and lowest training loss of ``estimator`` fitted on ``X, Y`` without a
+    validation split or early stopping (for "overfit one batch" tests)."""
+    estimator.set_params(validation_fraction=0.0, patience=None)
+    estimator.fit(X, Y)
+    losses = estimator.history_[:, "train_loss"]
+    return losses[0], min(losses)

@@ -7,18 +7,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
+from fast_settings import overfit_losses
 from sksep import ChimeraSeparator, DeepClusteringSeparator, MelFeatures
 from sksep.exceptions import InvalidInputError
 
 TINY = dict(hidden_size=16, num_layers=1, embedding_dim=8, max_epochs=2, segment_frames=50,
             batch_size=8, random_state=0)
-
-
-def _overfit(estimator, X, Y):
-    estimator.set_params(validation_fraction=0.0, patience=None)
-    estimator.fit(X, Y)
-    losses = estimator.history_[:, "train_loss"]
-    return losses[0], min(losses)
 
 
 class TestOverfitOneBatch:
@@ -37,12 +31,12 @@ class TestOverfitOneBatch:
     ])
     def test_chimera(self, batch, params):
         settings = {**TINY, "max_epochs": 60, "lr": 3e-3, "hidden_size": 32, **params}
-        first, best = _overfit(ChimeraSeparator(**settings), *batch)
+        first, best = overfit_losses(ChimeraSeparator(**settings), *batch)
         assert best < 0.5 * first, (first, best)
 
     def test_deep_clustering(self, batch):
         settings = {**TINY, "max_epochs": 60, "lr": 3e-3, "hidden_size": 32}
-        first, best = _overfit(DeepClusteringSeparator(**settings), *batch)
+        first, best = overfit_losses(DeepClusteringSeparator(**settings), *batch)
         assert best < 0.6 * first, (first, best)
 
 

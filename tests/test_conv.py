@@ -8,6 +8,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
+from fast_settings import overfit_losses
 from sksep import ConvMaskSeparator, MelFeatures
 from sksep._conv import (dominant_source_objective, framewise, normalize_masks,
                          soft_mask_objective)
@@ -85,13 +86,6 @@ class TestObjectives:
         np.testing.assert_allclose(normalized[:, 0, 1], [0.5, 0.5])
 
 
-def _overfit(estimator, X, Y):
-    estimator.set_params(validation_fraction=0.0, patience=None)
-    estimator.fit(X, Y)
-    losses = estimator.history_[:, "train_loss"]
-    return losses[0], min(losses)
-
-
 class TestOverfitOneBatch:
     """Each variant drives its loss well below where it started on one real batch."""
 
@@ -109,7 +103,7 @@ class TestOverfitOneBatch:
     def test_variants(self, batch, params, ratio):
         settings = {**TINY, "max_epochs": 30, "lr": 3e-3, "hidden_size": 128,
                     "segment_frames": 33, "batch_size": 1, **params}
-        first, best = _overfit(ConvMaskSeparator(**settings), *batch)
+        first, best = overfit_losses(ConvMaskSeparator(**settings), *batch)
         assert best < ratio * first, (first, best)
 
 
