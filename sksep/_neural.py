@@ -71,7 +71,7 @@ class NeuralSeparator(BaseSeparator):
                 f"segment_frames stage ({len(stages)})"
             )
         check_real(self.lr, name="lr", minimum=0.0, exclusive_minimum=True)
-        check_choice(self._optimizer_name(), name="optimizer", choices=tuple(OPTIMIZERS))
+        check_choice(self.optimizer, name="optimizer", choices=tuple(OPTIMIZERS))
         check_int(self.batch_size, name="batch_size", minimum=1)
         check_real(self.validation_fraction, name="validation_fraction", minimum=0.0,
                    maximum=0.9)
@@ -278,10 +278,6 @@ class NeuralSeparator(BaseSeparator):
             for row in net.history]
         return self
 
-    def _optimizer_name(self):
-        # Model files saved before the parameter existed were trained with RMSprop.
-        return getattr(self, "optimizer", "rmsprop")
-
     def _make_net(self, module, *, max_epochs, callbacks=(), train_split=None,
                   accelerator=None):
         """The skorch net that trains ``module``.
@@ -293,7 +289,7 @@ class NeuralSeparator(BaseSeparator):
         """
         settings = dict(
             objective=self._objective(),
-            optimizer=OPTIMIZERS[self._optimizer_name()],
+            optimizer=OPTIMIZERS[self.optimizer],
             lr=self.lr,
             max_epochs=max_epochs,
             batch_size=self.batch_size,
