@@ -121,6 +121,24 @@ class TestCutOffWrite:
         np.testing.assert_array_equal(_outputs(resumed, X), _outputs(reference, X))
 
 
+
+def test_validation_data_run_resumes_and_is_told_apart(data, mir1k_train_small, tmp_path):
+    """A fit with ``validation_data`` resumes to its uninterrupted result; a fit of the
+    same clips that draws its split from ``validation_fraction`` instead is refused."""
+    X, Y = data
+    X_valid, Y_valid = [x[:8000] for x in mir1k_train_small[0][3:4]], \
+        [y[:, :8000] for y in mir1k_train_small[1][3:4]]
+    reference = _estimator("ChimeraSeparator").fit(X, Y, validation_data=(X_valid, Y_valid))
+    path = tmp_path / "run.ckpt"
+    _estimator("ChimeraSeparator", checkpoint=path, callbacks=[InterruptAfter(2)]).fit(
+        X, Y, validation_data=(X_valid, Y_valid))
+    with pytest.raises(InvalidInputError, match="other data or settings"):
+        _estimator("ChimeraSeparator", checkpoint=path).fit(X + X_valid, Y + Y_valid)
+    resumed = _estimator("ChimeraSeparator", checkpoint=path).fit(
+        X, Y, validation_data=(X_valid, Y_valid))
+    np.testing.assert_array_equal(_outputs(resumed, X), _outputs(reference, X))
+
+
 class TestRefusedCheckpoints:
     def test_other_settings_are_refused_not_overwritten(self, data, tmp_path):
         X, Y = data
