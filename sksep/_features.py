@@ -11,7 +11,37 @@ from ._spectral import FeatureGrid
 from ._validation import (InvalidInputError, check_choice, check_int, check_mixtures,
                           check_n_jobs, check_real)
 
-__all__ = ["MelFeatures", "SpectrogramRecord", "log_mel_features"]
+__all__ = ["MelFeatures", "SpectrogramRecord", "log_mel_features", "level_gain",
+           "REFERENCE_RMS"]
+
+#: RMS level every clip is scaled to before its features are computed (about -16 dBFS,
+#: the median level of MIR-1K's mixtures), so that what a network reads does not depend
+#: on how loud the input is.
+REFERENCE_RMS = 0.158
+
+
+def level_gain(clip):
+    """Gain that brings ``clip`` to :data:`REFERENCE_RMS`; 1 for a silent clip.
+
+    Parameters
+    ----------
+    clip : ndarray of shape (n_samples,)
+
+    Returns
+    -------
+    gain : float
+        ``REFERENCE_RMS / rms(clip)``, or ``1.0`` when the clip is all zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep._features import level_gain
+    >>> clip = np.full(100, 0.5, dtype="float32")
+    >>> round(level_gain(clip) * 0.5, 3)
+    0.158
+    """
+    rms = float(np.sqrt(np.mean(np.square(clip, dtype=np.float64))))
+    return REFERENCE_RMS / rms if rms > 0.0 else 1.0
 
 
 @dataclass
@@ -115,6 +145,13 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         Concatenate first-order deltas of the log magnitudes.
     delta_width : int, default=9
         Frames over which deltas are fitted.
+    normalize_level : bool, default=True
+        Compute ``features`` from the clip scaled to a fixed RMS level
+        (:data:`REFERENCE_RMS`, about -16 dBFS), so that a clip and the same clip
+        scaled by any gain give the same features and are separated the same way.
+        ``magnitude`` and ``stft`` keep the clip's own level. ``False`` reads the
+        level as it is. Model files saved before this parameter existed load with
+        ``True``: the reference is the level they were trained at.
     n_jobs : int, default=None
         Clips transformed in parallel by joblib (``-1``: all cores; ``None``: one,
         unless inside a ``joblib.parallel_config`` context). The records are the
@@ -133,7 +170,7 @@ class MelFeatures(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, sample_rate=16000, n_fft=512, hop_length=128, n_mels=150, fmin=0.0,
-                 fmax=None, deltas=True, delta_width=9, n_jobs=None):
+                 fmax=None, deltas=True, delta_width=9, normalize_level=True, n_jobs=None):
         self.sample_rate = sample_rate
         self.n_fft = n_fft
         self.hop_length = hop_length
@@ -142,6 +179,7 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         self.fmax = fmax
         self.deltas = deltas
         self.delta_width = delta_width
+        self.normalize_level = normalize_level
         self.n_jobs = n_jobs
 
     def _grid(self):
@@ -156,6 +194,7 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         width = check_int(self.delta_width, name="delta_width", minimum=3)
         if width % 2 == 0:
             raise InvalidInputError(f"delta_width={width} must be an odd integer >= 3")
+        check_choice(self.normalize_level, name="normalize_level", choices=(True, False))
         check_n_jobs(self.n_jobs)
         return FeatureGrid(sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
                            n_mels=n_mels, fmin=fmin, fmax=fmax)
@@ -211,7 +250,9 @@ class MelFeatures(TransformerMixin, BaseEstimator):
     def _record(self, clip, grid):
         spectrum = grid.stft(clip)
         magnitude = grid.to_grid(np.abs(spectrum))
-        features = log_mel_features(magnitude, deltas=self.deltas, delta_width=self.delta_width)
+        gain = level_gain(clip) if self.normalize_level else 1.0
+        features = log_mel_features(magnitude * np.float32(gain), deltas=self.deltas,
+                                    delta_width=self.delta_width)
         return SpectrogramRecord(features=features, magnitude=magnitude, stft=spectrum,
                                  n_samples=clip.shape[0], grid=grid)
 

@@ -24,6 +24,11 @@ __all__ = [
 ]
 
 
+#: Largest absolute sample value accepted (200 dB above full scale). Louder input would
+#: overflow float32 in the power spectra; quieter-than-this float audio of any level is
+#: separated the same way (features are level-normalised).
+MAX_ABS_LEVEL = 1e10
+
 _PATH_HINT = " (a file path? read it with sksep.audio_io.load_audio first)"
 
 
@@ -80,7 +85,9 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
     if array.ndim != ndim:
         hint = ""
         if ndim == 1 and array.ndim == 2 and min(array.shape) <= 2:
-            hint = " (stereo? mix down with audio.mean(axis=0) or separate each channel)"
+            channels = 0 if array.shape[0] <= 2 else 1  # (2, n) or samples first, (n, 2)
+            hint = (f" (stereo? mix down with {name}.mean(axis={channels}) or separate each "
+                    f"channel)")
         raise InvalidInputError(
             f"{name} must be a {ndim}-D float array, got shape {array.shape}{hint}"
         )
@@ -93,6 +100,12 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
     if not np.all(np.isfinite(array)):
         n_bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
         raise InvalidInputError(f"{name} contains {n_bad} NaN or infinite samples")
+    peak = float(np.max(np.abs(array))) if array.size else 0.0
+    if peak > MAX_ABS_LEVEL:
+        raise InvalidInputError(
+            f"{name} peaks at {peak:.3g}, a level float32 spectra cannot represent; expected "
+            f"|samples| <= {MAX_ABS_LEVEL:g} (full scale is 1.0: rescale the audio first)"
+        )
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
