@@ -338,6 +338,23 @@ class TestMakeRemix:
                                / (Y[:, 1].astype(np.float64) ** 2).sum(axis=1))
         np.testing.assert_allclose(ratios, snr_db, atol=0.1)
 
+    def test_snr_range_draws_a_ratio_per_clip(self, tracks):
+        _, Y = make_remix(*tracks, n_clips=12, clip_seconds=0.5, snr_db=(-5.0, 5.0),
+                          random_state=1)
+        ratios = 10 * np.log10((Y[:, 0].astype(np.float64) ** 2).sum(axis=1)
+                               / (Y[:, 1].astype(np.float64) ** 2).sum(axis=1))
+        assert ratios.min() >= -5.01 and ratios.max() <= 5.01
+        assert ratios.max() - ratios.min() > 3.0  # 12 draws spread over the range
+
+    @pytest.mark.parametrize("snr_db, match", [
+        ((5.0, -5.0), r"snr_db\[1\]=-5.0 must be >= 5.0"),
+        ((0.0, 1.0, 2.0), r"snr_db=\(0.0, 1.0, 2.0\) must be a number or a pair"),
+        ((0.0, float("nan")), r"snr_db\[1\]=nan must be finite"),
+    ])
+    def test_bad_snr_range(self, tracks, snr_db, match):
+        with pytest.raises(InvalidInputError, match=match):
+            make_remix(*tracks, n_clips=2, clip_seconds=0.5, snr_db=snr_db)
+
     def test_both_sources_active_throughout(self, tracks):
         # MIR-1K vocals have long pauses (checked last); in the clips no 50 ms frame is silent.
         _, Y = make_remix(*tracks, n_clips=6, clip_seconds=2.0, random_state=2)

@@ -112,6 +112,20 @@ def _draw_segment(tracks, clip_length, random_state, max_tries=100):
     )
 
 
+def _snr_range(snr_db):
+    """``snr_db`` as a ``(low, high)`` pair of dB values (equal for one number)."""
+    if isinstance(snr_db, (tuple, list)):
+        if len(snr_db) != 2:
+            raise InvalidInputError(
+                f"snr_db={snr_db!r} must be a number or a pair (low, high) of dB values"
+            )
+        low = check_real(snr_db[0], name="snr_db[0]")
+        high = check_real(snr_db[1], name="snr_db[1]", minimum=low)
+        return low, high
+    value = check_real(snr_db, name="snr_db")
+    return value, value
+
+
 def make_remix(vocals, accompaniments, *, n_clips, clip_seconds=3.0, sample_rate=16000,
                snr_db=0.0, threshold_db=-40.0, random_state=None):
     """Mix random segments of vocal and accompaniment tracks into training clips.
@@ -135,8 +149,10 @@ def make_remix(vocals, accompaniments, *, n_clips, clip_seconds=3.0, sample_rate
         Clip length in seconds.
     sample_rate : int, default=16000
         Sample rate of the tracks in Hz.
-    snr_db : float, default=0.0
-        Vocals-to-accompaniment RMS ratio of every clip, in dB.
+    snr_db : float or (float, float), default=0.0
+        Vocals-to-accompaniment RMS ratio of every clip, in dB; a pair ``(low, high)``
+        draws each clip's ratio uniformly from that range (random gains per source,
+        e.g. ``(-5, 5)`` to cover the -5 / 0 / +5 dB ratios MIR-1K evaluations use).
     threshold_db : float, default=-40.0
         Silence threshold passed to :func:`remove_silence`, dB relative to each
         track's loudest frame.
@@ -178,7 +194,7 @@ def make_remix(vocals, accompaniments, *, n_clips, clip_seconds=3.0, sample_rate
     clip_seconds = check_real(clip_seconds, name="clip_seconds", minimum=0,
                               exclusive_minimum=True)
     sample_rate = check_int(sample_rate, name="sample_rate", minimum=1)
-    snr_db = check_real(snr_db, name="snr_db")
+    snr_range = _snr_range(snr_db)
     threshold_db = check_real(threshold_db, name="threshold_db", maximum=0)
     clip_length = round(clip_seconds * sample_rate)
     if clip_length < 1:
@@ -201,11 +217,12 @@ def make_remix(vocals, accompaniments, *, n_clips, clip_seconds=3.0, sample_rate
                 )
             active[name].append(kept)
 
-    gain = 10.0 ** (snr_db / 20.0)
     Y = np.empty((n_clips, 2, clip_length), dtype=np.float32)
     for clip in range(n_clips):
         voice = _draw_segment(active["vocals"], clip_length, random_state)
         music = _draw_segment(active["accompaniments"], clip_length, random_state)
+        low, high = snr_range  # a fixed ratio draws nothing (same clips as before)
+        gain = 10.0 ** ((random_state.uniform(low, high) if high > low else low) / 20.0)
         voice *= gain * _rms(music) / _rms(voice)
         peak = np.abs(voice + music).max()
         scale = _PEAK / peak if peak > _PEAK else 1.0
