@@ -10,16 +10,27 @@ from ._clustering import kmeans_masks, name_by_low_frequency, name_by_reference
 from ._masks import IdealBinaryMask, WienerMask
 from ._modules import ChimeraNetwork
 from ._neural import NeuralSeparator
-from ._spectral import grid_magnitudes
+from ._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes
 from ._training import segmentwise
 from ._validation import InvalidInputError, check_choice, check_int, check_real
 from .losses import (deep_clustering_loss, magnitude_spectrum_approximation,
-                     masked_magnitude_spectrum_approximation)
+                     masked_magnitude_spectrum_approximation,
+                     phase_sensitive_spectrum_approximation, whitened_kmeans_loss)
 
-__all__ = ["ChimeraSeparator", "DeepClusteringSeparator", "chimera_objective"]
+__all__ = ["ChimeraSeparator", "DeepClusteringSeparator", "chimera_objective",
+           "DC_OBJECTIVES", "MI_OBJECTIVES"]
 
 
-def chimera_objective(outputs, targets, *, alpha, mi_objective):
+#: The deep-clustering head's losses: the low-rank loss of Hershey et al. (Luo et al.'s)
+#: and the whitened k-means objective of Wang, Le Roux and Hershey (2018, Chimera++).
+DC_OBJECTIVES = {"dc": deep_clustering_loss, "wkm": whitened_kmeans_loss}
+#: The mask-inference head's losses (Luo et al. 2017; tPSA: Erdogan et al. 2015, Chimera++).
+MI_OBJECTIVES = {"mmsa": masked_magnitude_spectrum_approximation,
+                 "msa": magnitude_spectrum_approximation,
+                 "psa": phase_sensitive_spectrum_approximation}
+
+
+def chimera_objective(outputs, targets, *, alpha, mi_objective, dc_objective="dc"):
     """Chimera loss ``alpha * L_dc / TF + (1 - alpha) * L_mi`` (eq. 3), divided by ``TF``.
 
     Parameters
@@ -29,10 +40,14 @@ def chimera_objective(outputs, targets, *, alpha, mi_objective):
     targets : dict of Tensor
         ``labels (batch, T, F)`` dominant source, ``weights (batch, T, F)`` loudness,
         ``mixture (batch, T, F)`` magnitude, ``reference (batch, T, C, F)`` (Wiener-like
-        mask for mMSA, source magnitudes for MSA), ``valid (batch, T)``.
+        mask for mMSA, source magnitudes for MSA, phase-sensitive source magnitudes for
+        PSA), ``valid (batch, T)``.
     alpha : float
         Weight of the deep-clustering loss.
-    mi_objective : {"mmsa", "msa"}
+    mi_objective : {"mmsa", "msa", "psa"}
+        Key of :data:`MI_OBJECTIVES`.
+    dc_objective : {"dc", "wkm"}
+        Key of :data:`DC_OBJECTIVES`.
     """
     embedding, masks = outputs
     valid = targets["valid"]
@@ -42,15 +57,14 @@ def chimera_objective(outputs, targets, *, alpha, mi_objective):
         n_sources = masks.shape[1]
         labels = torch.nn.functional.one_hot(targets["labels"].long(), n_sources)
         weights = targets["weights"] * valid[:, :, None]
-        loss = loss + alpha * deep_clustering_loss(
+        loss = loss + alpha * DC_OBJECTIVES[dc_objective](
             embedding.reshape(batch, n_frames * n_bins, dim),
             labels.reshape(batch, n_frames * n_bins, n_sources),
             weights.reshape(batch, n_frames * n_bins))
     if alpha < 1:
         reference = targets["reference"].transpose(1, 2)
-        mi_loss = (masked_magnitude_spectrum_approximation if mi_objective == "mmsa"
-                   else magnitude_spectrum_approximation)
-        loss = loss + (1 - alpha) * mi_loss(masks, targets["mixture"], reference, valid)
+        loss = loss + (1 - alpha) * MI_OBJECTIVES[mi_objective](
+            masks, targets["mixture"], reference, valid)
     return loss
 
 
@@ -78,6 +92,7 @@ class _ChimeraBase(NeuralSeparator):
         check_int(self.num_layers, name="num_layers", minimum=1)
         check_choice(self.rnn_type, name="rnn_type", choices=("lstm", "gru"))
         check_real(self.dropout, name="dropout", minimum=0.0, maximum=0.95)
+        check_choice(self.dc_objective, name="dc_objective", choices=tuple(DC_OBJECTIVES))
         for name in ("dc_target", "mi_target"):
             target = getattr(self, name, None)
             if target is not None and not hasattr(target, "masks"):
@@ -104,9 +119,13 @@ class _ChimeraBase(NeuralSeparator):
         targets = {"labels": labels, "weights": dc_target.weights(record),
                    "mixture": record.magnitude / scale}
         if self._alpha_value() < 1:
-            if self._mi_objective_value() == "mmsa":
+            objective = self._mi_objective_value()
+            if objective == "mmsa":
                 mi_target = getattr(self, "mi_target", None) or WienerMask()
                 reference = mi_target._masks(magnitudes)
+            elif objective == "psa":
+                reference = grid_phase_sensitive_magnitudes(record.grid, sources,
+                                                            record.stft) / scale
             else:
                 reference = magnitudes / scale
             targets["reference"] = np.ascontiguousarray(reference.transpose(1, 0, 2),
@@ -121,7 +140,8 @@ class _ChimeraBase(NeuralSeparator):
 
     def _objective(self):
         return partial(chimera_objective, alpha=self._alpha_value(),
-                       mi_objective=self._mi_objective_value())
+                       mi_objective=self._mi_objective_value(),
+                       dc_objective=self.dc_objective)
 
     def _fit(self, records, sources):
         naming = self._naming()
@@ -215,6 +235,11 @@ class DeepClusteringSeparator(_ChimeraBase):
     dc_target : IdealBinaryMask, default=None
         Assignment target and loudness threshold of the loss; ``None`` is
         ``IdealBinaryMask(threshold_db=-40)``.
+    dc_objective : {"dc", "wkm"}, default="dc"
+        Loss of the embeddings: the low-rank deep-clustering loss
+        (:func:`sksep.losses.deep_clustering_loss`) or the whitened k-means objective
+        of Wang, Le Roux and Hershey (2018, :func:`sksep.losses.whitened_kmeans_loss`),
+        which lies between ``D - C`` and ``D``, so ``alpha`` balances it differently.
     cluster_naming : {"low_frequency", None}, default="low_frequency"
         How clusters become named sources: the MIREX low-frequency rule (two
         sources; the source at index ``low_frequency_source`` is the accompaniment)
@@ -291,7 +316,8 @@ class DeepClusteringSeparator(_ChimeraBase):
     """
 
     def __init__(self, embedding_dim=20, hidden_size=500, num_layers=4, rnn_type="lstm",
-                 dropout=0.0, features=None, dc_target=None, cluster_naming="low_frequency",
+                 dropout=0.0, features=None, dc_target=None, dc_objective="dc",
+                 cluster_naming="low_frequency",
                  low_frequency_source=-1, segment_frames=100, lr=1e-3, optimizer="rmsprop",
                  max_epochs=100, batch_size=16, validation_fraction=0.1, patience=10,
                  max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None, verbose=0,
@@ -303,6 +329,7 @@ class DeepClusteringSeparator(_ChimeraBase):
         self.dropout = dropout
         self.features = features
         self.dc_target = dc_target
+        self.dc_objective = dc_objective
         self.cluster_naming = cluster_naming
         self.low_frequency_source = low_frequency_source
         self.segment_frames = segment_frames
@@ -348,9 +375,12 @@ class ChimeraSeparator(_ChimeraBase):
         Weight of the deep-clustering loss (the paper's best hybrid: 0.1).
     embedding_dim : int, default=20
         ``D`` (the manuscript's Table 3 finds 10 slightly better).
-    mi_objective : {"mmsa", "msa"}, default="mmsa"
+    mi_objective : {"mmsa", "msa", "psa"}, default="mmsa"
         Masked magnitude spectrum approximation against ``mi_target`` (Wiener-like
-        mask), or plain magnitude spectrum approximation.
+        mask), plain magnitude spectrum approximation, or the truncated
+        phase-sensitive approximation of Chimera++ (Wang et al. 2018), whose target is
+        the part of each source in phase with the mixture
+        (:func:`sksep.losses.phase_sensitive_spectrum_approximation`).
     head : {"mi", "dc"}, default="mi"
         Which head predicts: the mask-inference head's soft masks, or K-means on the
         embeddings (named by matching the mask-inference head when ``alpha < 1``, by
@@ -359,8 +389,8 @@ class ChimeraSeparator(_ChimeraBase):
         grid search over ``alpha`` including 1 working).
     mi_target : WienerMask, default=None
         Reference mask of mMSA; ``None`` is ``WienerMask(power=2)``.
-    hidden_size, num_layers, rnn_type, dropout, features, dc_target, low_frequency_source, \
-segment_frames, lr, optimizer, max_epochs, batch_size, validation_fraction, patience, \
+    hidden_size, num_layers, rnn_type, dropout, features, dc_target, dc_objective, \
+low_frequency_source, segment_frames, lr, optimizer, max_epochs, batch_size, validation_fraction, patience, \
 max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         As in :class:`DeepClusteringSeparator`.
 
@@ -390,7 +420,8 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
 
     def __init__(self, alpha=0.1, embedding_dim=20, mi_objective="mmsa", head="mi",
                  hidden_size=500, num_layers=4, rnn_type="lstm", dropout=0.0, features=None,
-                 dc_target=None, mi_target=None, low_frequency_source=-1, segment_frames=100,
+                 dc_target=None, dc_objective="dc", mi_target=None, low_frequency_source=-1,
+                 segment_frames=100,
                  lr=1e-3, optimizer="rmsprop", max_epochs=100, batch_size=16,
                  validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
@@ -405,6 +436,7 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         self.dropout = dropout
         self.features = features
         self.dc_target = dc_target
+        self.dc_objective = dc_objective
         self.mi_target = mi_target
         self.low_frequency_source = low_frequency_source
         self.segment_frames = segment_frames
@@ -425,7 +457,7 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
     def _check_params(self):
         stages = super()._check_params()
         check_real(self.alpha, name="alpha", minimum=0.0, maximum=1.0)
-        check_choice(self.mi_objective, name="mi_objective", choices=("mmsa", "msa"))
+        check_choice(self.mi_objective, name="mi_objective", choices=tuple(MI_OBJECTIVES))
         check_choice(self.head, name="head", choices=("mi", "dc"))
         check_int(self.low_frequency_source, name="low_frequency_source", minimum=-2, maximum=1)
         return stages

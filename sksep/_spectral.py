@@ -15,7 +15,8 @@ import numpy as np
 
 from ._validation import InvalidInputError
 
-__all__ = ["FeatureGrid", "stft", "istft", "apply_masks", "grid_magnitudes"]
+__all__ = ["FeatureGrid", "stft", "istft", "apply_masks", "grid_magnitudes",
+           "grid_phase_sensitive_magnitudes"]
 
 
 def stft(audio, *, n_fft=512, hop_length=128, window="hann"):
@@ -174,6 +175,31 @@ def grid_magnitudes(grid, sources):
     magnitudes : ndarray of float32, shape (n_sources, n_frames, n_bins)
     """
     return grid.to_grid(np.abs(grid.stft(sources)))
+
+
+def grid_phase_sensitive_magnitudes(grid, sources, mixture_stft):
+    """Phase-sensitive source magnitudes ``|R_c| cos(theta_c - theta_S)`` on the feature grid.
+
+    The part of each source in phase with the mixture (Erdogan et al. 2015): what a
+    mask applied to the mixture, with the mixture's phase, can reconstruct at best.
+    Negative where a source is out of phase with the mixture; the phase-sensitive
+    loss truncates it (:func:`sksep.losses.phase_sensitive_spectrum_approximation`).
+
+    Parameters
+    ----------
+    grid : FeatureGrid
+    sources : ndarray of shape (n_sources, n_samples)
+    mixture_stft : ndarray of complex, shape (n_freq, n_frames)
+        The mixture's STFT on ``grid``.
+
+    Returns
+    -------
+    magnitudes : ndarray of float32, shape (n_sources, n_frames, n_bins)
+        On a mel grid, the filterbank-weighted sums of the STFT bins' values.
+    """
+    spectra = grid.stft(sources)  # (C, n_freq, T)
+    mixture_phase = np.exp(-1j * np.angle(mixture_stft))
+    return grid.to_grid(np.real(spectra * mixture_phase[None]))
 
 
 def apply_masks(record, masks, *, phase="mixture", n_iter=32):

@@ -28,6 +28,7 @@ class TestOverfitOneBatch:
         {"alpha": 0.1, "mi_objective": "mmsa"},
         {"alpha": 0.0, "mi_objective": "msa"},
         {"alpha": 0.5, "rnn_type": "gru"},
+        {"alpha": 0.0, "mi_objective": "psa"},
     ])
     def test_chimera(self, batch, params):
         settings = {**TINY, "max_epochs": 60, "lr": 3e-3, "hidden_size": 32, **params}
@@ -38,6 +39,13 @@ class TestOverfitOneBatch:
         settings = {**TINY, "max_epochs": 60, "lr": 3e-3, "hidden_size": 32}
         first, best = overfit_losses(DeepClusteringSeparator(**settings), *batch)
         assert best < 0.6 * first, (first, best)
+
+    def test_deep_clustering_whitened_kmeans(self, batch):
+        settings = {**TINY, "max_epochs": 60, "lr": 3e-3, "hidden_size": 32,
+                    "dc_objective": "wkm"}
+        first, best = overfit_losses(DeepClusteringSeparator(**settings), *batch)
+        floor = TINY["embedding_dim"] - 2  # D - C: every bin at its source's centroid
+        assert best - floor < 0.6 * (first - floor), (first, best)
 
 
 class TestComposition:
@@ -231,6 +239,7 @@ class TestBadInput:
         ({"embedding_dim": 0}, "embedding_dim=0 must be an integer >= 1"),
         ({"segment_frames": (100, 0)}, "segment_frames=0"),
         ({"mi_objective": "sdr"}, "mi_objective='sdr'"),
+        ({"dc_objective": "lda"}, "dc_objective='lda' must be one of 'dc', 'wkm'"),
         ({"max_epochs": (1, 2, 3)}, "one entry per"),
     ])
     def test_bad_params(self, params, match, mir1k_train_small):

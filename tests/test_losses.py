@@ -1,9 +1,15 @@
 import pytest
 import torch
 
+import numpy as np
+
+from sksep import FeatureGrid
+from sksep._spectral import grid_phase_sensitive_magnitudes
 from sksep.losses import (deep_clustering_loss, l1_spectrogram_loss,
                           magnitude_spectrum_approximation,
-                          masked_magnitude_spectrum_approximation, naive_deep_clustering_loss)
+                          masked_magnitude_spectrum_approximation, naive_deep_clustering_loss,
+                          naive_whitened_kmeans_loss, phase_sensitive_spectrum_approximation,
+                          whitened_kmeans_loss)
 
 
 def _random_inputs(batch=3, n_bins=40, dim=5, n_sources=3, dtype=torch.float64):
@@ -112,3 +118,81 @@ class TestSpectrumApproximation:
         masks, mixture, sources = _masks_and_magnitudes()
         expected = (masks * mixture[:, None] - sources).abs().sum(1).mean()
         torch.testing.assert_close(l1_spectrogram_loss(masks, mixture, sources), expected)
+
+
+class TestWhitenedKMeansLoss:
+    def test_matches_naive_definition(self):
+        embedding, assignments, weights = _random_inputs()
+        torch.testing.assert_close(whitened_kmeans_loss(embedding, assignments, eps=0.0),
+                                   naive_whitened_kmeans_loss(embedding, assignments))
+        weights = weights * torch.rand_like(weights)
+        torch.testing.assert_close(
+            whitened_kmeans_loss(embedding, assignments, weights, eps=0.0),
+            naive_whitened_kmeans_loss(embedding, assignments, weights))
+
+    def test_gradient_matches_naive(self):
+        embedding, assignments, weights = _random_inputs(batch=2, n_bins=20)
+        fast = embedding.clone().requires_grad_(True)
+        naive = embedding.clone().requires_grad_(True)
+        whitened_kmeans_loss(fast, assignments, weights, eps=0.0).backward()
+        naive_whitened_kmeans_loss(naive, assignments, weights).backward()
+        torch.testing.assert_close(fast.grad, naive.grad)
+
+    def test_invariant_to_invertible_maps_of_the_embedding(self):
+        # Whitening: the loss sees the span of V, not its scaling or rotation.
+        embedding, assignments, _ = _random_inputs()
+        mixing = torch.randn(5, 5, dtype=torch.float64) + 3 * torch.eye(5, dtype=torch.float64)
+        torch.testing.assert_close(whitened_kmeans_loss(embedding @ mixing, assignments, eps=0.0),
+                                   whitened_kmeans_loss(embedding, assignments, eps=0.0))
+
+    def test_bounds(self):
+        embedding, assignments, _ = _random_inputs(dim=5, n_sources=3)
+        loss = float(whitened_kmeans_loss(embedding, assignments))
+        assert 5 - 3 <= loss <= 5
+        # embeddings that hold the assignments reach the lower bound D - C
+        perfect = torch.cat([assignments, torch.randn(3, 40, 2, dtype=torch.float64)], -1)
+        assert float(whitened_kmeans_loss(perfect, assignments)) == pytest.approx(2.0, abs=1e-4)
+
+    def test_source_without_bins_drops_out(self):
+        embedding, assignments, _ = _random_inputs(n_sources=3)
+        labels = assignments.argmax(-1).clamp_max(1)  # source 2 never dominates
+        two = torch.nn.functional.one_hot(labels, 3).to(torch.float64)
+        loss = whitened_kmeans_loss(embedding, two)
+        torch.testing.assert_close(loss, whitened_kmeans_loss(embedding, two[..., :2]))
+
+    def test_shape_errors_are_clear(self):
+        embedding, assignments, _ = _random_inputs()
+        with pytest.raises(ValueError, match=r"must share \(batch, TF\)"):
+            whitened_kmeans_loss(embedding[:, :10], assignments)
+
+
+class TestPhaseSensitiveSpectrumApproximation:
+    def test_against_loop_with_truncation(self):
+        masks, mixture, _ = _masks_and_magnitudes()
+        phase_sensitive = 2 * torch.randn_like(masks)  # some negative, some above S
+        expected = 0.0
+        for b in range(2):
+            for c in range(2):
+                target = np.clip(phase_sensitive[b, c].numpy(), 0, mixture[b].numpy())
+                expected += ((masks[b, c].numpy() * mixture[b].numpy() - target) ** 2).mean() / 2
+        torch.testing.assert_close(
+            phase_sensitive_spectrum_approximation(masks, mixture, phase_sensitive),
+            torch.tensor(expected, dtype=torch.float64))
+
+    def test_equals_msa_for_in_phase_sources_below_the_mixture(self):
+        masks, mixture, sources = _masks_and_magnitudes()
+        sources = sources * mixture[:, None] / 2  # in [0, S / 2]: nothing truncated
+        torch.testing.assert_close(
+            phase_sensitive_spectrum_approximation(masks, mixture, sources),
+            magnitude_spectrum_approximation(masks, mixture, sources))
+
+    def test_phase_sensitive_magnitudes_of_real_sources(self):
+        rng = np.random.default_rng(0)
+        sources = rng.normal(scale=0.1, size=(2, 4000)).astype(np.float32)
+        grid = FeatureGrid(n_mels=None)
+        mixture = grid.stft(sources.sum(0))
+        projected = grid_phase_sensitive_magnitudes(grid, sources, mixture)
+        # the in-phase parts of the sources add up to the mixture magnitude ...
+        np.testing.assert_allclose(projected.sum(0), np.abs(mixture).T, rtol=1e-3, atol=1e-4)
+        # ... and none exceeds its own magnitude
+        assert np.all(projected <= np.abs(grid.stft(sources)).transpose(0, 2, 1) + 1e-5)
