@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sksep import ChimeraSeparator
+from sksep import ChimeraSeparator, MelFeatures
 from sksep._atomic import atomic_write
 from sksep.callbacks import TimeBudget
 from sksep.datasets import load_mir1k, make_remix
@@ -48,7 +48,7 @@ def _plural(count, noun):
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def _remixed(train, n_remixes, valid_fraction=0.1, seed=0):
+def _remixed(train, n_remixes, valid_fraction=0.1, seed=0, snr_db=0.0):
     """Training clips plus remixes, and whole held-out songs for validation.
 
     A tenth of the training songs (all their clips) validate. The vocals and the
@@ -69,15 +69,39 @@ def _remixed(train, n_remixes, valid_fraction=0.1, seed=0):
     vocals = [np.concatenate([y[0] for y in ys]) for ys in by_song.values()]
     accompaniments = [np.concatenate([y[1] for y in ys]) for ys in by_song.values()]
     X_remix, Y_remix = make_remix(vocals, accompaniments, n_clips=n_remixes, clip_seconds=4.0,
-                                  snr_db=0.0, random_state=seed)
+                                  snr_db=snr_db, random_state=seed)
     X, Y = X + list(X_remix), Y + list(Y_remix)
     validation = ([x for x, v in zip(train.X, is_valid) if v],
                   [y for y, v in zip(train.Y, is_valid) if v])
     note = (f"{len(X) - n_remixes} clips of {len(songs) - len(held_out)} songs plus "
-            f"{n_remixes} 4-s remixes of them (make_remix, 0 dB); validation on "
+            f"{n_remixes} 4-s remixes of them (make_remix, {_snr_text(snr_db)}); validation on "
             f"{len(validation[0])} clips of {len(held_out)} held-out songs")
     print(note, flush=True)
     return X, Y, validation, note
+
+
+def _snr_text(snr_db):
+    if isinstance(snr_db, tuple):
+        return f"vocals {snr_db[0]:g} to {snr_db[1]:+g} dB"
+    return f"{snr_db:g} dB"
+
+
+def _snr_argument(text):
+    """``"0"`` -> 0.0; ``"-5,5"`` -> (-5.0, 5.0)."""
+    values = [float(v) for v in text.split(",")]
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"expected a number or low,high; got {text!r}")
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _n_mels_argument(text):
+    """An integer number of mel bands, or ``linear`` for the STFT bins (``n_mels=None``)."""
+    if text == "linear":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer or 'linear'; got {text!r}")
 
 
 def main(argv=None):
@@ -95,24 +119,42 @@ def main(argv=None):
                         help="extra 4-second training clips mixing the vocals and "
                              "accompaniment of different training songs (make_remix); "
                              "validation is then on held-out whole songs")
+    parser.add_argument("--snr-db", type=_snr_argument, default=0.0,
+                        help="vocals-to-accompaniment ratio of the remixes in dB, or a "
+                             "range low,high drawn per clip (e.g. -5,5)")
+    parser.add_argument("--n-mels", type=_n_mels_argument, default=150,
+                        help="mel bands of the features and masks, or 'linear' for the "
+                             "257 STFT bins")
+    parser.add_argument("--seed", type=int, default=0, help="random_state of the network")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="resumable checkpoint file: a rerun of the same command "
+                             "continues from the last finished epoch")
+    parser.add_argument("--name", default=NAME, help="model name (file and registry key)")
     parser.add_argument("--models-dir", type=Path, default=MODELS,
                         help="where the model file and registry.json go (default: the "
                              "package's; another folder keeps a candidate out of it)")
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     train = load_mir1k(args.data, "train")
     test = load_mir1k(args.data, "test")
+    features = MelFeatures(n_mels=args.n_mels)
     model = ChimeraSeparator(alpha=0.1, embedding_dim=20, mi_objective="mmsa",
+                             features=features,
                              hidden_size=args.hidden_size, num_layers=args.layers,
                              dropout=args.dropout, optimizer=args.optimizer, lr=args.lr,
                              segment_frames=100,
                              max_epochs=args.max_epochs, patience=args.patience,
-                             random_state=0, verbose=1,
+                             random_state=args.seed, verbose=1,
+                             checkpoint=args.checkpoint,
                              callbacks=[TimeBudget(args.budget_minutes * 60)])
     start = time.perf_counter()
     if args.remixes:
-        X, Y, validation, data_note = _remixed(train, args.remixes)
+        X, Y, validation, data_note = _remixed(train, args.remixes, snr_db=args.snr_db)
         model.fit(X, Y, validation_data=validation)
     else:
         data_note = "175 clips, 10 % held out for validation"
@@ -123,9 +165,15 @@ def main(argv=None):
           f"kept epoch {model.best_epoch_}")
 
     args.models_dir.mkdir(parents=True, exist_ok=True)
-    path = model.save(args.models_dir / f"{NAME}.sksep", overwrite=args.overwrite, half=True)
+    path = model.save(args.models_dir / f"{args.name}.sksep", overwrite=args.overwrite,
+                      half=True)
     scores = {}
-    for head in ("mi", "dc"):
+    if args.remixes:  # the held-out training songs: what recipes are chosen on
+        scores["validation"] = separation_report(validation[1], model.predict(validation[0]),
+                                                 validation[0], bss=False,
+                                                 source_names=train.source_names)
+        print("validation", json.dumps(scores["validation"]), flush=True)
+    for head in ("mi", "dc"):  # the test singers: scored once, after training
         model.set_params(head=head)
         scores[head] = separation_report(test.Y, model.predict(test.X), test.X,
                                          source_names=test.source_names, n_jobs=2)
@@ -135,7 +183,8 @@ def main(argv=None):
     threads = _plural(torch.get_num_threads(), "CPU thread")
     registry_path = args.models_dir / "registry.json"
     registry = json.loads(registry_path.read_text()) if registry_path.exists() else {}
-    registry[NAME] = {
+    grid = ("linear STFT grid" if args.n_mels is None else f"{args.n_mels} mel bands")
+    registry[args.name] = {
         "file": path.name,
         "estimator": "ChimeraSeparator",
         "sources": list(train.source_names),
@@ -143,7 +192,8 @@ def main(argv=None):
         "size_mb": round(os.path.getsize(path) / 1e6, 1),
         "description": (f"Chimera network (alpha=0.1, D=20, mMSA, {args.layers} x "
                         f"{args.hidden_size} BLSTM, dropout {args.dropout:g}, "
-                        f"{args.optimizer}), vocals / accompaniment, 16 kHz mono; "
+                        f"{args.optimizer}, {grid}), vocals / accompaniment, 16 kHz mono, "
+                        f"level-normalised input; "
                         f"predicts with the MI head"),
         "training": (f"MIR-1K training singers abjones + amy ({data_note}), "
                      f"{len(model.epoch_summary_)} epochs in "
@@ -151,12 +201,17 @@ def main(argv=None):
                      f"({platform.processor() or platform.machine()}), best validation epoch "
                      f"{model.best_epoch_} kept; benchmarks/train_shipped_model.py "
                      f"{' '.join(argv if argv is not None else sys.argv[1:])}"),
+        "seed": args.seed,
+        "epochs": len(model.epoch_summary_),
+        "train_seconds": round(train_seconds),
         "scores": {"test set": "MIR-1K test singers annar + heycat + tammy (90 clips)",
                    "mi": scores["mi"], "dc": scores["dc"]},
     }
+    if "validation" in scores:
+        registry[args.name]["validation"] = scores["validation"]
     text = json.dumps(registry, indent=2) + "\n"
     atomic_write(registry_path, lambda tmp: Path(tmp).write_text(text), overwrite=True)
-    print(f"wrote {path} ({registry[NAME]['size_mb']} MB) and {registry_path}")
+    print(f"wrote {path} ({registry[args.name]['size_mb']} MB) and {registry_path}")
 
 
 if __name__ == "__main__":
