@@ -2,16 +2,20 @@
 
 :func:`load_audio` reads WAV, FLAC, OGG and MP3 with soundfile (libsndfile) and
 AAC in ``.m4a`` / ``.mp4`` / ``.aac`` containers through the ``ffmpeg`` program;
-it resamples and down-mixes on request. :func:`save_audio` writes WAV, FLAC or
-OGG atomically: the file at the target path is either the complete new file or
-untouched, never half-written.
+it resamples and down-mixes on request. A file whose header declares a sample
+rate outside :data:`FILE_SAMPLE_RATES` is refused. :func:`save_audio` writes
+WAV, FLAC or OGG atomically: the file at the target path is either the complete
+new file or untouched, never half-written.
 """
 
+import errno
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
+from functools import partial
 from pathlib import Path
 
 import librosa
@@ -30,6 +34,15 @@ FFMPEG_SUFFIXES = (".m4a", ".mp4", ".aac")
 #: Suffixes :func:`save_audio` writes, and the soundfile format of each.
 WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 
+#: Lowest and highest sample rate, in Hz, that :func:`load_audio` accepts in a file's
+#: header: from well below telephone audio (8 kHz) to the highest studio rates. A rate
+#: outside is a damaged or mislabelled header; taken at its word, a 1 Hz header makes
+#: seconds of samples into hours of audio once resampled to a model's rate.
+FILE_SAMPLE_RATES = (1000, 768000)
+
+#: libsndfile's error code for a failed system call (``SF_ERR_SYSTEM``, "System error.").
+_LIBSNDFILE_SYSTEM_ERROR = 2
+
 _FFMPEG_INSTALL_HINT = (
     "install it (Debian/Ubuntu: `sudo apt-get install ffmpeg`, macOS: `brew install ffmpeg`, "
     "conda: `conda install -c conda-forge ffmpeg`) or convert the file to WAV or FLAC first"
@@ -44,6 +57,20 @@ def _as_path(path, name="path"):
             f"{name} must be a str or os.PathLike file path, got {type(path).__name__}"
         )
     return Path(path)
+
+
+def _soundfile_name(path):
+    """``path`` as soundfile can open it.
+
+    soundfile encodes ``str`` names strictly, so a name that is not valid in the file
+    system's encoding (non-UTF-8 bytes, held by Python as surrogates) is passed as bytes.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode(sys.getfilesystemencoding())
+    except UnicodeEncodeError:
+        return os.fsencode(text)
+    return text
 
 
 def load_audio(path, *, sample_rate=None, mono=True):
@@ -80,7 +107,9 @@ def load_audio(path, *, sample_rate=None, mono=True):
         If ``path`` does not exist.
     sksep.exceptions.InvalidInputError
         If ``path`` is a directory, or not a readable audio file (empty,
-        truncated beyond its header, not audio), or holds no samples.
+        truncated beyond its header, not audio, an MP3 holding only an ID3
+        tag), or holds no samples, or its header declares a sample rate
+        outside :data:`FILE_SAMPLE_RATES`.
     sksep.exceptions.MissingProgramError
         If an AAC file is read and ``ffmpeg`` is not on ``PATH``.
 
@@ -130,18 +159,52 @@ def load_audio(path, *, sample_rate=None, mono=True):
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
 
 
-def _read_with_soundfile(path):
-    """Return ``(audio (n_channels, n_samples) float32, sample_rate)``."""
+def _read_with_soundfile(path, name=None):
+    """Return ``(audio (n_channels, n_samples) float32, sample_rate)``.
+
+    ``name`` is the file as named in messages (``path`` itself by default; the
+    original file when ``path`` is ffmpeg's decoded copy).
+    """
+    name = str(path if name is None else name)
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        with sf.SoundFile(_soundfile_name(path)) as file:
+            rate = file.samplerate
+            _check_file_rate(rate, name)
+            data = file.read(dtype="float32", always_2d=True)
     except sf.SoundFileError as error:
-        # libsndfile's own message ("Format not recognised", "flac decoder lost sync") is
-        # kept as the detail, but the caller gets one documented exception type.
-        raise InvalidInputError(
-            f"{str(path)!r} is not a readable audio file ({_short(error)}); expected WAV, FLAC, "
-            f"OGG, MP3 or another format libsndfile reads (M4A/AAC through ffmpeg)"
-        ) from error
+        raise InvalidInputError(_unreadable(path, name, error)) from error
     return np.ascontiguousarray(data.T), int(rate)
+
+
+def _check_file_rate(rate, name):
+    """Refuse a header's sample rate outside :data:`FILE_SAMPLE_RATES`, before reading."""
+    low, high = FILE_SAMPLE_RATES
+    if not low <= rate <= high:
+        raise InvalidInputError(
+            f"{name!r} declares a sample rate of {rate} Hz in its header; expected {low} to "
+            f"{high} Hz (a damaged or mislabelled file?)"
+        )
+
+
+def _unreadable(path, name, error):
+    """The message for a file libsndfile cannot read."""
+    if _starts_with_id3_tag(path):
+        # libsndfile reports an MP3 with a tag and no frames as "File does not exist".
+        return (f"{name!r} holds no audio: only an ID3 tag (MP3 metadata) and no MPEG frames "
+                f"that can be decoded; expected an audio file with samples")
+    # libsndfile's own message ("Format not recognised", "flac decoder lost sync") is
+    # kept as the detail, but the caller gets one documented exception type.
+    return (f"{name!r} is not a readable audio file ({_short(error)}); expected WAV, FLAC, "
+            f"OGG, MP3 or another format libsndfile reads (M4A/AAC through ffmpeg)")
+
+
+def _starts_with_id3_tag(path):
+    """Whether the file begins with an ID3v2 tag (MP3 metadata); False if it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(3) == b"ID3"
+    except OSError:
+        return False
 
 
 def _read_with_ffmpeg(path):
@@ -165,7 +228,7 @@ def _read_with_ffmpeg(path):
                 f"{str(path)!r} is not a readable audio file (ffmpeg: {detail}); expected an "
                 f"audio file ffmpeg can decode"
             )
-        return _read_with_soundfile(decoded)
+        return _read_with_soundfile(decoded, name=path)
 
 
 def _short(error):
@@ -211,6 +274,11 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
     sksep.exceptions.InvalidInputError
         For non-finite or badly shaped audio, a bad sample rate, an unknown
         extension or a subtype the format cannot store.
+    sksep.exceptions.OutputLocationError
+        If a file stands where a folder of ``path`` must go, or its folder is
+        read-only (found before anything is written).
+    sksep.exceptions.DiskFullError
+        If the disk fills up; ``path`` is then not written.
 
     See Also
     --------
@@ -269,9 +337,26 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
 
     if path.is_dir():
         raise InvalidInputError(f"path {str(path)!r} is a directory; expected a file path")
-    return atomic_write(
-        path, lambda temporary: sf.write(temporary, data.T, sample_rate, subtype=subtype,
-                                         format=file_format),
-        overwrite=overwrite)
+    return atomic_write(path, partial(_write_samples, audio=data, sample_rate=sample_rate,
+                                      subtype=subtype, file_format=file_format),
+                        overwrite=overwrite)
+
+
+def _write_samples(temporary, *, audio, sample_rate, subtype, file_format):
+    """Write ``audio`` ``(n_channels, n_samples)`` to ``temporary`` with soundfile.
+
+    libsndfile reports every failed system call as "System error."; it is re-raised
+    as the :class:`OSError` it stands for, so that a full disk is recognised as one.
+    """
+    try:
+        sf.write(_soundfile_name(temporary), audio.T, sample_rate, subtype=subtype,
+                 format=file_format)
+    except sf.LibsndfileError as error:
+        if error.code != _LIBSNDFILE_SYSTEM_ERROR:
+            raise
+        # soundfile drops the C errno, which cffi still holds right after the failed call.
+        code = getattr(getattr(sf, "_ffi", None), "errno", 0) or errno.EIO
+        raise OSError(code, f"{os.strerror(code)} (libsndfile: {error.error_string})",
+                      str(temporary)) from error
 
 

@@ -6,26 +6,36 @@ Exit codes, for scripts:
 
 ====  ==========================================================================
 0     success
-1     unexpected error (a bug, or an environment problem such as a full disk)
+1     unexpected error (a bug, or an environment problem such as a failing disk)
 2     bad usage: unknown option, bad option value, conflicting arguments
-3     bad input: missing, unreadable or non-audio file, a folder with neither
-      supported layout, a file that is not a valid sksep model
+3     bad input: missing, unreadable or non-audio file, a sample rate outside
+      1 kHz..768 kHz, a folder with neither supported layout, a file that is not
+      a valid sksep model or a model that needs the true sources (an oracle)
 4     refused to overwrite an existing output (pass ``--overwrite``)
 5     a missing external program or optional package (``ffmpeg``, ``matplotlib``)
+6     cannot write an output: ``--out`` is a file or read-only, a file stands
+      where a song's folder goes, a folder is read-only, a song's name would
+      put its stems outside ``--out`` (``..wav``), or the disk is full
+130   interrupted (Ctrl-C); 143: terminated (SIGTERM). No partial file is left.
 ====  ==========================================================================
 
-Errors print one line to stderr, ``sksep: error: ...``; ``--debug`` adds the
-traceback.
+Every output target is checked before any work is done, so codes 4 and 6 (but
+for a full disk) come before a song is separated. Errors print one line to
+stderr, ``sksep: error: ...``; ``--debug`` adds the traceback.
 """
 
 import argparse
+import contextlib
 import csv
+import inspect
 import io
 import json
 import math
 import re
+import signal
 import sys
 import textwrap
+import threading
 import traceback
 from functools import partial
 from pathlib import Path
@@ -36,6 +46,9 @@ EXIT_USAGE = 2
 EXIT_BAD_INPUT = 3
 EXIT_EXISTS = 4
 EXIT_MISSING_PROGRAM = 5
+EXIT_CANNOT_WRITE = 6
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 DEFAULT_MODEL = "chimera-mir1k"
 
@@ -53,13 +66,49 @@ exit codes:
   3  bad input: missing, unreadable or non-audio file, bad data folder, bad model file
   4  refused to overwrite an existing output (pass --overwrite)
   5  missing external program or optional package (ffmpeg for M4A/MP4, matplotlib for --plot)
+  6  cannot write an output (--out is a file or read-only, a file where a folder goes,
+     a song name that leaves --out) or the disk is full
+  130  interrupted (Ctrl-C); 143: terminated (SIGTERM); no partial file is left
 """
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_NUMBER = re.compile(r"-?[0-9.]+(e-?[0-9]+)?")
 
 
 class UsageError(Exception):
     """Arguments that parse but do not fit together; exit code 2."""
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived; unwinding like Ctrl-C removes the temporary file being written."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors point file names that start with '-' to '--'."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._arguments = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message):
+        if "unrecognized arguments: " in message:
+            candidates = message.split("unrecognized arguments: ", 1)[1].split()
+        elif "the following arguments are required" in message:
+            candidates = getattr(self, "_arguments", [])
+        else:
+            candidates = []
+        dashed = next((token for token in candidates if self._is_dashed_name(token)), None)
+        if dashed is not None:
+            message += (f" (a file name that starts with '-' must follow '--', after every "
+                        f"option: `-- {dashed}`)")
+        super().error(message)
+
+    def _is_dashed_name(self, token):
+        """Whether ``token`` looks like a file name argparse took for an unknown option."""
+        option = token.split("=", 1)[0]
+        return (token.startswith("-") and token not in ("-", "--")
+                and not _NUMBER.fullmatch(token)
+                and not any(known.startswith(option) for known in self._option_string_actions))
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -106,6 +155,7 @@ def _load_model(model_argument):
     from .exceptions import ModelFileError
 
     model = sksep.load(model_argument)
+    _check_separates_mixtures(model, model_argument)
     n_sources = int(model.n_sources_)
     generic = tuple(f"source{i}" for i in range(n_sources))
     names = tuple(getattr(model, "source_names_", None) or ())
@@ -120,6 +170,20 @@ def _load_model(model_argument):
             f"{n_sources} plain names (letters, digits, '.', '_', '-') usable as file names"
         )
     return model, names
+
+
+def _check_separates_mixtures(model, model_argument):
+    """Refuse an oracle, whose ``predict`` needs the true sources the command line lacks."""
+    from .exceptions import InvalidInputError
+    from .separation import _final_step
+
+    separator = _final_step(model)
+    if "Y" in inspect.signature(separator.predict).parameters:
+        raise InvalidInputError(
+            f"model {str(model_argument)!r} ({type(separator).__name__}) is an oracle "
+            f"separator, which needs the true sources of every mixture to predict, and the "
+            f"command line separates from the mixture alone; expected a trained model (see "
+            f"`sksep models`), or call the oracle from Python: predict(X, Y)")
 
 
 def _is_generic(names):
@@ -138,11 +202,46 @@ def _folder_layout(root):
     return "mir1k" if _is_mir1k(root) else "musdb"
 
 
-def _check_outputs(paths, overwrite):
-    """Refuse before any work is done, so a refusal leaves nothing half-written."""
-    from ._atomic import check_writable
+def _check_outputs(args, paths, *, inside=None):
+    """Refuse before any work is done, so a refusal leaves nothing half-written.
+
+    Each path must be writable (:func:`sksep._atomic.check_writable`) and, when
+    ``inside`` is given, lie inside that folder once links are resolved. Then the
+    hidden temporary files that killed runs left beside these paths are removed.
+    """
+    from ._atomic import check_writable, remove_stale_temporaries
+
     for path in paths:
-        check_writable(path, overwrite=overwrite)
+        if inside is not None:
+            _check_inside(path, inside)
+        check_writable(path, overwrite=args.overwrite)
+    stale = [removed for path in paths for removed in remove_stale_temporaries(path)]
+    if stale:
+        _say(args, f"removed {_plural(len(stale), 'temporary file')} left by an interrupted "
+                   f"run: {', '.join(repr(str(path)) for path in stale)}")
+
+
+def _check_inside(path, folder):
+    """Refuse an output ``path`` that lies outside ``--out`` once links are resolved."""
+    from .exceptions import OutputLocationError
+
+    resolved = path.resolve()
+    if folder.resolve() not in resolved.parents:
+        raise OutputLocationError(
+            f"{str(path)!r} resolves to {str(resolved)!r}, outside --out {str(folder)!r}; "
+            f"expected every output inside --out (a link to another folder or file?)")
+
+
+def _song_folder(out, song):
+    """``out / <the song's file name without extension>``, if that is a plain folder name."""
+    from .exceptions import OutputLocationError
+
+    name = song.stem  # never holds a separator, but "...wav" gives ".." and "..wav" "."
+    if name in ("", ".", ".."):
+        raise OutputLocationError(
+            f"song {str(song)!r} would be written to the folder {name!r} in --out; expected a "
+            f"file name that makes a plain folder name (not '.' or '..'): rename the file")
+    return out / name
 
 
 def _write_text(path, text, overwrite):
@@ -192,6 +291,7 @@ def _json_number(value):
 
 
 def _cmd_separate(args):
+    from ._atomic import check_folder
     from .audio_io import load_audio, save_audio
     from .exceptions import InvalidInputError
     from .separation import separate_file
@@ -202,12 +302,14 @@ def _cmd_separate(args):
             raise FileNotFoundError(f"audio file {str(song)!r} does not exist")
         if song.is_dir():
             raise InvalidInputError(f"{str(song)!r} is a folder; expected an audio file")
-    stems = [song.stem for song in songs]
-    repeated = sorted({stem for stem in stems if stems.count(stem) > 1})
+    folders = [_song_folder(args.out, song) for song in songs]
+    repeated = sorted({folder for folder in folders if folders.count(folder) > 1})
     if repeated:
         raise UsageError(
-            f"several songs would be written to the same folder {str(args.out / repeated[0])!r}; "
+            f"several songs would be written to the same folder {str(repeated[0])!r}; "
             f"separate songs with the same name in separate runs or rename them")
+    if args.out.exists():
+        check_folder(args.out, name="--out")
     if args.plot:
         from .plotting import _figure_class
         _figure_class()  # a missing matplotlib fails here, before any work
@@ -220,10 +322,11 @@ def _cmd_separate(args):
                 f"{type(model).__name__}")
         model.set_params(head=args.head)
 
-    targets = {song: [args.out / song.stem / f"{name}.wav" for name in source_names]
-               + ([args.out / song.stem / "separation.png"] if args.plot else [])
-               for song in songs}
-    _check_outputs([path for paths in targets.values() for path in paths], args.overwrite)
+    targets = {song: [folder / f"{name}.wav" for name in source_names]
+               + ([folder / "separation.png"] if args.plot else [])
+               for song, folder in zip(songs, folders)}
+    _check_outputs(args, [path for paths in targets.values() for path in paths],
+                   inside=args.out)
 
     model_rate = model.grid_.sample_rate
     for song in songs:
@@ -260,10 +363,9 @@ def _cmd_separate(args):
 
 
 def _cmd_train(args):
-    from ._atomic import check_writable
     from .datasets import load_stems_folder
 
-    check_writable(args.out, overwrite=args.overwrite)
+    _check_outputs(args, [args.out])
     model = _make_estimator(args)  # bad option combinations fail before the data is read
     layout = _folder_layout(args.stems_dir)
     options = {"sample_rate": TRAIN_SAMPLE_RATE, "max_clips": args.max_clips}
@@ -338,7 +440,7 @@ def _cmd_evaluate(args):
     from .separation import separate_long
 
     outputs = [path for path in (args.out_csv, args.out_json) if path is not None]
-    _check_outputs(outputs, args.overwrite)
+    _check_outputs(args, outputs)
     if len(set(outputs)) < len(outputs):
         raise UsageError("--out-csv and --out-json name the same file")
     model, names = _load_model(args.model)
@@ -536,7 +638,7 @@ def build_parser():
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the full traceback of an error")
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sksep", formatter_class=_formatter,
         description=_paragraphs(
             "Music source separation with scikit-learn-style models: separate songs into "
@@ -698,8 +800,11 @@ def _version():
 
 def _exit_code(error):
     """The documented exit code of an exception."""
-    from .exceptions import InvalidInputError, MissingProgramError
+    from .exceptions import (DiskFullError, InvalidInputError, MissingProgramError,
+                             OutputLocationError)
 
+    if isinstance(error, (OutputLocationError, DiskFullError)):
+        return EXIT_CANNOT_WRITE
     if isinstance(error, UsageError):
         return EXIT_USAGE
     if isinstance(error, FileExistsError):
@@ -717,10 +822,14 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)  # exits with code 2 on bad usage
     try:
-        return args.run(args)
+        with _unwind_on_sigterm(), _escaped_stdout():
+            return args.run(args)
     except KeyboardInterrupt:
         print("sksep: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        print("sksep: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except Exception as error:  # noqa: BLE001 -- every error becomes one line and an exit code
         if args.debug:
             traceback.print_exc()
@@ -732,3 +841,35 @@ def main(argv=None):
             message = message.replace("pass overwrite=True", "pass --overwrite")
         print(f"sksep: error: {message.splitlines()[0] if message else ''}", file=sys.stderr)
         return code
+
+
+def _raise_terminated(signum, frame):
+    """SIGTERM handler: unwind the stack as Ctrl-C does."""
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _unwind_on_sigterm():
+    """Turn SIGTERM into an exception, so that the file being written is cleaned up."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _escaped_stdout():
+    """Print file names that are not valid UTF-8 with escapes, as stderr does, not fail."""
+    errors = getattr(sys.stdout, "errors", None)
+    if errors is None or not hasattr(sys.stdout, "reconfigure"):
+        yield
+        return
+    sys.stdout.reconfigure(errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stdout.reconfigure(errors=errors)

@@ -11,8 +11,11 @@ __all__ = [
     "InvalidInputError",
     "InvalidAudioTypeError",
     "ModelFileError",
+    "OutputLocationError",
+    "DiskFullError",
     "MissingProgramError",
     "NotFittedError",
+    "DeviceNotAvailableError",
 ]
 
 
@@ -28,5 +31,27 @@ class ModelFileError(InvalidInputError):
     """A file is not a sksep model, is truncated, or comes from an incompatible version."""
 
 
+class OutputLocationError(InvalidInputError):
+    """An output cannot be written where asked; found before anything is written.
+
+    A file stands where a folder must go, a folder is read-only, or a path would
+    leave its output folder (a song named ``..wav``); the message names the path
+    and what was expected.
+    """
+
+
+class DiskFullError(OSError):
+    """The disk filled up while a file was written; that file was not written.
+
+    Nothing half-written is left behind, and an existing file at the target is
+    untouched. The message names the file.
+    """
+
+
 class MissingProgramError(RuntimeError):
     """An external program (e.g. ``ffmpeg``) that a feature needs is not on ``PATH``."""
+
+
+class DeviceNotAvailableError(InvalidInputError):
+    """A ``device`` argument names a torch device this machine does not have (e.g.
+    ``"cuda"`` on a CPU-only machine); the message names the argument."""

@@ -1,5 +1,6 @@
 """Tests for sksep.audio_io: reading, resampling, atomic writing and bad files."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -8,8 +9,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from sksep.audio_io import load_audio, save_audio
-from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, MissingProgramError
+import sksep._atomic
+from sksep._atomic import atomic_write
+from sksep.audio_io import FILE_SAMPLE_RATES, load_audio, save_audio
+from sksep.exceptions import (DiskFullError, InvalidAudioTypeError, InvalidInputError,
+                              MissingProgramError, OutputLocationError)
+
+#: Every write to it fails with ENOSPC, as on a full disk.
+DEV_FULL = Path("/dev/full")
+needs_dev_full = pytest.mark.skipif(not DEV_FULL.exists(), reason="needs /dev/full (Linux)")
 
 MIR1K_WAV = (Path(__file__).resolve().parents[2] / "shared" / "data" / "MIR-1K" / "Wavfile"
              / "abjones_1_01.wav")
@@ -151,6 +159,40 @@ class TestLoadAudio:
                            match=r"fake.m4a' is not a readable audio file \(ffmpeg: "):
             load_audio(path)
 
+    @pytest.mark.parametrize("rate", [1, 999, 768001, 2_000_000])
+    def test_header_rate_outside_the_range(self, tmp_path, rate):
+        sf.write(tmp_path / "odd.wav", _tone(3000), rate)
+        with pytest.raises(InvalidInputError,
+                           match=rf"odd.wav' declares a sample rate of {rate} Hz in its header; "
+                                 rf"expected 1000 to 768000 Hz"):
+            load_audio(tmp_path / "odd.wav", sample_rate=16000)
+
+    @pytest.mark.parametrize("rate", FILE_SAMPLE_RATES)
+    def test_header_rate_at_the_ends_of_the_range(self, tmp_path, rate):
+        sf.write(tmp_path / "edge.wav", _tone(3000), rate)
+        assert load_audio(tmp_path / "edge.wav")[1] == rate
+
+    @pytest.mark.parametrize("tag", [b"ID3\x04\x00\x00\x00\x00\x00\x0a" + bytes(10),
+                                     b"ID3\x03\x00\x00\x00\x00\x00\x00"])
+    def test_mp3_that_is_only_an_id3_tag(self, tmp_path, tag):
+        (tmp_path / "tag.mp3").write_bytes(tag)
+        with pytest.raises(InvalidInputError,
+                           match=r"tag.mp3' holds no audio: only an ID3 tag \(MP3 metadata\) "
+                                 r"and no MPEG frames that can be decoded; expected an audio "
+                                 r"file with samples"):
+            load_audio(tmp_path / "tag.mp3")
+
+    def test_name_that_is_not_utf8(self, tmp_path):
+        folder = tmp_path / os.fsdecode(b"caf\xe9")  # Latin-1 bytes, not valid UTF-8
+        try:
+            folder.mkdir()
+        except (OSError, UnicodeError):
+            pytest.skip("this file system holds only UTF-8 file names")
+        path = save_audio(folder / os.fsdecode(b"na\xefve.flac"), _tone(), 16000)
+        audio, rate = load_audio(path)
+        assert rate == 16000 and audio.shape == (16000,)
+        assert os.listdir(os.fsencode(folder)) == [b"na\xefve.flac"]
+
     def test_bad_arguments(self):
         with pytest.raises(InvalidInputError, match="sample_rate=0 must be an integer >= 1"):
             load_audio(MIR1K_WAV, sample_rate=0)
@@ -237,6 +279,53 @@ class TestSaveAudio:
             save_audio(path, -_tone(), 16000, overwrite=True)
         assert path.read_bytes() == before
         assert [p.name for p in tmp_path.iterdir()] == ["out.flac"]
+
+    @needs_dev_full
+    def test_full_disk(self, tmp_path, monkeypatch):
+        write = sf.write
+        monkeypatch.setattr(sf, "write", lambda file, *args, **kwargs: write(DEV_FULL, *args,
+                                                                             **kwargs))
+        with pytest.raises(DiskFullError, match=r"^the disk is full: '.*out.wav' was not written "
+                                                r"\(no space left in '"):
+            save_audio(tmp_path / "out.wav", _tone(), 16000)
+        assert list(tmp_path.iterdir()) == []
+
+    @needs_dev_full
+    def test_full_disk_in_any_writer(self, tmp_path):
+        with pytest.raises(DiskFullError, match=r"model.sksep' was not written"):
+            atomic_write(tmp_path / "model.sksep",
+                         lambda temporary: DEV_FULL.write_bytes(bytes(1 << 20)))
+        assert list(tmp_path.iterdir()) == []
+
+    def test_file_where_a_folder_must_go(self, tmp_path):
+        (tmp_path / "song").write_text("a file")
+        with pytest.raises(OutputLocationError,
+                           match=r"song' is a file; expected a folder to hold '.*song/out.wav'"):
+            save_audio(tmp_path / "song" / "out.wav", _tone(), 16000, overwrite=True)
+        with pytest.raises(OutputLocationError, match=r"song' is a file; expected a folder"):
+            save_audio(tmp_path / "song" / "deeper" / "out.wav", _tone(), 16000)
+        assert [p.name for p in tmp_path.iterdir()] == ["song"]
+
+    def test_read_only_folder(self, tmp_path, monkeypatch):
+        access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode: False if Path(path) == tmp_path
+                            else access(path, mode))
+        with pytest.raises(OutputLocationError,
+                           match=r"is read-only; expected a writable folder to hold "
+                                 r"'.*deeper/out.wav'$"):
+            save_audio(tmp_path / "deeper" / "out.wav", _tone(), 16000)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_read_only_folder_found_when_writing(self, tmp_path, monkeypatch):
+        # Permissions that os.access does not see (network file systems) show up only when
+        # the temporary file is created; the message still names the folder and the target.
+        def refuse(path, mode="r", *args, **kwargs):
+            raise PermissionError(13, "Permission denied", str(path))
+        monkeypatch.setattr(sksep._atomic, "open", refuse, raising=False)
+        with pytest.raises(OutputLocationError, match=r"is read-only; expected a writable "
+                                                      r"folder to hold '.*out.wav'$") as error:
+            save_audio(tmp_path / "out.wav", _tone(), 16000)
+        assert ".tmp" not in str(error.value)
 
     def test_clipping_warns(self, tmp_path):
         with pytest.warns(UserWarning, match="audio peaks at 2.000 > 1 and will be clipped"):

@@ -31,11 +31,28 @@ TRAIN_CLIPS = ("abjones_1_01", "abjones_1_02", "amy_1_01")  # Huang et al.'s tra
 TEST_CLIPS = ("annar_1_01",)  # a test singer, for `evaluate`
 
 
-def sksep_cli(*args, env=None, cwd=None):
+def sksep_command(*args, prelude=None):
+    """The command line of ``python -m sksep ARGS``.
+
+    ``prelude`` is Python code run first, in the same process (to stand in for what
+    a test cannot make real, such as a full disk); the command then runs
+    ``sksep.cli.main`` with the same arguments.
+    """
+    if prelude is None:
+        return [sys.executable, "-m", "sksep", *map(str, args)]
+    code = f"{prelude}\nfrom sksep.cli import main\nraise SystemExit(main())\n"
+    return [sys.executable, "-c", code, *map(str, args)]
+
+
+def cli_environment(env=None):
+    return {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
+
+
+def sksep_cli(*args, env=None, cwd=None, prelude=None):
     """Run ``python -m sksep ARGS`` in a subprocess; returns the CompletedProcess."""
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "sksep", *map(str, args)], check=False,
-                          capture_output=True, text=True, env=environment, cwd=cwd, timeout=300)
+    return subprocess.run(sksep_command(*args, prelude=prelude), check=False,
+                          capture_output=True, text=True, env=cli_environment(env), cwd=cwd,
+                          timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -27,6 +27,7 @@ from sksep.datasets import (load_mir1k, load_musdb, load_stems_folder, make_remi
 from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, ModelFileError
 from sksep.metrics import (mean_si_sdr_improvement, mirex_globals, separation_report, si_sdr,
                            si_sdr_improvement)
+from sksep.separation import separate_long
 
 N = 8000  # half a second at 16 kHz
 
@@ -72,6 +73,9 @@ BAD_FIT_INPUTS = [
      InvalidAudioTypeError, r"Y\[0\] has integer dtype int16"),
     ("stereo-clip", lambda X, Y: (_with(X, 0, np.stack([X[0], X[0]])), Y),
      InvalidInputError, r"X\[0\] must be a 1-D float array, got shape \(2, 8000\) \(stereo\?"),
+    ("stereo-samples-first", lambda X, Y: (_with(X, 0, np.stack([X[0], X[0]], axis=1)), Y),
+     InvalidInputError, r"X\[0\] must be a 1-D float array, got shape \(8000, 2\) \(stereo\? "
+                        r"mix down with X\[0\]\.mean\(axis=1\)"),
     ("stereo-array", lambda X, Y: (np.stack([np.stack([x, x]) for x in X]), Y),
      InvalidInputError, r"X must be a 2-D array .*got shape \(2, 2, 8000\) \(stereo\?"),
     ("one-clip-not-a-list", lambda X, Y: (X[0], Y[:1]),
@@ -173,6 +177,14 @@ class TestFittedSeparator:
                            r"FeatureGrid\(sample_rate=22050.*but the separator was fitted on "
                            r"FeatureGrid\(sample_rate=16000"):
             _predict(fitted(name), name, records, Y)
+
+
+def test_stereo_samples_first_to_separate_long(fitted, clean):
+    X, _ = clean
+    with pytest.raises(InvalidInputError, match=r"audio must be a 1-D float array, got shape "
+                                                r"\(8000, 2\) \(stereo\? mix down with "
+                                                r"audio\.mean\(axis=1\) or separate each"):
+        separate_long(fitted("ChimeraSeparator"), np.stack([X[0], X[0]], axis=1))
 
 
 def test_oracle_needs_the_sources(fitted, clean):
@@ -286,6 +298,8 @@ class TestFilesAndFolders:
         (folder / "zero.wav").write_bytes(b"")
         (folder / "notes.wav").write_text("these are not samples\n" * 10)
         (folder / "header-only.wav").write_bytes((folder / "good.wav").read_bytes()[:44])
+        (folder / "id3-only.mp3").write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x0a" + bytes(10))
+        sf.write(folder / "one-hertz.wav", np.full(4000, 0.1, np.float32), 1)
         (folder / "empty").mkdir()
         return folder
 
@@ -294,6 +308,9 @@ class TestFilesAndFolders:
         ("zero.wav", InvalidInputError, r"zero.wav' is not a readable audio file"),
         ("notes.wav", InvalidInputError, r"notes.wav' is not a readable audio file \(Format not"),
         ("header-only.wav", InvalidInputError, r"header-only.wav' contains no audio samples"),
+        ("id3-only.mp3", InvalidInputError, r"id3-only.mp3' holds no audio: only an ID3 tag"),
+        ("one-hertz.wav", InvalidInputError, r"one-hertz.wav' declares a sample rate of 1 Hz in "
+                                             r"its header; expected 1000 to 768000 Hz"),
         ("empty", InvalidInputError, r"empty' is a directory; expected an audio file"),
     ])
     def test_load_audio(self, files, file, error, match):
