@@ -15,13 +15,38 @@ from ._spectral import apply_masks
 from ._validation import InvalidAudioTypeError, InvalidInputError, check_sources
 from .metrics import mean_si_sdr_improvement
 
-__all__ = ["BaseSeparator", "is_record_list"]
+__all__ = ["BaseSeparator", "is_record_list", "check_not_silent"]
 
 
 def is_record_list(X):
     """Whether ``X`` is a non-empty sequence of :class:`SpectrogramRecord`."""
     return (isinstance(X, (list, tuple)) and len(X) > 0
             and all(isinstance(x, SpectrogramRecord) for x in X))
+
+
+def check_not_silent(arrays, *, name, what):
+    """Refuse a training set in which every sample of every array is zero.
+
+    Parameters
+    ----------
+    arrays : list of ndarray
+        One array per clip.
+    name : str
+        The argument's name, for the message (``"X"``, ``"Y"``).
+    what : str
+        What each array holds, for the message (``"clip"``, ``"source"``).
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        All of ``arrays`` are zeros: a network would train with a loss of 0 and
+        learn nothing.
+    """
+    if not any(np.any(array) for array in arrays):
+        raise InvalidInputError(
+            f"{name} is entirely silent: every {what} of the {len(arrays)} clips is all "
+            f"zeros; expected audio with some sound to train on"
+        )
 
 
 def _check_records(records, grid, *, name="X"):
@@ -54,6 +79,8 @@ class BaseSeparator(BaseEstimator):
 
     def _as_records(self, X, *, fitting=False):
         """Records of ``X`` and whether ``X`` was one 2-D array."""
+        if not fitting:
+            self._check_ready()
         if is_record_list(X):
             grid = None if fitting else self.grid_
             return _check_records(X, grid), False
@@ -111,7 +138,9 @@ class BaseSeparator(BaseEstimator):
             )
         self.features_ = None
         records, _ = self._as_records(X, fitting=True)
+        check_not_silent([r.stft for r in records], name="X", what="clip")
         sources = check_sources(Y, [r.n_samples for r in records], name="Y")
+        check_not_silent(sources, name="Y", what="source")
         self.grid_ = records[0].grid
         self.n_sources_ = sources[0].shape[0]
         if self.n_sources_ < 2:
@@ -124,6 +153,10 @@ class BaseSeparator(BaseEstimator):
 
     def _check_params(self):
         """Validate hyper-parameters; subclasses extend."""
+
+    def _check_ready(self):
+        """Check, before any inference, that the fitted separator can run here;
+        subclasses extend (e.g. that their ``device`` exists)."""
 
     def predict_masks(self, X):
         """Masks on the feature grid.
@@ -216,7 +249,7 @@ class BaseSeparator(BaseEstimator):
                               state_dict=self._state_dict(), overwrite=overwrite, half=half)
 
     @classmethod
-    def load(cls, path):
+    def load(cls, path, *, device="cpu"):
         """Read a model file written by :meth:`save`, refusing one of another class.
 
         Unlike :func:`sksep.load`, which returns whatever separator the file holds,
@@ -226,6 +259,9 @@ class BaseSeparator(BaseEstimator):
         Parameters
         ----------
         path : str or os.PathLike
+        device : str, default="cpu"
+            Torch device the network is loaded onto (model files hold no device:
+            a model trained on a GPU loads on the CPU unless asked otherwise).
 
         Returns
         -------
@@ -236,11 +272,13 @@ class BaseSeparator(BaseEstimator):
         FileNotFoundError
             No file at ``path``.
         sksep.exceptions.ModelFileError
-            The file is not a sksep model, or holds another estimator class (the
-            message names both).
+            The file is not a sksep model, is damaged, is inconsistent, or holds
+            another estimator class (the message names both).
+        sksep.exceptions.DeviceNotAvailableError
+            This machine has no ``device``.
         """
         from ._persistence import load_estimator
-        return load_estimator(path, expected=cls)
+        return load_estimator(path, expected=cls, device=device)
 
     def _state_dict(self):
         return None

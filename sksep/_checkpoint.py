@@ -18,6 +18,7 @@ refuses it rather than silently resuming something else.
 import hashlib
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -100,8 +101,9 @@ def read_checkpoint(path, *, estimator_name, fingerprint):
     Raises
     ------
     ModelFileError
-        ``path`` is not a sksep checkpoint, is truncated, or was written by a run
-        with another estimator, other data or other settings.
+        ``path`` is not a sksep checkpoint, is truncated or damaged (its archive
+        fails the CRC-32 check), or was written by a run with another estimator,
+        other data or other settings.
     """
     path = Path(path)
     if not path.exists():
@@ -109,6 +111,9 @@ def read_checkpoint(path, *, estimator_name, fingerprint):
     name = f"checkpoint={str(path)!r}"
     if path.is_dir():
         raise ModelFileError(f"{name} is a directory; expected a file path")
+    if zipfile.is_zipfile(path):  # not one: torch.load below says it is truncated
+        from ._persistence import check_archive  # _persistence imports this module
+        check_archive(path, name=name)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for bad files

@@ -133,7 +133,7 @@ class MelFeatures(TransformerMixin, BaseEstimator):
     sample_rate : int, default=16000
         Sample rate of the input audio in Hz.
     n_fft : int, default=512
-        STFT window length in samples (32 ms at 16 kHz).
+        STFT window length in samples (32 ms at 16 kHz), at most 65536.
     hop_length : int, default=128
         STFT hop in samples (8 ms at 16 kHz).
     n_mels : int or None, default=150
@@ -184,7 +184,7 @@ class MelFeatures(TransformerMixin, BaseEstimator):
 
     def _grid(self):
         sample_rate = check_int(self.sample_rate, name="sample_rate", minimum=1000)
-        n_fft = check_int(self.n_fft, name="n_fft", minimum=16)
+        n_fft = check_int(self.n_fft, name="n_fft", minimum=16, maximum=65536)
         hop_length = check_int(self.hop_length, name="hop_length", minimum=1, maximum=n_fft)
         n_mels = check_int(self.n_mels, name="n_mels", minimum=2, maximum=1024, allow_none=True)
         fmin = check_real(self.fmin, name="fmin", minimum=0.0, maximum=sample_rate / 2)

@@ -29,7 +29,7 @@ def available_models():
     return json.loads(registry.read_text(encoding="utf-8"))
 
 
-def load(model):
+def load(model, *, device="cpu"):
     """Load a separator saved with ``est.save(path)``, or a shipped model by name.
 
     Loading never runs code from the file: it holds plain data and tensors only
@@ -40,6 +40,10 @@ def load(model):
     model : str or os.PathLike
         A shipped model's name (see :func:`available_models`, e.g.
         ``"chimera-mir1k"``) or the path of a model file.
+    device : str, default="cpu"
+        Torch device the network is placed on. Model files hold no device: a model
+        trained on a GPU loads on a CPU. A device this machine lacks (``"cuda"``
+        without CUDA) raises :class:`~sksep.exceptions.DeviceNotAvailableError`.
 
     Returns
     -------
@@ -68,7 +72,7 @@ def load(model):
     if isinstance(model, str) and model in shipped:
         entry = shipped[model]
         with resources.as_file(resources.files("sksep.models").joinpath(entry["file"])) as path:
-            return load_estimator(path)
+            return load_estimator(path, device=device)
     path = Path(model)
     if not path.exists() and isinstance(model, str) and "/" not in model and \
             not path.suffix:
@@ -76,4 +80,4 @@ def load(model):
         raise FileNotFoundError(
             f"model={model!r} is neither a shipped model ({names}) nor an existing file"
         )
-    return load_estimator(path)
+    return load_estimator(path, device=device)

@@ -39,12 +39,83 @@ from ._training import (AcceleratedSeparationNet, KeepBestWeights, SegmentDatase
                         SeparationNet, bare_module, segmentwise)
 from ._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
                           check_real, check_sources)
+from .exceptions import DeviceNotAvailableError, ModelFileError
 
-__all__ = ["NeuralSeparator", "OPTIMIZERS"]
+__all__ = ["NeuralSeparator", "OPTIMIZERS", "check_device", "check_stored_shapes"]
 
 # The ``optimizer`` parameter's choices: Luo et al. and Xi train with RMSprop, Roma et
 # al. with Adam.
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
+
+
+def check_device(device, *, name="device"):
+    """Validate a torch device argument and check that this machine has it.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        E.g. ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
+    name : str, default="device"
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    device : torch.device
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        ``device`` is not a torch device.
+    sksep.exceptions.DeviceNotAvailableError
+        This machine cannot hold tensors on ``device`` (e.g. ``"cuda"`` with a
+        CPU-only torch, or no GPU).
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise InvalidInputError(f"{name}={device!r} is not a torch device: {error}") from None
+    if parsed.type == "cpu":
+        return parsed
+    try:  # one probe for every backend (CUDA, MPS, XPU, ...) and device index
+        torch.empty(0, device=parsed)
+    except (AssertionError, RuntimeError) as error:  # no CUDA build raises AssertionError
+        lines = str(error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        raise DeviceNotAvailableError(
+            f"{name}={device!r} is not available on this machine ({reason}); pass "
+            f"{name}='cpu'"
+        ) from None
+    return parsed
+
+
+def check_stored_shapes(expected, stored):
+    """Compare the tensor shapes a module would have with those a model file stores.
+
+    Parameters
+    ----------
+    expected : dict of str to tuple of int
+        Shapes of the module's ``state_dict`` built from the stored sizes.
+    stored : dict of str to Tensor
+        The stored weights.
+
+    Raises
+    ------
+    sksep.exceptions.ModelFileError
+        A tensor is missing, unexpected, or of another shape; the message names it.
+    """
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
+    if missing or unexpected:
+        raise ModelFileError(
+            f"its weights do not fit its hyper-parameters: missing tensors {missing[:5]}, "
+            f"unexpected tensors {unexpected[:5]}"
+        )
+    for key, shape in expected.items():
+        if tuple(stored[key].shape) != shape:
+            raise ModelFileError(
+                f"its hyper-parameters and fitted sizes ask for {key} of shape {shape}, "
+                f"but the file stores shape {tuple(stored[key].shape)}"
+            )
 
 
 def _as_stages(value, name):
@@ -59,6 +130,10 @@ class NeuralSeparator(BaseSeparator):
 
     _saved_attributes = BaseSeparator._saved_attributes + (
         "n_features_", "inference_frames_", "seed_", "best_epoch_", "epoch_summary_")
+
+    # Constructor parameters that count layers: building a module loops over each in
+    # Python, so a model file may not ask for more layers than it stores tensors.
+    _layer_count_params = ("num_layers", "conv_layers", "fc_layers", "depth")
 
     def _check_params(self):
         stages = _as_stages(self.segment_frames, "segment_frames")
@@ -99,10 +174,7 @@ class NeuralSeparator(BaseSeparator):
             raise InvalidAudioTypeError(
                 f"accelerator={accelerator!r} must be an accelerate.Accelerator or None"
             )
-        try:
-            torch.device(self.device)
-        except (RuntimeError, TypeError) as error:
-            raise InvalidInputError(f"device={self.device!r} is not a torch device: {error}")
+        check_device(self.device)
         return stages, epochs
 
     # -- training ---------------------------------------------------------------------------
@@ -316,6 +388,10 @@ class NeuralSeparator(BaseSeparator):
 
     def _restore(self, attributes, state_dict):
         super()._restore(attributes, state_dict)
+        if state_dict is None:
+            raise ModelFileError(f"it holds no network weights; a {type(self).__name__} "
+                                 f"needs them")
+        self._check_stored_sizes(state_dict)
         module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
         module.load_state_dict(state_dict)
         self.net_ = self._make_net(module, max_epochs=0).initialize()
@@ -323,7 +399,39 @@ class NeuralSeparator(BaseSeparator):
         self.history_ = self.net_.history
         return self
 
+    def _check_stored_sizes(self, state_dict):
+        """Refuse stored sizes that do not match the stored weights, allocating nothing.
+
+        The module is built on torch's ``meta`` device (shapes without storage), so a
+        file asking for ``hidden_size=10**9`` fails here instead of allocating it.
+        """
+        for name in self._layer_count_params:
+            value = getattr(self, name, None)
+            if isinstance(value, int) and value > len(state_dict):
+                raise ModelFileError(
+                    f"{name}={value} asks for more layers than the file stores tensors "
+                    f"({len(state_dict)})"
+                )
+        sizes = (self.n_features_, self.grid_.n_bins, self.n_sources_)
+        try:
+            with torch.device("meta"):
+                module = self._build_module(*sizes)
+        except RuntimeError as error:  # e.g. more elements than an int64 counts
+            raise ModelFileError(
+                f"its hyper-parameters and fitted sizes (n_features_, n_bins, n_sources_ = "
+                f"{sizes}) ask for a network that cannot be built: {error}"
+            ) from None
+        check_stored_shapes({key: tuple(tensor.shape)
+                             for key, tensor in module.state_dict().items()}, state_dict)
+
     # -- inference --------------------------------------------------------------------------
+
+    def _check_ready(self):
+        # ``device`` may have been set after fit or load: the network follows it.
+        device = check_device(self.device)
+        net = getattr(self, "net_", None)
+        if net is not None:
+            net.module_.to(device)
 
     def _reduce_outputs(self, outputs, keep=None):
         """Pick ``(tensor, time_axis)`` pairs to keep from the module output."""

@@ -12,11 +12,31 @@ unpickler refuses anything but those types: a file that would run code when
 unpickled is rejected before anything in it runs. Sub-estimators among the
 parameters (``features=MelFeatures(...)``, targets) are stored as
 ``{"__estimator__": name, "params": {...}}`` and rebuilt from an allow-list of
-sksep classes. Callbacks, checkpoint paths and accelerators are not stored.
+sksep classes.
+
+A model file holds no paths and no device. Callbacks, checkpoint paths and
+accelerators are not stored, and a file that carries them is refused (a stored
+checkpoint path would make a later ``fit`` write there). The device is chosen
+when loading (``device="cpu"`` unless asked); files written before this rule
+store one, which is ignored.
+
+Before anything in a file is used, loading checks, in this order:
+
+1. the archive: a zip archive whose members are stored uncompressed (as
+   ``torch.save`` writes them) and match their CRC-32, so bytes changed or lost
+   after saving are found;
+2. the plain data: at most :data:`MAX_PLAIN_DEPTH` levels deep and
+   :data:`MAX_PLAIN_VALUES` values, walked without expanding it (a pickle's
+   shared references let a small file describe exponentially large data);
+3. the weights: finite (no NaN or inf);
+4. the sizes: the stored hyper-parameters and fitted sizes give exactly the
+   stored tensors' shapes, checked on torch's ``meta`` device before the network
+   is built (see :meth:`sksep._neural.NeuralSeparator._check_stored_sizes`).
 """
 
 import dataclasses
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +44,28 @@ import torch
 
 from ._atomic import atomic_write
 from ._spectral import FeatureGrid
+from ._neural import check_device
 from .exceptions import InvalidInputError, ModelFileError
 
-__all__ = ["save_estimator", "load_estimator", "FORMAT_VERSION"]
+__all__ = ["save_estimator", "load_estimator", "check_archive", "FORMAT_VERSION",
+           "MAX_PLAIN_DEPTH", "MAX_PLAIN_VALUES"]
 
 FORMAT = "sksep-model"
 FORMAT_VERSION = 1
 
-# Objects and paths that only matter while training on one machine; a loaded model
-# gets their defaults.
+# Objects and paths that only matter while training on one machine: never stored, and
+# a file that stores them is refused; a loaded model gets their defaults.
 _TRAINING_ONLY_PARAMS = ("callbacks", "checkpoint", "accelerator")
+# Where the network runs is chosen by ``load(..., device=)``, not by the file.
+_MACHINE_PARAMS = ("device",)
+
+#: Deepest nesting of the plain data in a model file. What sksep writes is at most 5
+#: levels deep (``epoch_summary_``: a list of per-epoch dicts; a sub-estimator's tuple).
+MAX_PLAIN_DEPTH = 32
+#: Most values in a model file's plain data. The largest part of what sksep writes is
+#: ``epoch_summary_``, about 5 values per epoch: this allows 200,000 epochs, and
+#: walking it takes well under a second.
+MAX_PLAIN_VALUES = 1_000_000
 
 
 def _registry():
@@ -86,6 +118,7 @@ def _decode(value):
             registry = _registry()
             if value["__estimator__"] not in registry:
                 raise ModelFileError(f"unknown estimator {value['__estimator__']!r} in model file")
+            _refuse_training_only(value["params"], owner=f"its {value['__estimator__']}")
             return registry[value["__estimator__"]](
                 **{k: _decode(v) for k, v in value["params"].items()})
         return {k: _decode(v) for k, v in value.items()}
@@ -98,8 +131,8 @@ def save_estimator(estimator, path, *, attributes, state_dict, overwrite=False, 
     Parameters
     ----------
     estimator : BaseSeparator
-        Its ``get_params(deep=False)`` are stored, minus ``callbacks``, ``checkpoint``
-        and ``accelerator``.
+        Its ``get_params(deep=False)`` are stored, minus ``callbacks``, ``checkpoint``,
+        ``accelerator`` and ``device``.
     path : str or os.PathLike
     attributes : dict
         Fitted attributes needed at predict, plain data.
@@ -116,7 +149,7 @@ def save_estimator(estimator, path, *, attributes, state_dict, overwrite=False, 
     from . import __version__
 
     params = {k: v for k, v in estimator.get_params(deep=False).items()
-              if k not in _TRAINING_ONLY_PARAMS}
+              if k not in _TRAINING_ONLY_PARAMS + _MACHINE_PARAMS}
     payload = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -127,6 +160,11 @@ def save_estimator(estimator, path, *, attributes, state_dict, overwrite=False, 
         "state_dict": None if state_dict is None else
         {k: _stored_tensor(v, half) for k, v in state_dict.items()},
     }
+    try:  # load would refuse the file: refuse to write it
+        _check_finite((f"weight {k!r}", v) for k, v in (payload["state_dict"] or {}).items())
+    except ModelFileError as error:
+        hint = " (float16 holds at most 65504: save with half=False)" if half else ""
+        raise InvalidInputError(f"{str(path)!r} was not written: {error}{hint}") from None
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return atomic_write(path, lambda temporary: Path(temporary).write_bytes(buffer.getvalue()),
@@ -138,6 +176,153 @@ def _stored_tensor(tensor, half):
     return tensor.half() if half and tensor.is_floating_point() else tensor
 
 
+def _refuse_training_only(params, *, owner):
+    """Refuse stored parameters that only a training run may have (paths, objects);
+    ``owner`` says whose parameters they are in the message."""
+    stored = sorted(set(params) & set(_TRAINING_ONLY_PARAMS))
+    if stored:
+        raise ModelFileError(
+            f"{owner} stores {stored[0]}={params[stored[0]]!r}; a model file holds no "
+            f"paths or training-time objects ({', '.join(_TRAINING_ONLY_PARAMS)}), and "
+            f"save never writes them"
+        )
+
+
+def _plain_values(data, *, section):
+    """Every value inside a model file's plain data, depth first, within bounds.
+
+    Parameters
+    ----------
+    data : dict
+        ``params`` or ``attributes`` as unpickled (dicts, lists, tuples, scalars,
+        tensors); values may be shared, which makes the data larger than the file.
+    section : str
+        Its name, for the messages.
+
+    Yields
+    ------
+    name, value : str, object
+        The top-level key the value is under, and the value.
+
+    Raises
+    ------
+    ModelFileError
+        Deeper than :data:`MAX_PLAIN_DEPTH` or more than :data:`MAX_PLAIN_VALUES`
+        values; raised after walking at most that many values.
+    """
+    stack = [(value, 1, key) for key, value in data.items()]
+    count = 0
+    while stack:
+        value, depth, key = stack.pop()
+        count += 1
+        if count > MAX_PLAIN_VALUES:
+            raise ModelFileError(f"its {section} hold more than {MAX_PLAIN_VALUES} values; "
+                                 f"expected the plain data of a fitted separator")
+        if depth > MAX_PLAIN_DEPTH:
+            raise ModelFileError(f"its {section}[{key!r}] is nested more than "
+                                 f"{MAX_PLAIN_DEPTH} levels deep; expected the plain data "
+                                 f"of a fitted separator")
+        yield key, value
+        stack.extend((child, depth + 1, key) for child in _children(value))
+
+
+def _children(value):
+    """The values directly inside a container of unpickled plain data."""
+    if isinstance(value, dict):
+        return value.values()
+    if isinstance(value, (list, tuple)):
+        return value
+    return ()
+
+
+def _check_finite(tensors):
+    """Refuse floating-point tensors holding NaN or inf.
+
+    Parameters
+    ----------
+    tensors : iterable of (str, Tensor)
+        Each tensor with how the message names it.
+    """
+    for name, tensor in tensors:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise ModelFileError(f"its {name} holds NaN or infinite values; expected finite "
+                                 f"weights")
+
+
+def _check_contents(payload):
+    """Check a payload's parts before any of it is decoded (see the module docstring).
+
+    Raises
+    ------
+    ModelFileError
+        The message says what is wrong, without the file's name.
+    """
+    params, attributes = payload.get("params"), payload.get("attributes")
+    state_dict = payload.get("state_dict")
+    if not isinstance(params, dict) or not isinstance(attributes, dict):
+        raise ModelFileError("it lacks its params or attributes (expected two dicts)")
+    if state_dict is not None and not (
+            isinstance(state_dict, dict)
+            and all(isinstance(v, torch.Tensor) for v in state_dict.values())):
+        raise ModelFileError("its state_dict is not a dict of tensors")
+    _refuse_training_only(params, owner="it")
+    tensors = [(f"{section}[{key!r}]", value)
+               for section, data in (("params", params), ("attributes", attributes))
+               for key, value in _plain_values(data, section=section)
+               if isinstance(value, torch.Tensor)]
+    _check_finite(tensors + [(f"weight {k!r}", v) for k, v in (state_dict or {}).items()])
+
+
+def check_archive(path, *, name):
+    """Refuse a zip archive written by ``torch.save`` that was changed after writing.
+
+    Every member must be stored uncompressed (``torch.save`` never compresses,
+    and reading a compressed member could take unbounded time) and match the
+    CRC-32 recorded for it; names must be unique. Reading costs one pass over the
+    file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A zip archive (see :func:`zipfile.is_zipfile`).
+    name : str
+        How messages name the file, e.g. ``"'model.sksep'"``.
+
+    Raises
+    ------
+    ModelFileError
+        The message names the damaged member.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            names = [member.filename for member in members]
+            if len(set(names)) != len(names):
+                raise ModelFileError(f"{name} is damaged: its archive lists a member twice")
+            for member in members:
+                if member.compress_type != zipfile.ZIP_STORED:
+                    raise ModelFileError(
+                        f"{name} is not as torch.save writes it: {member.filename!r} is "
+                        f"compressed"
+                    )
+                with archive.open(member) as handle:  # checks the CRC-32 at the end
+                    while handle.read(1 << 20):
+                        pass
+    except (zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as error:
+        raise ModelFileError(
+            f"{name} is damaged: its archive fails its integrity check ({error}); it was "
+            f"changed or corrupted after it was saved"
+        ) from None
+
+
+def _not_an_archive(path):
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head == b"PK\x03\x04":  # a zip archive whose end (the central directory) is missing
+        return f"{str(path)!r} is not a sksep model file, or it is truncated (incomplete archive)"
+    return f"{str(path)!r} is not a sksep model file (not a PyTorch zip archive)"
+
+
 def _read_payload(path):
     path = Path(path)
     if not path.exists():
@@ -146,18 +331,16 @@ def _read_payload(path):
         raise ModelFileError(f"model file {str(path)!r} is a directory; expected a file")
     if path.stat().st_size == 0:
         raise ModelFileError(f"{str(path)!r} is not a sksep model file: it is empty (0 bytes)")
+    # Only zip archives are unpickled: save writes nothing else, and a bare pickle
+    # (torch's legacy format) has no checksum.
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(_not_an_archive(path))
+    check_archive(path, name=repr(str(path)))
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for bad files
         lines = str(error).strip().splitlines()
         reason = (lines[0][:200] if lines else "") or type(error).__name__
-        # Only a real pickle (a torch zip archive, or a bare pickle) can hold code; other
-        # bytes also fail the restricted unpickler, but they are simply not a model file.
-        with open(path, "rb") as handle:
-            head = handle.read(4)
-        if head != b"PK\x03\x04" and head[:1] != b"\x80":
-            raise ModelFileError(
-                f"{str(path)!r} is not a sksep model file (not a PyTorch archive)") from None
         if "weights only load failed" in str(error).lower():
             raise ModelFileError(
                 f"{str(path)!r} was refused: loading it would need to run code from the file, "
@@ -174,10 +357,14 @@ def _read_payload(path):
             f"{str(path)!r} has model format version {version!r}; this sksep reads version "
             f"{FORMAT_VERSION} (saved by sksep {payload.get('sksep_version')!r})"
         )
+    try:
+        _check_contents(payload)
+    except ModelFileError as error:
+        raise ModelFileError(f"{str(path)!r} is refused: {error}") from None
     return payload
 
 
-def load_estimator(path, *, expected=None):
+def load_estimator(path, *, expected=None, device="cpu"):
     """Read a model file written by :func:`save_estimator`.
 
     Parameters
@@ -185,12 +372,23 @@ def load_estimator(path, *, expected=None):
     path : str or os.PathLike
     expected : type, optional
         Refuse a file holding another estimator class.
+    device : str, default="cpu"
+        Torch device of the loaded network, whatever device it was trained on.
 
     Returns
     -------
     estimator : BaseSeparator
         Fitted, ready to ``predict``.
+
+    Raises
+    ------
+    sksep.exceptions.DeviceNotAvailableError
+        This machine has no ``device`` (checked before the file is read).
+    sksep.exceptions.ModelFileError
+        The file is not a sksep model file, is damaged or inconsistent, or holds
+        another class than ``expected``; the message names the file.
     """
+    check_device(device)
     payload = _read_payload(path)
     registry = _registry()
     name = payload.get("estimator")
@@ -202,17 +400,21 @@ def load_estimator(path, *, expected=None):
             f"{str(path)!r} holds a {name}, not a {expected.__name__}; load it with sksep.load"
         )
     try:
-        estimator = cls(**{k: _decode(v) for k, v in payload["params"].items()})
+        estimator = cls(**{k: _decode(v) for k, v in payload["params"].items()
+                           if k not in _MACHINE_PARAMS})
+        if "device" in estimator.get_params(deep=False):
+            estimator.set_params(device=device)
         attributes = {k: _decode(v) for k, v in payload["attributes"].items()}
         state_dict = payload["state_dict"]
         if state_dict is not None:
             state_dict = {k: v.float() if v.is_floating_point() else v
                           for k, v in state_dict.items()}
         estimator._restore(attributes, state_dict)
-    except ModelFileError:
-        raise
+    except ModelFileError as error:
+        raise ModelFileError(f"{str(path)!r} is refused: {error}") from None
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise ModelFileError(
-            f"{str(path)!r} does not match this version of {name}: {error}"
+            f"{str(path)!r} does not match this version of {name}, or is inconsistent: "
+            f"{error}"
         ) from None
     return estimator

@@ -4,8 +4,10 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 import sksep
+import sksep.callbacks
 from sksep import ChimeraSeparator, DeepClusteringSeparator, MelFeatures, OracleMaskSeparator
 from sksep.callbacks import TimeBudget
 from sksep.exceptions import ModelFileError
@@ -146,12 +148,64 @@ class TestShippedModels:
             assert model.score(X[:3], Y[:3]) > 2.0
 
 
+class _Clock:
+    """A fake ``time.monotonic`` for :mod:`sksep.callbacks`: moves only when told to."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class _AdvanceClock(Callback):
+    """Move the fake clock ``seconds`` ahead after the first training batch of epoch
+    ``epoch`` (put it before the ``TimeBudget`` it drives)."""
+
+    def __init__(self, clock, epoch, seconds):
+        self.clock, self.epoch, self.seconds = clock, epoch, seconds
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training and len(net.history) == self.epoch and len(net.history[-1]["batches"]) == 1:
+            self.clock.now += self.seconds
+
+
 class TestTimeBudget:
-    def test_stops_after_budget_and_keeps_best(self, data):
-        est = ChimeraSeparator(**{**TINY, "max_epochs": 500}, callbacks=[TimeBudget(0.5)],
-                               validation_fraction=0.0, patience=None).fit(*data)
-        assert 1 <= len(est.epoch_summary_) < 500
-        assert est.best_epoch_ is not None
+    """What a budget means, tested without depending on how fast the machine is."""
+
+    BUDGETED = dict(TINY, max_epochs=5, batch_size=4, validation_fraction=0.0, patience=None)
+
+    @pytest.fixture
+    def clock(self, monkeypatch):
+        clock = _Clock()
+        monkeypatch.setattr(sksep.callbacks, "monotonic", clock)
+        return clock
+
+    @pytest.mark.parametrize("seconds", [1e-9, 0.5])
+    def test_budget_shorter_than_an_epoch_keeps_exactly_the_first(self, data, clock, seconds):
+        # The clock passes the budget during the first epoch: that epoch still completes.
+        est = ChimeraSeparator(**self.BUDGETED, callbacks=[_AdvanceClock(clock, 1, 10.0),
+                                                           TimeBudget(seconds)]).fit(*data)
+        assert [row["epoch"] for row in est.epoch_summary_] == [1]
+        assert est.best_epoch_ == 1
+
+    def test_stops_within_one_batch_of_the_budget_and_keeps_the_best(self, data, clock):
+        est = ChimeraSeparator(**self.BUDGETED, callbacks=[_AdvanceClock(clock, 3, 10.0),
+                                                           TimeBudget(5.0)]).fit(*data)
+        assert len(est.history_) == 3
+        assert len(est.history_[-1]["batches"]) == 1  # epoch 3 cut after its first batch
+        losses = [row["train_loss"] for row in est.epoch_summary_[:2]]
+        assert est.best_epoch_ == 1 + int(np.argmin(losses))
+
+    def test_budget_not_reached(self, data, clock):
+        est = ChimeraSeparator(**{**self.BUDGETED, "max_epochs": 3},
+                               callbacks=[TimeBudget(5.0)]).fit(*data)
+        assert len(est.epoch_summary_) == 3
+
+    def test_real_clock_tiny_budget(self, data):
+        # No fake clock: any machine takes more than a nanosecond per epoch.
+        est = ChimeraSeparator(**self.BUDGETED, callbacks=[TimeBudget(1e-9)]).fit(*data)
+        assert len(est.epoch_summary_) == 1 and est.best_epoch_ == 1
 
     def test_bad_budget(self, data):
         with pytest.raises(ValueError, match="seconds=0 must be > 0"):
