@@ -4,38 +4,50 @@ Feature transformers and targets (:class:`MelFeatures`, :class:`IdealBinaryMask`
 :class:`WienerMask`), separators (:class:`OracleMaskSeparator`,
 :class:`DeepClusteringSeparator`, :class:`ChimeraSeparator`,
 :class:`ClassConditionalSeparator`, :class:`ConvMaskSeparator`,
-:class:`UNetSeparator`), model files (:func:`load`, ``est.save``), losses in
-:mod:`sksep.losses`, data loaders in :mod:`sksep.datasets`, metrics and scorers in
-:mod:`sksep.metrics`, long songs in :mod:`sksep.separation`, figures in
-:mod:`sksep.plotting`, the command line in :mod:`sksep.cli`.
+:class:`UNetSeparator`), songs in one line (:func:`separate`), model files
+(:func:`load`, ``est.save``), losses in :mod:`sksep.losses`, data loaders in
+:mod:`sksep.datasets`, metrics and scorers in :mod:`sksep.metrics`, long songs in
+:mod:`sksep.separation`, figures in :mod:`sksep.plotting`, the command line in
+:mod:`sksep.cli`.
+
+The public names are imported on first use (PEP 562), so that ``import sksep`` and
+``sksep --version`` do not import torch, librosa or scikit-learn.
 """
 
-from ._chimera import ChimeraSeparator, DeepClusteringSeparator
-from ._class_conditional import ClassConditionalSeparator
-from ._conv import ConvMaskSeparator
-from ._features import MelFeatures, SpectrogramRecord
-from ._masks import IdealBinaryMask, WienerMask
-from ._models import available_models, load
-from ._oracle import OracleMaskSeparator
-from ._spectral import FeatureGrid, apply_masks
-from ._unet import UNetSeparator
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MelFeatures",
-    "SpectrogramRecord",
-    "FeatureGrid",
-    "IdealBinaryMask",
-    "WienerMask",
-    "OracleMaskSeparator",
-    "DeepClusteringSeparator",
-    "ChimeraSeparator",
-    "ClassConditionalSeparator",
-    "ConvMaskSeparator",
-    "UNetSeparator",
-    "apply_masks",
-    "load",
-    "available_models",
-    "__version__",
-]
+#: Public name -> the private module that defines it.
+_MODULES = {
+    "MelFeatures": "._features", "SpectrogramRecord": "._features",
+    "FeatureGrid": "._spectral", "apply_masks": "._spectral",
+    "IdealBinaryMask": "._masks", "WienerMask": "._masks",
+    "OracleMaskSeparator": "._oracle",
+    "DeepClusteringSeparator": "._chimera", "ChimeraSeparator": "._chimera",
+    "ClassConditionalSeparator": "._class_conditional",
+    "ConvMaskSeparator": "._conv", "UNetSeparator": "._unet",
+    "load": "._models", "available_models": "._models",
+    "separate": "._api",
+}
+
+__all__ = [*_MODULES, "__version__"]
+
+#: Public submodules, also imported on first use (``sksep.metrics.si_sdr`` after a bare
+#: ``import sksep`` works as it did when the estimators imported them).
+_SUBMODULES = ("audio_io", "callbacks", "cli", "datasets", "exceptions", "losses", "metrics",
+               "models", "plotting", "separation")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name not in _MODULES:
+        raise AttributeError(f"module 'sksep' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_MODULES[name], __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_MODULES, *_SUBMODULES])

@@ -21,6 +21,7 @@ and masks that sum to one over sources still do: the stems then sum to the song
 at full band.
 """
 
+import warnings
 from functools import lru_cache
 
 import librosa
@@ -105,9 +106,13 @@ def _projection(grid, target, high_band):
         np.add.at(weights, (rows, low), 1.0 - fraction)
         np.add.at(weights, (rows, high), fraction)
     else:
-        weights = librosa.filters.mel(sr=target.sample_rate, n_fft=target.n_fft,
-                                      n_mels=grid.n_mels, fmin=grid.fmin,
-                                      fmax=nyquist).T.astype(np.float64)
+        with warnings.catch_warnings():
+            # Narrow low bands may hold no song bin at a coarser resolution: such a band
+            # simply passes its mask to no bin (every song bin is still covered).
+            warnings.filterwarnings("ignore", message="Empty filters detected")
+            weights = librosa.filters.mel(sr=target.sample_rate, n_fft=target.n_fft,
+                                          n_mels=grid.n_mels, fmin=grid.fmin,
+                                          fmax=nyquist).T.astype(np.float64)
     totals = weights.sum(axis=1)
     above = freqs > nyquist
     weights[above] = _high_band_weights(centres, nyquist, high_band)

@@ -4,8 +4,9 @@
 AAC in ``.m4a`` / ``.mp4`` / ``.aac`` containers through the ``ffmpeg`` program;
 it resamples and down-mixes on request. A file whose header declares a sample
 rate outside :data:`FILE_SAMPLE_RATES` is refused. :func:`save_audio` writes
-WAV, FLAC or OGG atomically: the file at the target path is either the complete
-new file or untouched, never half-written.
+WAV, FLAC, OGG or MP3 (where the installed libsndfile writes MP3, see
+:func:`check_write_format`) atomically: the file at the target path is either the
+complete new file or untouched, never half-written.
 """
 
 import errno
@@ -26,13 +27,20 @@ from ._atomic import atomic_write
 from ._validation import check_audio, check_choice, check_int
 from .exceptions import InvalidAudioTypeError, InvalidInputError, MissingProgramError
 
-__all__ = ["load_audio", "save_audio"]
+__all__ = ["load_audio", "save_audio", "check_write_format", "file_subtype"]
 
 #: Suffixes libsndfile cannot read, decoded through ffmpeg instead.
 FFMPEG_SUFFIXES = (".m4a", ".mp4", ".aac")
 
+#: Suffixes of the audio files a folder of songs is searched for (``sksep separate DIR``).
+READ_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff",
+                 *FFMPEG_SUFFIXES)
+
 #: Suffixes :func:`save_audio` writes, and the soundfile format of each.
-WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+
+#: The one sample encoding of each lossy format, which takes the place of a ``PCM_*`` subtype.
+LOSSY_SUBTYPES = {"OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
 
 #: Lowest and highest sample rate, in Hz, that :func:`load_audio` accepts in a file's
 #: header: from well below telephone audio (8 kHz) to the highest studio rates. A rate
@@ -236,8 +244,74 @@ def _short(error):
     return text.split(": ", 1)[-1] if text.startswith("Error opening") else text
 
 
+def check_write_format(suffix):
+    """The soundfile format that writes files ending in ``suffix``, if libsndfile can.
+
+    Parameters
+    ----------
+    suffix : str
+        A file extension with its dot, e.g. ``".flac"`` (any case).
+
+    Returns
+    -------
+    file_format : str
+        The soundfile format name, e.g. ``"FLAC"``.
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        ``suffix`` is not one of :data:`WRITE_FORMATS`.
+    sksep.exceptions.MissingProgramError
+        The installed libsndfile cannot write that format (MP3 needs libsndfile
+        1.1.0 or newer, built with LAME and mpg123).
+
+    Examples
+    --------
+    >>> from sksep.audio_io import check_write_format
+    >>> check_write_format(".FLAC")
+    'FLAC'
+    """
+    file_format = WRITE_FORMATS.get(str(suffix).lower())
+    if file_format is None:
+        raise InvalidInputError(
+            f"extension {suffix!r} is not a format sksep writes; expected one of "
+            f"{', '.join(WRITE_FORMATS)}")
+    if file_format not in sf.available_formats():
+        raise MissingProgramError(
+            f"the installed libsndfile ({sf.__libsndfile_version__}) cannot write "
+            f"{file_format} files; {file_format} needs libsndfile 1.1.0 or newer built with "
+            f"LAME and mpg123 (`pip install -U soundfile` brings one), or write WAV or FLAC")
+    return file_format
+
+
+def file_subtype(path):
+    """The sample encoding of an audio file as soundfile names it, e.g. ``"PCM_24"``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An audio file.
+
+    Returns
+    -------
+    subtype : str or None
+        ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``, ``"MPEG_LAYER_III"``...; None for a
+        file libsndfile cannot read (AAC, decoded through ffmpeg, or not audio).
+
+    Examples
+    --------
+    >>> from sksep.audio_io import file_subtype
+    >>> file_subtype("../shared/data/MIR-1K/Wavfile/abjones_1_01.wav")
+    'PCM_16'
+    """
+    try:
+        return sf.info(_soundfile_name(_as_path(path))).subtype
+    except (sf.SoundFileError, RuntimeError):
+        return None
+
+
 def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
-    """Write audio to a WAV, FLAC or OGG file, atomically.
+    """Write audio to a WAV, FLAC, OGG or MP3 file, atomically.
 
     The samples go to a temporary file in the same directory, which is
     flushed to disk (``fsync``) and then renamed onto ``path`` with
@@ -248,7 +322,8 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
     Parameters
     ----------
     path : str or os.PathLike
-        Target file; its extension (``.wav``, ``.flac``, ``.ogg``) picks the format.
+        Target file; its extension (``.wav``, ``.flac``, ``.ogg``, ``.mp3``) picks
+        the format. MP3 needs a libsndfile that writes it (:func:`check_write_format`).
     audio : ndarray of shape (n_samples,) or (n_channels, n_samples)
         Finite float samples, nominally in [-1, 1].
     sample_rate : int
@@ -257,8 +332,9 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
         Replace an existing file at ``path``. Otherwise an existing file is an error.
     subtype : str or None, default="PCM_16"
         Sample encoding, a soundfile subtype (e.g. ``"PCM_16"``, ``"PCM_24"``,
-        ``"FLOAT"`` for WAV). ``None`` uses the format's default. OGG files can
-        only hold Vorbis, so a ``PCM_*`` subtype becomes ``"VORBIS"`` there.
+        ``"FLOAT"`` for WAV). ``None`` uses the format's default. OGG and MP3
+        files hold one lossy encoding (:data:`LOSSY_SUBTYPES`), which takes the
+        place of a ``PCM_*`` subtype there.
         Integer subtypes clip samples outside [-1, 1] (with a warning); use
         ``"FLOAT"`` in a WAV file to keep them.
 
@@ -274,6 +350,8 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
     sksep.exceptions.InvalidInputError
         For non-finite or badly shaped audio, a bad sample rate, an unknown
         extension or a subtype the format cannot store.
+    sksep.exceptions.MissingProgramError
+        If the installed libsndfile cannot write MP3 and ``path`` ends in ``.mp3``.
     sksep.exceptions.OutputLocationError
         If a file stands where a folder of ``path`` must go, or its folder is
         read-only (found before anything is written).
@@ -307,19 +385,18 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
             f"samples; expected (n_channels, n_samples) (transpose with audio.T?)"
         )
 
-    suffix = path.suffix.lower()
-    if suffix not in WRITE_FORMATS:
+    if path.suffix.lower() not in WRITE_FORMATS:
         raise InvalidInputError(
             f"path {str(path)!r} has extension {path.suffix!r}; expected one of "
             f"{', '.join(WRITE_FORMATS)}"
         )
-    file_format = WRITE_FORMATS[suffix]
+    file_format = check_write_format(path.suffix)
     if subtype is not None:
         if not isinstance(subtype, str):
             raise InvalidAudioTypeError(f"subtype={subtype!r} must be a str or None")
         subtype = subtype.upper()
-        if file_format == "OGG" and subtype.startswith("PCM"):
-            subtype = "VORBIS"
+        if file_format in LOSSY_SUBTYPES and subtype.startswith("PCM"):
+            subtype = LOSSY_SUBTYPES[file_format]
         if not sf.check_format(file_format, subtype):
             choices = ", ".join(repr(s) for s in sf.available_subtypes(file_format))
             raise InvalidInputError(

@@ -7,12 +7,14 @@ Exit codes, for scripts:
 ====  ==========================================================================
 0     success
 1     unexpected error (a bug, or an environment problem such as a failing disk)
-2     bad usage: unknown option, bad option value, conflicting arguments
+2     bad usage: unknown option, bad option value, conflicting arguments, a
+      ``--stems`` name the model does not have, ``--device cuda`` without CUDA
 3     bad input: missing, unreadable or non-audio file, a sample rate outside
       1 kHz..768 kHz, a folder with neither supported layout, a file that is not
       a valid sksep model or a model that needs the true sources (an oracle)
 4     refused to overwrite an existing output (pass ``--overwrite``)
-5     a missing external program or optional package (``ffmpeg``, ``matplotlib``)
+5     a missing external program or optional package (``ffmpeg``, ``matplotlib``),
+      or a libsndfile that cannot write the ``--format`` asked (MP3 before 1.1.0)
 6     cannot write an output: ``--out`` is a file or read-only, a file stands
       where a song's folder goes, a folder is read-only, a song's name would
       put its stems outside ``--out`` (``..wav``), or the disk is full
@@ -27,7 +29,6 @@ stderr, ``sksep: error: ...``; ``--debug`` adds the traceback.
 import argparse
 import contextlib
 import csv
-import inspect
 import io
 import json
 import math
@@ -50,7 +51,10 @@ EXIT_CANNOT_WRITE = 6
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 EXIT_TERMINATED = 128 + signal.SIGTERM
 
-DEFAULT_MODEL = "chimera-mir1k"
+DEFAULT_MODEL = "chimera-mir1k"  # as sksep._api's, which is not imported: it imports sklearn
+
+#: ``--high-band`` choices, sksep._fullband.HIGH_BAND_RULES (not imported: it imports librosa).
+HIGH_BAND_RULES = ("top", "octave")
 
 #: Sample rate the ``train`` command resamples to (the papers' 16 kHz).
 TRAIN_SAMPLE_RATE = 16000
@@ -62,16 +66,17 @@ _EXIT_CODES_HELP = """\
 exit codes:
   0  success
   1  unexpected error
-  2  bad usage (unknown option, bad option value)
+  2  bad usage (unknown option, bad option value, unknown --stems name, --device cuda
+     without CUDA)
   3  bad input: missing, unreadable or non-audio file, bad data folder, bad model file
   4  refused to overwrite an existing output (pass --overwrite)
-  5  missing external program or optional package (ffmpeg for M4A/MP4, matplotlib for --plot)
+  5  missing external program or optional package (ffmpeg for M4A/MP4, matplotlib for --plot,
+     a libsndfile that writes MP3 for --format mp3)
   6  cannot write an output (--out is a file or read-only, a file where a folder goes,
      a song name that leaves --out) or the disk is full
   130  interrupted (Ctrl-C); 143: terminated (SIGTERM); no partial file is left
 """
 
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 _NUMBER = re.compile(r"-?[0-9.]+(e-?[0-9]+)?")
 
 
@@ -140,50 +145,42 @@ _fraction = _number_type(float, "a number", lambda v: 0.0 <= v <= 0.9, "between 
 _unit_interval = _number_type(float, "a number", lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
 
 
-def _source_list(text):
+def _name_list(text):
+    """Comma-separated names, e.g. ``vocals,accompaniment``."""
     names = tuple(name.strip() for name in text.split(","))
-    if len(names) < 2 or not all(names):
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be comma-separated stem names, e.g. vocals,accompaniment")
+    return names
+
+
+def _source_list(text):
+    names = _name_list(text)
+    if len(names) < 2:
         raise argparse.ArgumentTypeError(
             f"{text!r} must be at least two comma-separated stem names, e.g. vocals,accompaniment")
     return names
 
 
-def _load_model(model_argument):
-    """The fitted separator and its source names (used for file names)."""
-    import sksep
+def _load_model(args):
+    """The fitted separator, with ``--head`` and ``--device`` applied, and its source names."""
+    from ._api import configured, named_model
 
-    from .exceptions import ModelFileError
-
-    model = sksep.load(model_argument)
-    _check_separates_mixtures(model, model_argument)
-    n_sources = int(model.n_sources_)
-    generic = tuple(f"source{i}" for i in range(n_sources))
-    names = tuple(getattr(model, "source_names_", None) or ())
-    if not names or names == generic:
-        shipped = sksep.available_models()
-        entry = shipped.get(model_argument) if isinstance(model_argument, str) else None
-        names = tuple(entry["sources"]) if entry and entry.get("sources") else generic
-    if len(names) != n_sources or not all(isinstance(n, str) and _SAFE_NAME.match(n)
-                                          for n in names):
-        raise ModelFileError(
-            f"model {str(model_argument)!r} names its sources {list(names)!r}; expected "
-            f"{n_sources} plain names (letters, digits, '.', '_', '-') usable as file names"
-        )
+    model, names = named_model(args.model)
+    with _usage_errors():
+        model = configured(model, head=args.head, device=args.device, copy_first=False)
     return model, names
 
 
-def _check_separates_mixtures(model, model_argument):
-    """Refuse an oracle, whose ``predict`` needs the true sources the command line lacks."""
+@contextlib.contextmanager
+def _usage_errors():
+    """Option values the library refuses (a stem, head or device) are bad usage: exit 2."""
     from .exceptions import InvalidInputError
-    from .separation import _final_step
 
-    separator = _final_step(model)
-    if "Y" in inspect.signature(separator.predict).parameters:
-        raise InvalidInputError(
-            f"model {str(model_argument)!r} ({type(separator).__name__}) is an oracle "
-            f"separator, which needs the true sources of every mixture to predict, and the "
-            f"command line separates from the mixture alone; expected a trained model (see "
-            f"`sksep models`), or call the oracle from Python: predict(X, Y)")
+    try:
+        yield
+    except InvalidInputError as error:
+        raise UsageError(str(error)) from None
 
 
 def _is_generic(names):
@@ -290,18 +287,21 @@ def _json_number(value):
 # -- separate --------------------------------------------------------------------------------
 
 
-def _cmd_separate(args):
-    from ._atomic import check_folder
-    from .audio_io import load_audio, save_audio
-    from .exceptions import InvalidInputError
-    from .separation import separate_file
+#: ``--bit-depth`` choices and the soundfile subtype of each.
+BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 
-    songs = [Path(song) for song in args.songs]
-    for song in songs:
-        if not song.exists():
-            raise FileNotFoundError(f"audio file {str(song)!r} does not exist")
-        if song.is_dir():
-            raise InvalidInputError(f"{str(song)!r} is a folder; expected an audio file")
+#: ``--format`` choices: the stems' file extensions.
+OUTPUT_FORMATS = ("wav", "flac", "mp3")
+
+#: The bit depth a stem gets by default from its song's sample encoding (others: 16).
+_SONG_DEPTHS = {"FLOAT": "float", "DOUBLE": "float", "PCM_24": "24", "PCM_32": "24"}
+
+
+def _cmd_separate(args):
+    from ._api import select_stems
+    from ._atomic import check_folder
+
+    songs = _songs(args.songs)
     folders = [_song_folder(args.out, song) for song in songs]
     repeated = sorted({folder for folder in folders if folders.count(folder) > 1})
     if repeated:
@@ -310,53 +310,124 @@ def _cmd_separate(args):
             f"separate songs with the same name in separate runs or rename them")
     if args.out.exists():
         check_folder(args.out, name="--out")
+    _check_encoding(args)
     if args.plot:
         from .plotting import _figure_class
         _figure_class()  # a missing matplotlib fails here, before any work
 
-    model, source_names = _load_model(args.model)
-    if args.head is not None:
-        if "head" not in model.get_params():
-            raise UsageError(
-                f"--head applies to ChimeraSeparator models; {args.model!r} is a "
-                f"{type(model).__name__}")
-        model.set_params(head=args.head)
-
-    targets = {song: [folder / f"{name}.wav" for name in source_names]
+    model, names = _load_model(args)
+    with _usage_errors():
+        stems = select_stems(args.stems, names, name="--stems")
+    targets = {song: [folder / f"{name}.{args.format}" for name in stems]
                + ([folder / "separation.png"] if args.plot else [])
                for song, folder in zip(songs, folders)}
     _check_outputs(args, [path for paths in targets.values() for path in paths],
                    inside=args.out)
+    for song in songs:
+        _separate_song(args, model, names, song, dict(zip(stems, targets[song])))
+        if args.plot:
+            _plot_song(args, model, names, song, targets[song][-1])
+    return EXIT_OK
+
+
+def _songs(paths):
+    """The songs to separate: each file named, and every audio file in each folder named
+    (not in its sub-folders), by name."""
+    from .audio_io import READ_SUFFIXES
+    from .exceptions import InvalidInputError
+
+    songs = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
+        if not path.is_dir():
+            songs.append(path)
+            continue
+        found = sorted(entry for entry in path.iterdir() if entry.is_file()
+                       and not entry.name.startswith(".")
+                       and entry.suffix.lower() in READ_SUFFIXES)
+        if not found:
+            raise InvalidInputError(
+                f"folder {str(path)!r} holds no audio files; expected files ending in "
+                f"{', '.join(READ_SUFFIXES)} (sub-folders are not searched)")
+        songs.extend(found)
+    return songs
+
+
+def _check_encoding(args):
+    """Refuse, before any work, a format this libsndfile cannot write (exit 5) or a bit
+    depth the format cannot hold (exit 2)."""
+    from .audio_io import check_write_format
+
+    check_write_format(f".{args.format}")
+    if args.bit_depth is not None and args.format == "mp3":
+        raise UsageError(f"--bit-depth {args.bit_depth} applies to --format wav and flac; "
+                         f"MP3 is lossy and has no bit depth")
+    if args.bit_depth == "float" and args.format == "flac":
+        raise UsageError("--bit-depth float: FLAC holds integer samples only; expected "
+                         "--bit-depth 16 or 24, or --format wav")
+
+
+def _stem_encoding(args, song_subtype, peak):
+    """The soundfile subtype of a stem peaking at ``peak`` (None: the format's own) and a
+    note for its ``wrote`` line.
+
+    Unless ``--bit-depth`` says otherwise, a stem keeps its song's depth (float, 24 or
+    16 bits; FLAC: 24 for float), and a WAV stem that peaks above full scale (the
+    mixture's phase can push a stem a little past it) is written as float, not clipped.
+    """
+    if args.format == "mp3":
+        depth = None
+    elif args.bit_depth is not None:
+        depth = args.bit_depth
+    else:
+        depth = _SONG_DEPTHS.get(song_subtype, "16")
+        if depth == "float" and args.format == "flac":
+            depth = "24"
+        if depth != "float" and peak > 1.0 and args.format == "wav":
+            return BIT_DEPTHS["float"], f" (32-bit float: peaks at {peak:.2f})"
+    clipped = peak > 1.0 and depth != "float"
+    return BIT_DEPTHS.get(depth), f" (clipped: peaks at {peak:.2f})" if clipped else ""
+
+
+def _separate_song(args, model, names, song, targets):
+    """Separate ``song`` and write the stems of ``targets`` (``{name: path}``)."""
+    import warnings
+
+    from . import separation
+    from .audio_io import file_subtype, save_audio
+
+    _say(args, f"separating {str(song)!r} with {args.model!r} at "
+               f"{model.grid_.sample_rate} Hz")
+    estimates, rate = separation.separate_file(
+        model, song, source_names=names, block_seconds=args.block_seconds,
+        high_band=args.high_band, progress=not args.quiet)
+    song_subtype = file_subtype(song)
+    for name, path in targets.items():
+        estimate = estimates[names.index(name)]
+        peak = max(float(estimate.max()), -float(estimate.min()))  # no |x| copy
+        subtype, note = _stem_encoding(args, song_subtype, peak)
+        with warnings.catch_warnings():  # clipping is told in the note instead
+            warnings.simplefilter("ignore", UserWarning)
+            save_audio(path, estimate, rate, overwrite=args.overwrite, subtype=subtype)
+        print(f"wrote {path}{note}", flush=True)
+
+
+def _plot_song(args, model, names, song, path):
+    """Write the figure of the mixture and the masks of the song's first seconds."""
+    from ._atomic import atomic_write
+    from .audio_io import load_audio
+    from .plotting import plot_masks
 
     model_rate = model.grid_.sample_rate
-    for song in songs:
-        _say(args, f"separating {str(song)!r} with {args.model!r} at {model_rate} Hz")
-        estimates, rate = separate_file(model, song, source_names=source_names,
-                                        block_seconds=args.block_seconds,
-                                        progress=not args.quiet)
-        for name, estimate, path in zip(source_names, estimates, targets[song]):
-            peak = max(float(estimate.max()), -float(estimate.min()))  # no |x| copy
-            # 16-bit like most sources; 32-bit float rather than clipping a stem that peaks
-            # above full scale (the mixture's phase can push a stem a little past it).
-            subtype = "PCM_16" if peak <= 1.0 else "FLOAT"
-            save_audio(path, estimate, rate, overwrite=args.overwrite, subtype=subtype)
-            note = "" if subtype == "PCM_16" else f" (32-bit float: peaks at {peak:.2f})"
-            print(f"wrote {path}{note}", flush=True)
-        del estimates
-        if args.plot:
-            from ._atomic import atomic_write
-            from .plotting import plot_masks
-            mixture, _ = load_audio(song, sample_rate=model_rate, mono=True)
-            excerpt = mixture[:int(PLOT_SECONDS * model_rate)]
-            record = model.features_.transform([excerpt])[0]
-            masks = model.predict_masks([record])[0]
-            figure = plot_masks(record, masks, source_names=source_names)
-            figure.suptitle(f"{song.name}: first {len(excerpt) / model_rate:.0f} s")
-            path = targets[song][-1]
-            atomic_write(path, partial(figure.savefig, format="png", dpi=110),
-                         overwrite=args.overwrite)
-            print(f"wrote {path}", flush=True)
-    return EXIT_OK
+    mixture, _ = load_audio(song, sample_rate=model_rate, mono=True)
+    excerpt = mixture[:int(PLOT_SECONDS * model_rate)]
+    record = model.features_.transform([excerpt])[0]
+    masks = model.predict_masks([record])[0]
+    figure = plot_masks(record, masks, source_names=names)
+    figure.suptitle(f"{song.name}: first {len(excerpt) / model_rate:.0f} s")
+    atomic_write(path, partial(figure.savefig, format="png", dpi=110), overwrite=args.overwrite)
+    print(f"wrote {path}", flush=True)
 
 
 # -- train -----------------------------------------------------------------------------------
@@ -443,7 +514,7 @@ def _cmd_evaluate(args):
     _check_outputs(args, outputs)
     if len(set(outputs)) < len(outputs):
         raise UsageError("--out-csv and --out-json name the same file")
-    model, names = _load_model(args.model)
+    model, names = _load_model(args)
     rate = model.grid_.sample_rate
 
     layout = _folder_layout(args.data_dir)
@@ -638,6 +709,15 @@ def build_parser():
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="print the full traceback of an error")
 
+    prediction = argparse.ArgumentParser(add_help=False)
+    prediction.add_argument("--head", choices=("mi", "dc"), default=None,
+                            help="Chimera models: predict with the mask-inference head (mi, "
+                                 "soft masks) or deep-clustering head (dc, K-means binary "
+                                 "masks); default: the model's own setting")
+    prediction.add_argument("--device", choices=("cpu", "cuda"), default=None,
+                            help="where the network runs (default cpu); cuda needs a GPU "
+                                 "and a CUDA build of torch, else exit code 2")
+
     parser = _Parser(
         prog="sksep", formatter_class=_formatter,
         description=_paragraphs(
@@ -656,30 +736,42 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     separate = commands.add_parser(
-        "separate", parents=[common], formatter_class=_formatter,
+        "separate", parents=[common, prediction], formatter_class=_formatter,
         help="separate songs into stems (vocals, accompaniment)",
-        description=_paragraphs("Separate songs into one WAV file per source.\n\n"
-                    "Reads WAV, FLAC, OGG and MP3 (M4A/MP4/AAC through ffmpeg). Each channel is "
-                    "resampled to the model's rate (16 kHz for the shipped model), separated in "
-                    "overlapping blocks (memory stays bounded for long songs) and resampled "
-                    "back: the stems have the song's sample rate, channel count and length, but "
-                    "hold nothing above the model's Nyquist frequency (8 kHz for 16 kHz "
-                    "models). Writes OUT/<song>/<source>.wav and never overwrites an existing "
-                    "file unless --overwrite is given; every target of every song is checked "
-                    "before anything is written."),
-        epilog="example:\n  sksep separate song.mp3 other.flac --out stems --plot\n\n"
+        description=_paragraphs("Separate songs into one audio file per source.\n\n"
+                    "Reads WAV, FLAC, OGG and MP3 (M4A/MP4/AAC through ffmpeg); a folder "
+                    "stands for every audio file in it (not in its sub-folders). The network "
+                    "hears the mid signal of each song once, at the model's rate (16 kHz for "
+                    "the shipped model), in overlapping blocks (memory stays bounded for long "
+                    "songs); its masks are applied to every channel at the song's own rate, so "
+                    "the stems are full-band, keep the song's sample rate, channel count, "
+                    "length and stereo image, and sum to the song. Writes OUT/<song>/<source>."
+                    "wav (or .flac, .mp3) and never overwrites an existing file unless "
+                    "--overwrite is given; every target of every song is checked before "
+                    "anything is written."),
+        epilog="examples:\n  sksep separate song.mp3 other.flac --out stems --plot\n"
+               "  sksep separate album/ --stems vocals --format flac --bit-depth 24\n\n"
                + _EXIT_CODES_HELP)
     separate.add_argument("songs", nargs="+", metavar="SONG", type=Path,
-                          help="audio files to separate")
+                          help="audio files, or folders of audio files, to separate")
     separate.add_argument("--model", "-m", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
                           help=f"shipped model name (see `sksep models`) or model file "
                                f"(default: {DEFAULT_MODEL})")
     separate.add_argument("--out", "-o", type=Path, default=Path("separated"), metavar="DIR",
                           help="output folder (default: ./separated)")
-    separate.add_argument("--head", choices=("mi", "dc"), default=None,
-                          help="Chimera models: predict with the mask-inference head (mi, "
-                               "soft masks) or deep-clustering head (dc, K-means binary "
-                               "masks); default: the model's own setting")
+    separate.add_argument("--stems", type=_name_list, default=None, metavar="A[,B]",
+                          help="write only these stems, e.g. vocals (default: every source "
+                               "of the model)")
+    separate.add_argument("--format", choices=OUTPUT_FORMATS, default="wav",
+                          help="stem file format (default wav); mp3 where the installed "
+                               "libsndfile writes it (1.1.0 or newer), else exit code 5")
+    separate.add_argument("--bit-depth", choices=tuple(BIT_DEPTHS), default=None,
+                          help="wav: 16, 24 or float; flac: 16 or 24 (default: the song's, "
+                               "16 for compressed songs and 24 for float songs in FLAC; a "
+                               "WAV stem peaking above full scale is float, not clipped)")
+    separate.add_argument("--high-band", choices=HIGH_BAND_RULES, default="top",
+                          help="masks above the model's Nyquist frequency: the top band's "
+                               "(top, default) or the mean of its top octave (octave)")
     separate.add_argument("--overwrite", action="store_true",
                           help="replace existing output files")
     separate.add_argument("--plot", action="store_true",
@@ -747,7 +839,7 @@ def build_parser():
     train.set_defaults(run=_cmd_train)
 
     evaluate = commands.add_parser(
-        "evaluate", parents=[common], formatter_class=_formatter,
+        "evaluate", parents=[common, prediction], formatter_class=_formatter,
         help="score a model on a folder of stems",
         description=_paragraphs(
                     "Separate every clip of a folder of stems and score the estimates.\n\n"
