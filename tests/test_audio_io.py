@@ -353,8 +353,8 @@ class TestSaveAudio:
         with pytest.raises(InvalidInputError, match="sample_rate=0 must be an integer >= 1"):
             save_audio(tmp_path / "out.wav", _tone(), 0)
         with pytest.raises(InvalidInputError,
-                           match=r"has extension '.mp3'; expected one of .wav, .flac, .ogg"):
-            save_audio(tmp_path / "out.mp3", _tone(), 16000)
+                           match=r"has extension '.m4a'; expected one of .wav, .flac, .ogg, .mp3"):
+            save_audio(tmp_path / "out.m4a", _tone(), 16000)
         with pytest.raises(InvalidInputError,
                            match="subtype='FLOAT' cannot be stored in a FLAC file; expected one "
                                  "of 'PCM_S8', 'PCM_16', 'PCM_24'"):
