@@ -60,7 +60,7 @@ def main(argv=None):
     for key in scores:
         if key != "0 dB":
             for head in ("mi", "dc"):
-                entry[f"{head}, vocals at {key}"] = scores[key][head]
+                entry[f"{head} (vocals {key})"] = scores[key][head]
     if args.note:
         entry["note"] = args.note
     text = json.dumps(registry, indent=2) + "\n"
