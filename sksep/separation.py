@@ -221,7 +221,7 @@ def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
 
     See Also
     --------
-    separate_file : Separate an audio file, channel by channel.
+    separate_audio : Separate audio at any rate and channel count, at full band.
 
     Examples
     --------
