@@ -136,6 +136,8 @@ def check_mixtures(X, *, name="X", min_samples=1):
                     hint = f" (one clip? pass [{name.lower()}] or {name.lower()}[None])"
                 elif X.ndim == 3 and X.shape[1] <= 2:
                     hint = " (stereo? mix down with X.mean(axis=1))"
+                elif X.ndim == 3 and X.shape[2] <= 2:
+                    hint = " (stereo with samples first? mix down with X.mean(axis=2))"
                 raise InvalidInputError(
                     f"{name} must be a 2-D array (n_clips, n_samples) or a list of 1-D "
                     f"arrays, got shape {X.shape}{hint}"

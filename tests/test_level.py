@@ -88,3 +88,10 @@ def test_non_representable_level_is_refused_before_any_work(clips):
     # the limit itself is accepted
     loud = x / np.abs(x).max() * np.float32(MAX_ABS_LEVEL)
     assert np.all(np.isfinite(MelFeatures().fit_transform([loud])[0].features))
+
+
+def test_stereo_batch_with_samples_first_gets_a_hint(clips):
+    x = clips[0][0]
+    with pytest.raises(InvalidInputError, match=r"stereo with samples first\? mix down with "
+                                                r"X.mean\(axis=2\)"):
+        MelFeatures().fit_transform(np.stack([x, x], axis=-1)[None])
