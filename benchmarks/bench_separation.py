@@ -126,7 +126,7 @@ def worker(seconds, repeats, profile):
 def embedding_skip_gain(model, audio, rounds=10):
     """Paired rounds: the network pass of a whole clip computing both heads (the generic
     NeuralSeparator path) vs the mask path alone (what predict does with the MI head)."""
-    from sksep._neural import NeuralSeparator
+    from sksep.separators._neural import NeuralSeparator
 
     record = model.features_.transform([audio])[0]
     both, masks_only = [], []

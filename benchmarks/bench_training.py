@@ -8,7 +8,7 @@ A. ``est.fit(records, Y)`` for one epoch (no validation split, no early stopping
 B. the bare loop: the same module class built by the estimator's ``_build_module``, the
    same optimizer (the estimator's ``optimizer``, same learning rate), the same
    objective, over the same batch tensors (the estimator's
-   :class:`~sksep._training.SegmentDataset` collated once, before timing),
+   :class:`~sksep.separators._training.SegmentDataset` collated once, before timing),
    ``zero_grad / forward / loss / backward / step``.
 
 Frames/s counts training frames (segments x segment length) per second. The
@@ -39,8 +39,8 @@ from sksep import (
     DeepClusteringSeparator,
     UNetSeparator,
 )
-from sksep._neural import OPTIMIZERS
-from sksep._training import SegmentDataset
+from sksep.separators._neural import OPTIMIZERS
+from sksep.separators._training import SegmentDataset
 from sksep._validation import check_sources
 from sksep.datasets import load_mir1k
 

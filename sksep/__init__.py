@@ -16,17 +16,18 @@ The public names are imported on first use (PEP 562), so that ``import sksep`` a
 
 import importlib
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 #: Public name -> the private module that defines it.
 _MODULES = {
     "MelFeatures": "._features", "SpectrogramRecord": "._features",
     "FeatureGrid": "._spectral", "apply_masks": "._spectral",
     "IdealBinaryMask": "._masks", "WienerMask": "._masks",
-    "OracleMaskSeparator": "._oracle",
-    "DeepClusteringSeparator": "._chimera", "ChimeraSeparator": "._chimera",
-    "ClassConditionalSeparator": "._class_conditional",
-    "ConvMaskSeparator": "._conv", "UNetSeparator": "._unet",
+    "OracleMaskSeparator": ".separators.oracle",
+    "DeepClusteringSeparator": ".separators.chimera",
+    "ChimeraSeparator": ".separators.chimera",
+    "ClassConditionalSeparator": ".separators.class_conditional",
+    "ConvMaskSeparator": ".separators.conv", "UNetSeparator": ".separators.unet",
     "load": "._models", "available_models": "._models",
     "separate": "._api",
 }
@@ -36,7 +37,7 @@ __all__ = [*_MODULES, "__version__"]
 #: Public submodules, also imported on first use (``sksep.metrics.si_sdr`` after a bare
 #: ``import sksep`` works as it did when the estimators imported them).
 _SUBMODULES = ("audio_io", "callbacks", "cli", "datasets", "exceptions", "losses", "metrics",
-               "models", "plotting", "separation")
+               "models", "nn", "plotting", "separation", "separators")
 
 
 def __getattr__(name):

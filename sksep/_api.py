@@ -270,7 +270,7 @@ def configured(estimator, *, head=None, device=None, copy_first=True):
     sksep.exceptions.DeviceNotAvailableError
         This machine has no ``device``.
     """
-    from ._neural import check_device
+    from ._device import check_device
     from ._validation import check_choice
     from .separation import _final_step
 

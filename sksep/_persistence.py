@@ -31,10 +31,11 @@ Before anything in a file is used, loading checks, in this order:
 3. the weights: finite (no NaN or inf);
 4. the sizes: the stored hyper-parameters and fitted sizes give exactly the
    stored tensors' shapes, checked on torch's ``meta`` device before the network
-   is built (see :meth:`sksep._neural.NeuralSeparator._check_stored_sizes`).
+   is built (see :meth:`sksep.separators._neural.NeuralSeparator._check_stored_sizes`).
 """
 
 import dataclasses
+import importlib
 import io
 import zipfile
 from pathlib import Path
@@ -43,8 +44,9 @@ import numpy as np
 import torch
 
 from ._atomic import atomic_write
+from ._device import check_device
 from ._spectral import FeatureGrid
-from ._neural import check_device
+from ._version import __version__
 from .exceptions import InvalidInputError, ModelFileError
 
 __all__ = ["save_estimator", "load_estimator", "check_archive", "FORMAT_VERSION",
@@ -68,11 +70,26 @@ MAX_PLAIN_DEPTH = 32
 MAX_PLAIN_VALUES = 1_000_000
 
 
+#: Every class a model file may name (the estimator and its sub-estimators), with the
+#: module that defines it. A class missing here can be neither saved inside a model
+#: file nor loaded from one; modules are imported only when a file names them.
+MODEL_CLASSES = {
+    "MelFeatures": "sksep._features",
+    "IdealBinaryMask": "sksep._masks",
+    "WienerMask": "sksep._masks",
+    "OracleMaskSeparator": "sksep.separators.oracle",
+    "DeepClusteringSeparator": "sksep.separators.chimera",
+    "ChimeraSeparator": "sksep.separators.chimera",
+    "ClassConditionalSeparator": "sksep.separators.class_conditional",
+    "ConvMaskSeparator": "sksep.separators.conv",
+    "UNetSeparator": "sksep.separators.unet",
+}
+
+
 def _registry():
-    import sksep
-    return {name: getattr(sksep, name) for name in sksep.__all__
-            if isinstance(getattr(sksep, name), type)
-            and hasattr(getattr(sksep, name), "get_params")}
+    """``{name: class}`` of :data:`MODEL_CLASSES`."""
+    return {name: getattr(importlib.import_module(module), name)
+            for name, module in MODEL_CLASSES.items()}
 
 
 def _encode(value, *, name):
@@ -146,7 +163,6 @@ def save_estimator(estimator, path, *, attributes, state_dict, overwrite=False, 
     -------
     path : pathlib.Path
     """
-    from . import __version__
 
     params = {k: v for k, v in estimator.get_params(deep=False).items()
               if k not in _TRAINING_ONLY_PARAMS + _MACHINE_PARAMS}

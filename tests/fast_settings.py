@@ -12,8 +12,8 @@ from sklearn.base import BaseEstimator
 
 import sksep
 from sksep import MelFeatures
-from sksep._base import BaseSeparator
-from sksep._neural import NeuralSeparator
+from sksep.separators._base import BaseSeparator
+from sksep.separators._neural import NeuralSeparator
 
 
 def small_features():

@@ -8,7 +8,7 @@ import torch
 from skorch.callbacks import Callback
 
 import sksep
-import sksep._checkpoint
+import sksep.separators._checkpoint
 from fast_settings import make, neural_separator_names
 from sksep.exceptions import InvalidInputError, ModelFileError
 
@@ -99,7 +99,7 @@ class TestCutOffWrite:
         path = tmp_path / "run.ckpt"
         reference = _estimator("ChimeraSeparator").fit(X, Y)
         written = []
-        real_write = sksep._checkpoint._write_bytes
+        real_write = sksep.separators._checkpoint._write_bytes
 
         def write_then_fail(target, payload):
             if written:  # the second epoch's write is cut off half-way (disk full)
@@ -109,7 +109,7 @@ class TestCutOffWrite:
             written.append(target)
             real_write(target, payload)
 
-        monkeypatch.setattr(sksep._checkpoint, "_write_bytes", write_then_fail)
+        monkeypatch.setattr(sksep.separators._checkpoint, "_write_bytes", write_then_fail)
         with pytest.raises(OSError, match="(?i)no space left"):  # raw or DiskFullError
             _estimator("ChimeraSeparator", checkpoint=path).fit(X, Y)
         monkeypatch.undo()

@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
 from sksep import ClassConditionalSeparator, MelFeatures
-from sksep._gmm import (COVARIANCE_TYPES, ClassConditionalGaussians, fit_gaussian,
+from sksep.nn.gmm import (COVARIANCE_TYPES, ClassConditionalGaussians, fit_gaussian,
                         gaussian_log_likelihood, gmm_log_posteriors, gmm_posteriors)
 from sksep.exceptions import InvalidInputError
 from sksep.metrics import si_sdr_improvement

@@ -148,5 +148,5 @@ def test_tags_describe_waveform_input(name):
     """The tags the checks above rely on: 2-D waveform arrays in, sources required."""
     tags = make(name).__sklearn_tags__()
     assert tags.input_tags.two_d_array
-    separator = issubclass(getattr(sksep, name), sksep._base.BaseSeparator)
+    separator = issubclass(getattr(sksep, name), sksep.separators._base.BaseSeparator)
     assert tags.target_tags.required == separator

@@ -10,9 +10,9 @@ from sklearn.pipeline import Pipeline
 
 from fast_settings import overfit_losses
 from sksep import ConvMaskSeparator, MelFeatures
-from sksep._conv import (dominant_source_objective, framewise, normalize_masks,
+from sksep.separators.conv import (dominant_source_objective, framewise, normalize_masks,
                          soft_mask_objective)
-from sksep._conv_modules import ContextCNN, context_windows
+from sksep.nn.context_cnn import ContextCNN, context_windows
 from sksep.exceptions import InvalidInputError
 
 TINY = dict(channels=4, hidden_size=16, fc_layers=1, max_epochs=2, segment_frames=32,

@@ -1,7 +1,7 @@
 """The Examples sections of the docstrings run and print what they show.
 
 Every module of the package is searched, private ones included, because the
-public estimators and functions are defined there (``sksep._chimera`` holds
+public estimators and functions are defined there (``sksep.separators.chimera`` holds
 ``ChimeraSeparator``) and doctest only collects the objects a module defines.
 The examples read ``../shared/data``, relative to the repository root, so they
 run from there.
@@ -48,7 +48,7 @@ def _run(module_name):
 
 
 def test_modules_are_found():
-    assert {"sksep._chimera", "sksep.metrics._si_sdr", "sksep.datasets._mir1k",
+    assert {"sksep.separators.chimera", "sksep.metrics._si_sdr", "sksep.datasets._mir1k",
             "sksep.audio_io"} <= set(MODULES)
 
 

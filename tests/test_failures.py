@@ -264,7 +264,7 @@ class TestModelFiles:
         with pytest.raises(ModelFileError, match=match):
             load_estimator(dc_file, expected=ChimeraSeparator)
         assert isinstance(DeepClusteringSeparator.load(dc_file), DeepClusteringSeparator)
-        assert isinstance(sksep._base.BaseSeparator.load(dc_file), DeepClusteringSeparator)
+        assert isinstance(sksep.separators._base.BaseSeparator.load(dc_file), DeepClusteringSeparator)
 
     @pytest.mark.parametrize("content", ["zero-byte", "truncated", "audio", "text"])
     def test_corrupt_model_files(self, dc_file, tmp_path, content):

@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 import sksep
 from sksep import ChimeraSeparator, ConvMaskSeparator, MelFeatures, UNetSeparator
 from sksep import _persistence
-from sksep._checkpoint import read_checkpoint, write_checkpoint
+from sksep.separators._checkpoint import read_checkpoint, write_checkpoint
 from sksep.exceptions import DeviceNotAvailableError, InvalidInputError, ModelFileError
 
 from fast_settings import make, separator_names

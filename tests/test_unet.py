@@ -9,9 +9,9 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
 from sksep import MelFeatures, UNetSeparator, WienerMask
-from sksep._chimera import chimera_objective
-from sksep._conv_modules import HybridUNetNetwork, UNet, UNetMaskNetwork
-from sksep._unet import crossfade_window, patch_starts, patchwise, unet_objective
+from sksep.separators.chimera import chimera_objective
+from sksep.nn.unet import HybridUNetNetwork, UNet, UNetMaskNetwork
+from sksep.separators.unet import crossfade_window, patch_starts, patchwise, unet_objective
 from sksep.exceptions import InvalidInputError
 
 TINY = dict(channels=4, depth=2, segment_frames=32, batch_size=4, max_epochs=2, random_state=0)

@@ -5,12 +5,12 @@ from functools import partial
 import numpy as np
 import torch
 
-from ._conv_modules import ContextCNN
-from ._features import MelFeatures
-from ._masks import ideal_binary_mask, wiener_mask
+from ..nn.context_cnn import ContextCNN
+from .._features import MelFeatures
+from .._masks import ideal_binary_mask, wiener_mask
 from ._neural import NeuralSeparator
-from ._spectral import grid_magnitudes
-from ._validation import InvalidInputError, check_choice, check_int, check_real
+from .._spectral import grid_magnitudes
+from .._validation import InvalidInputError, check_choice, check_int, check_real
 
 __all__ = ["ConvMaskSeparator", "soft_mask_objective", "dominant_source_objective",
            "framewise", "normalize_masks"]

@@ -11,14 +11,14 @@ from functools import partial
 import numpy as np
 import torch
 
-from ._chimera import chimera_objective
-from ._conv_modules import HybridUNetNetwork, UNetMaskNetwork
-from ._features import MelFeatures
-from ._masks import WienerMask, ideal_binary_mask, loudness_weights
+from .chimera import chimera_objective
+from ..nn.unet import HybridUNetNetwork, UNetMaskNetwork
+from .._features import MelFeatures
+from .._masks import WienerMask, ideal_binary_mask, loudness_weights
 from ._neural import NeuralSeparator
-from ._spectral import apply_masks, grid_magnitudes
+from .._spectral import apply_masks, grid_magnitudes
 from ._training import segment_starts
-from ._validation import InvalidInputError, check_choice, check_int, check_real
+from .._validation import InvalidInputError, check_choice, check_int, check_real
 
 __all__ = ["UNetSeparator", "unet_objective", "patchwise", "patch_starts", "crossfade_window"]
 
@@ -106,7 +106,7 @@ def unet_objective(outputs, targets, *, hybrid=False, alpha=0.1, chimera_weight=
     targets : dict of Tensor
         ``reference (batch, T, C, F)`` the ratio ("proportion") mask, ``valid (batch, T)``;
         for the UH-net also ``labels``, ``weights`` and ``mixture`` (see
-        :func:`~sksep._chimera.chimera_objective`).
+        :func:`~sksep.separators.chimera.chimera_objective`).
     hybrid : bool
         Whether ``outputs`` come from the UH-net.
     alpha : float

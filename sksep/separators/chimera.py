@@ -6,14 +6,14 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._clustering import kmeans_masks, name_by_low_frequency, name_by_reference
-from ._masks import IdealBinaryMask, WienerMask
-from ._modules import ChimeraNetwork
+from .._clustering import kmeans_masks, name_by_low_frequency, name_by_reference
+from .._masks import IdealBinaryMask, WienerMask
+from ..nn.recurrent import ChimeraNetwork
 from ._neural import NeuralSeparator
-from ._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes
+from .._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes
 from ._training import segmentwise
-from ._validation import InvalidInputError, check_choice, check_int, check_real
-from .losses import (deep_clustering_loss, magnitude_spectrum_approximation,
+from .._validation import InvalidInputError, check_choice, check_int, check_real
+from ..losses import (deep_clustering_loss, magnitude_spectrum_approximation,
                      masked_magnitude_spectrum_approximation,
                      phase_sensitive_spectrum_approximation, whitened_kmeans_loss)
 

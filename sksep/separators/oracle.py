@@ -4,9 +4,9 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSeparator
-from ._masks import IdealBinaryMask, WienerMask
-from ._validation import InvalidInputError, check_choice, check_sources
-from .metrics import mean_si_sdr_improvement
+from .._masks import IdealBinaryMask, WienerMask
+from .._validation import InvalidInputError, check_choice, check_sources
+from ..metrics import mean_si_sdr_improvement
 
 __all__ = ["OracleMaskSeparator"]
 

@@ -3,7 +3,7 @@
 A neural separator given ``checkpoint=path`` writes, after every completed epoch,
 everything a later ``fit`` needs to go on as if it had never stopped: the module's
 weights, the optimizer's state, the history so far, the state of the callbacks
-that decide what is kept and when to stop (:class:`~sksep._training.KeepBestWeights`,
+that decide what is kept and when to stop (:class:`~sksep.separators._training.KeepBestWeights`,
 skorch's ``EarlyStopping``), the torch random number generators (they drive the
 batch order and dropout), and where in the curriculum training is. The file is
 replaced atomically (:func:`~sksep._atomic.atomic_write`), so a write that is cut
@@ -26,9 +26,10 @@ import torch
 from skorch.callbacks import Callback
 from skorch.history import History
 
-from ._atomic import atomic_write
+from .._atomic import atomic_write
+from .._persistence import check_archive
 from ._training import bare_module
-from .exceptions import InvalidInputError, ModelFileError
+from ..exceptions import InvalidInputError, ModelFileError
 
 __all__ = ["EpochCheckpoint", "read_checkpoint", "write_checkpoint", "training_fingerprint",
            "early_stopped", "FORMAT"]
@@ -112,7 +113,6 @@ def read_checkpoint(path, *, estimator_name, fingerprint):
     if path.is_dir():
         raise ModelFileError(f"{name} is a directory; expected a file path")
     if zipfile.is_zipfile(path):  # not one: torch.load below says it is truncated
-        from ._persistence import check_archive  # _persistence imports this module
         check_archive(path, name=name)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -10,10 +10,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from ._features import MelFeatures, SpectrogramRecord
-from ._spectral import apply_masks
-from ._validation import InvalidAudioTypeError, InvalidInputError, check_sources
-from .metrics import mean_si_sdr_improvement
+from .._features import MelFeatures, SpectrogramRecord
+from .._persistence import load_estimator, save_estimator
+from .._spectral import apply_masks
+from .._validation import InvalidAudioTypeError, InvalidInputError, check_sources
+from ..metrics import mean_si_sdr_improvement
 
 __all__ = ["BaseSeparator", "is_record_list", "check_not_silent"]
 
@@ -241,7 +242,6 @@ class BaseSeparator(BaseEstimator):
         -------
         path : pathlib.Path
         """
-        from ._persistence import save_estimator
         check_is_fitted(self, "grid_")
         attributes = {name: getattr(self, name) for name in self._saved_attributes
                       if hasattr(self, name)}
@@ -277,7 +277,6 @@ class BaseSeparator(BaseEstimator):
         sksep.exceptions.DeviceNotAvailableError
             This machine has no ``device``.
         """
-        from ._persistence import load_estimator
         return load_estimator(path, expected=cls, device=device)
 
     def _state_dict(self):

@@ -39,7 +39,7 @@ import math
 import torch
 from torch import nn
 
-from ._modules import EmbeddingHead, RecurrentBody, Standardize
+from .recurrent import EmbeddingHead, RecurrentBody, Standardize
 
 __all__ = [
     "COVARIANCE_TYPES",

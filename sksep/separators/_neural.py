@@ -6,7 +6,7 @@ Subclasses provide four things:
 * ``_clip_targets(record, sources)`` -> dict of per-clip arrays whose first axis is time;
 * ``_objective()`` -> picklable ``objective(module_output, targets) -> loss``;
 * ``_masks_from_outputs(outputs, record)`` after ``_reduce_outputs`` picked what
-  :func:`~sksep._training.segmentwise` keeps from the module output.
+  :func:`~sksep.separators._training.segmentwise` keeps from the module output.
 
 This class does the rest: seeding, the validation split (by clip), feature
 standardisation, training on fixed-length segments with an optional curriculum,
@@ -16,7 +16,7 @@ Two optional constructor parameters of the subclasses are read here (with
 ``getattr``, so a subclass without them still works):
 
 * ``checkpoint`` (path or None): a resumable checkpoint written after every epoch
-  (:mod:`sksep._checkpoint`); ``fit`` resumes from it and deletes it once
+  (:mod:`sksep.separators._checkpoint`); ``fit`` resumes from it and deletes it once
   training is complete.
 * ``accelerator`` (``accelerate.Accelerator`` or None): train through skorch's
   ``AccelerateMixin`` (several GPUs or processes under ``accelerate launch``).
@@ -37,55 +37,16 @@ from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
 from ._training import (AcceleratedSeparationNet, KeepBestWeights, SegmentDataset,
                         SeparationNet, bare_module, segmentwise)
-from ._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
+from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
                           check_real, check_sources)
-from .exceptions import DeviceNotAvailableError, ModelFileError
+from .._device import check_device
+from ..exceptions import ModelFileError
 
-__all__ = ["NeuralSeparator", "OPTIMIZERS", "check_device", "check_stored_shapes"]
+__all__ = ["NeuralSeparator", "OPTIMIZERS", "check_stored_shapes"]
 
 # The ``optimizer`` parameter's choices: Luo et al. and Xi train with RMSprop, Roma et
 # al. with Adam.
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
-
-
-def check_device(device, *, name="device"):
-    """Validate a torch device argument and check that this machine has it.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        E.g. ``"cpu"``, ``"cuda"``, ``"cuda:1"``.
-    name : str, default="device"
-        The argument's name, for the error message.
-
-    Returns
-    -------
-    device : torch.device
-
-    Raises
-    ------
-    sksep.exceptions.InvalidInputError
-        ``device`` is not a torch device.
-    sksep.exceptions.DeviceNotAvailableError
-        This machine cannot hold tensors on ``device`` (e.g. ``"cuda"`` with a
-        CPU-only torch, or no GPU).
-    """
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError) as error:
-        raise InvalidInputError(f"{name}={device!r} is not a torch device: {error}") from None
-    if parsed.type == "cpu":
-        return parsed
-    try:  # one probe for every backend (CUDA, MPS, XPU, ...) and device index
-        torch.empty(0, device=parsed)
-    except (AssertionError, RuntimeError) as error:  # no CUDA build raises AssertionError
-        lines = str(error).strip().splitlines()
-        reason = lines[0] if lines else type(error).__name__
-        raise DeviceNotAvailableError(
-            f"{name}={device!r} is not available on this machine ({reason}); pass "
-            f"{name}='cpu'"
-        ) from None
-    return parsed
 
 
 def check_stored_shapes(expected, stored):
@@ -355,7 +316,7 @@ class NeuralSeparator(BaseSeparator):
         """The skorch net that trains ``module``.
 
         With an ``accelerate.Accelerator`` the net is an
-        :class:`~sksep._training.AcceleratedSeparationNet`: the accelerator places the
+        :class:`~sksep.separators._training.AcceleratedSeparationNet`: the accelerator places the
         module and batches on its device(s) and, under ``accelerate launch``, shards
         the batches over the processes and averages the gradients.
         """

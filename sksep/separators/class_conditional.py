@@ -7,15 +7,15 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import is_record_list
-from ._gmm import (COVARIANCE_TYPES, ClassConditionalNetwork, fit_gaussian,
+from ..nn.gmm import (COVARIANCE_TYPES, ClassConditionalNetwork, fit_gaussian,
                    gaussian_log_likelihood)
-from ._masks import IdealBinaryMask, loudness_weights
-from ._modules import ChimeraNetwork
+from .._masks import IdealBinaryMask, loudness_weights
+from ..nn.recurrent import ChimeraNetwork
 from ._neural import NeuralSeparator
-from ._spectral import apply_masks, grid_magnitudes
-from ._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
+from .._spectral import apply_masks, grid_magnitudes
+from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
                           check_mixtures, check_real)
-from .losses import deep_clustering_loss, l1_spectrogram_loss
+from ..losses import deep_clustering_loss, l1_spectrogram_loss
 
 __all__ = ["ClassConditionalSeparator", "class_conditional_objective"]
 

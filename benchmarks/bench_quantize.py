@@ -1,0 +1,100 @@
+"""int8 dynamic quantisation of the shipped model: size, score and speed against float32.
+
+``torch.ao.quantization.quantize_dynamic`` turns the LSTM and linear layers' weights
+into int8 (activations are quantised on the fly). Measured on the two training songs
+``train_shipped_model.py --remixes`` holds out for validation (never on the test
+singers: this decides whether to ship it):
+
+* size of the weights (``torch.save`` of the state dict);
+* SI-SDRi of both stems, length-weighted over the validation clips;
+* separation time of one 30 s clip, float32 vs int8, median of per-round ratios over
+  paired rounds on one thread (BENCHMARKS.md).
+
+Run::
+
+    python benchmarks/bench_quantize.py [--rounds 10]
+
+and it writes ``benchmarks/results/quantize.json``.
+"""
+
+import argparse
+import copy
+import io
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import sksep
+from sksep.datasets import load_mir1k
+from sksep.metrics import separation_report
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "MIR-1K"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def held_out_songs(train, valid_fraction=0.1, seed=0):
+    """The training songs ``train_shipped_model.py --remixes`` validates on."""
+    rng = np.random.default_rng(seed)
+    songs = np.unique(train.groups)
+    held_out = set(rng.choice(songs, max(1, round(valid_fraction * len(songs))),
+                              replace=False))
+    keep = [i for i, g in enumerate(train.groups) if g in held_out]
+    return [train.X[i] for i in keep], [train.Y[i] for i in keep], sorted(held_out)
+
+
+def weights_megabytes(module):
+    buffer = io.BytesIO()
+    torch.save(module.state_dict(), buffer)
+    return buffer.getbuffer().nbytes / 1e6
+
+
+def quantized(model):
+    """A copy of ``model`` whose LSTM and linear layers run in int8."""
+    twin = copy.deepcopy(model)
+    twin.net_.module_ = torch.ao.quantization.quantize_dynamic(
+        twin.net_.module_, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8)
+    return twin
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--model", default="chimera-mir1k")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    model = sksep.load(args.model)
+    int8 = quantized(model)
+    X, Y, songs = held_out_songs(load_mir1k(DATA, "train"))
+    variants = {"float32": model, "int8": int8}
+    rows = {}
+    for name, variant in variants.items():
+        report = separation_report(Y, variant.predict(X), X, bss=False,
+                                   source_names=["vocals", "accompaniment"])
+        rows[name] = {"size_mb": weights_megabytes(variant.net_.module_),
+                      **{f"{s} SI-SDRi": report[s]["SI-SDRi"] for s in report}}
+    clip = np.concatenate(X)[:30 * 16000]
+    ratios = []
+    for _ in range(args.rounds):
+        seconds = {}
+        for name, variant in variants.items():
+            start = time.perf_counter()
+            variant.predict([clip])
+            seconds[name] = time.perf_counter() - start
+        ratios.append(seconds["int8"] / seconds["float32"])
+    result = {"model": args.model, "validation_songs": songs, "n_clips": len(X),
+              "rows": rows, "time_ratio_int8_over_float32_median": float(np.median(ratios)),
+              "rounds": args.rounds,
+              "machine": f"{platform.machine()}, 1 torch thread, "
+                         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "quantize.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
