@@ -8,8 +8,8 @@ import pytest
 
 import sksep
 from sksep import FeatureGrid
-from sksep._fullband import (frequency_projection, masks_on_song_grid, separate_full_band,
-                             song_grid, time_interpolation)
+from sksep._fullband import (frequency_projection, masks_on_song_grid, multichannel_wiener,
+                             separate_full_band, song_grid, time_interpolation)
 from sksep.audio_io import load_audio
 from sksep.exceptions import InvalidInputError
 
@@ -122,3 +122,40 @@ class TestSeparateFullBand:
         stems = separate_full_band(model, model.grid_, stereo, 44100)
         left, right = (float(np.sum(stems[0, c] ** 2)) for c in (0, 1))
         assert left > 4 * right, (left, right)
+
+
+class TestWienerPostFilter:
+    def test_stems_still_sum_to_the_song(self, model, song):
+        audio, rate = song
+        stems = separate_full_band(model, model.grid_, audio, rate, wiener_iterations=1)
+        assert stems.shape == (2, *audio.shape)
+        np.testing.assert_allclose(stems.sum(axis=0), audio, atol=2e-3)
+        plain = separate_full_band(model, model.grid_, audio, rate)
+        assert np.abs(stems - plain).max() > 1e-3  # the filter changed the stems
+
+    def test_a_source_in_one_channel_stays_there(self):
+        # Source 0 only in the left channel, source 1 in both: the spatial covariance
+        # the EM estimates keeps source 0 out of the right channel.
+        rng = np.random.default_rng(0)
+        left = rng.standard_normal((1, 2, 64, 40)) + 1j * rng.standard_normal((1, 2, 64, 40))
+        left[:, :, 1] = 0
+        both = rng.standard_normal((1, 2, 64, 40)) + 1j * rng.standard_normal((1, 2, 64, 40))
+        sources = np.concatenate([left, both]).transpose(0, 2, 1, 3)  # (S, C, F, T)
+        spectra = sources.sum(axis=0)
+        masked = 0.5 * spectra[None].repeat(2, axis=0)  # uninformative start
+        masked[0] = np.abs(sources[0]) / (np.abs(sources[0]) + np.abs(sources[1]) + 1e-9) * spectra
+        masked[1] = spectra - masked[0]
+        refined = multichannel_wiener(masked, spectra, 3)
+        assert refined.shape == masked.shape
+        right_energy = np.mean(np.abs(refined[0, 1]) ** 2) / np.mean(np.abs(spectra[1]) ** 2)
+        assert right_energy < 0.05
+
+    @pytest.mark.parametrize("iterations, match", [
+        (-1, "wiener_iterations=-1 must be an integer >= 0"),
+        (11, "wiener_iterations=11 must be an integer <= 10"),
+        (1.5, "wiener_iterations=1.5 must be an integer"),
+    ])
+    def test_bad_iterations(self, model, song, iterations, match):
+        audio, rate = song
+        with pytest.raises((InvalidInputError, TypeError), match=match):
+            separate_full_band(model, model.grid_, audio, rate, wiener_iterations=iterations)
