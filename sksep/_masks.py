@@ -41,7 +41,10 @@ def wiener_mask(source_magnitudes, *, power=2.0, eps=1e-10):
     ----------
     source_magnitudes : ndarray of shape (n_sources, n_frames, n_bins)
     power : float
-        2 gives the Wiener-like mask of the mMSA objective, 1 the magnitude ratio mask.
+        2 gives the Wiener-like mask of the mMSA objective, 1 the magnitude ratio mask
+        (also the way to renormalise non-negative masks so that they sum to one).
+    eps : float
+        Bins whose summed ``|S_j|^p`` is at most this are silent.
 
     Returns
     -------
@@ -108,8 +111,23 @@ class _MaskTarget(BaseEstimator):
 
     def masks(self, record, sources):
         """Masks of one clip, ``(n_sources, n_frames, n_bins)``."""
+        return self.masks_from_magnitudes(grid_magnitudes(record.grid, sources))
+
+    def masks_from_magnitudes(self, source_magnitudes):
+        """Masks from source magnitudes already on the feature grid.
+
+        Parameters
+        ----------
+        source_magnitudes : ndarray of shape (n_sources, n_frames, n_bins)
+            E.g. :func:`sksep._spectral.grid_magnitudes` of the sources, computed once
+            for several targets.
+
+        Returns
+        -------
+        masks : ndarray of float32, shape (n_sources, n_frames, n_bins)
+        """
         self._check_params()
-        return self._masks(grid_magnitudes(record.grid, sources))
+        return self._masks(source_magnitudes)
 
     def weights(self, record):
         """Loudness weights of one clip, ``(n_frames, n_bins)``; see :func:`loudness_weights`."""

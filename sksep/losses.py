@@ -22,7 +22,35 @@ trace of projections, between ``D - C`` and ``D`` whatever ``TF``, so it needs n
 division.
 
 Every function averages over the batch.
+
+Training objectives
+-------------------
+The separators train with an ``objective(outputs, targets) -> loss``: ``outputs`` is
+what their network returns for a batch of segments, ``targets`` the dict of batch
+tensors that :func:`sksep.separators._targets.clip_targets` builds per clip (time on
+axis 1: ``labels (batch, T, F)``, ``weights (batch, T, F)``, ``mixture (batch, T, F)``,
+``reference (batch, T, C, F)``) plus ``valid (batch, T)``, 1 for the real frames of a
+segment and 0 for its padding. Each objective is a combination of the losses above:
+
+=====================================  ===========================================
+:func:`chimera_objective`              ``alpha * L_dc + (1 - alpha) * L_mi``
+                                       (Luo et al. 2017; deep clustering alone with
+                                       ``alpha=1``)
+:func:`class_conditional_objective`    ``L1 + dc_weight * L_dc`` on the STFT grid
+                                       (Seetharaman et al. 2019)
+:func:`soft_mask_objective`            MSE of sigmoid masks (Roma et al. 2018, eq. 10)
+:func:`dominant_source_objective`      NLL of the dominant source (Roma et al., eq. 7)
+:func:`unet_objective`                 binary cross-entropy, plus the Chimera loss for
+                                       the UH-net (Xi)
+=====================================  ===========================================
+
+They all average over the real frames with :func:`masked_mean`: per segment, then over
+the batch, for the spectrum approximations above (a segment's loss does not depend on
+its padding); pooled over the real frames of the batch for the per-frame losses of the
+convolutional separators (each real frame counts once).
 """
+
+import math
 
 import torch
 
@@ -35,6 +63,16 @@ __all__ = [
     "l1_spectrogram_loss",
     "whitened_kmeans_loss",
     "naive_whitened_kmeans_loss",
+    "masked_mean",
+    "binary_cross_entropy",
+    "deep_clustering_objective",
+    "chimera_objective",
+    "class_conditional_objective",
+    "soft_mask_objective",
+    "dominant_source_objective",
+    "unet_objective",
+    "DC_OBJECTIVES",
+    "MI_OBJECTIVES",
 ]
 
 
@@ -212,17 +250,46 @@ def naive_whitened_kmeans_loss(embedding, assignments, weights=None):
     return torch.stack(losses).mean()
 
 
-def _mean_over_bins(per_bin, valid):
-    """Sum over sources, mean over (valid) bins, mean over the batch.
+def masked_mean(values, valid=None, *, per_example=False):
+    """Mean of ``values`` over the real frames of a batch of segments.
 
-    per_bin : (batch, C, T, F); valid : (batch, T) or None.
+    Parameters
+    ----------
+    values : Tensor of shape (batch, T, ...)
+        A value per frame, or per frame and any further axes (e.g. bins).
+    valid : Tensor of shape (batch, T), optional
+        1 for the real frames of a segment, 0 for its padding; ``None``: all real.
+    per_example : bool, default=False
+        ``False``: the mean over all real frames of the batch (and the further axes),
+        each real frame counting once. ``True``: the mean over each segment's real
+        frames, then the mean over the batch, each segment counting once (a segment
+        without real frames counts 0).
+
+    Returns
+    -------
+    mean : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import masked_mean
+    >>> values = torch.tensor([[1.0, 2.0, 9.0], [4.0, 6.0, 8.0]])   # (batch, T)
+    >>> valid = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0]])    # frame 2 of 0 is padding
+    >>> round(float(masked_mean(values, valid)), 4)                 # 21 / 5
+    4.2
+    >>> float(masked_mean(values, valid, per_example=True))         # (1.5 + 6) / 2
+    3.75
     """
-    summed = per_bin.sum(1)  # (batch, T, F)
     if valid is None:
-        return summed.mean()
-    valid = valid.to(summed.dtype)
-    count = valid.sum(1).clamp_min(1.0) * summed.shape[-1]
-    return ((summed * valid.unsqueeze(-1)).sum((1, 2)) / count).mean()
+        return values.mean()
+    valid = valid.to(values.dtype)
+    if per_example:
+        total = (values * valid.reshape(valid.shape + (1,) * (values.dim() - 2)))
+        count = valid.sum(1).clamp_min(1.0) * math.prod(values.shape[2:])
+        return (total.sum(tuple(range(1, values.dim()))) / count).mean()
+    if values.dim() > 2:
+        values = values.mean(dim=tuple(range(2, values.dim())))
+    return (values * valid).sum() / valid.sum().clamp_min(1.0)
 
 
 def magnitude_spectrum_approximation(masks, mixture, sources, valid=None):
@@ -254,7 +321,8 @@ def magnitude_spectrum_approximation(masks, mixture, sources, valid=None):
     >>> float(magnitude_spectrum_approximation(torch.full_like(R, 0.5), S, R))
     0.125
     """
-    return _mean_over_bins((sources - masks * mixture.unsqueeze(1)).pow(2), valid)
+    per_bin = (sources - masks * mixture.unsqueeze(1)).pow(2)
+    return masked_mean(per_bin.sum(1), valid, per_example=True)
 
 
 def masked_magnitude_spectrum_approximation(masks, mixture, reference_masks, valid=None):
@@ -281,7 +349,8 @@ def masked_magnitude_spectrum_approximation(masks, mixture, reference_masks, val
     >>> float(masked_magnitude_spectrum_approximation(torch.full_like(O, 0.5), S, O))
     0.5
     """
-    return _mean_over_bins(((reference_masks - masks) * mixture.unsqueeze(1)).pow(2), valid)
+    per_bin = ((reference_masks - masks) * mixture.unsqueeze(1)).pow(2)
+    return masked_mean(per_bin.sum(1), valid, per_example=True)
 
 
 def phase_sensitive_spectrum_approximation(masks, mixture, phase_sensitive_sources,
@@ -321,7 +390,7 @@ def phase_sensitive_spectrum_approximation(masks, mixture, phase_sensitive_sourc
     """
     mixture = mixture.unsqueeze(1)
     target = torch.minimum(phase_sensitive_sources.clamp_min(0.0), truncation * mixture)
-    return _mean_over_bins((masks * mixture - target).pow(2), valid)
+    return masked_mean((masks * mixture - target).pow(2).sum(1), valid, per_example=True)
 
 
 def l1_spectrogram_loss(masks, mixture, sources, valid=None):
@@ -338,4 +407,302 @@ def l1_spectrogram_loss(masks, mixture, sources, valid=None):
     >>> float(l1_spectrogram_loss(torch.full_like(R, 0.5), S, R))
     0.5
     """
-    return _mean_over_bins((masks * mixture.unsqueeze(1) - sources).abs(), valid)
+    per_bin = (masks * mixture.unsqueeze(1) - sources).abs()
+    return masked_mean(per_bin.sum(1), valid, per_example=True)
+
+
+def binary_cross_entropy(masks, reference_masks, valid=None):
+    """Binary cross-entropy of masks against reference masks, per bin.
+
+    ``-(O log M + (1 - O) log(1 - M))`` averaged over sources, bins and real frames
+    (the U-Net's loss against the ratio mask, Xi's report).
+
+    Parameters
+    ----------
+    masks : Tensor of shape (batch, C, T, F)
+        Estimated masks ``M`` in [0, 1].
+    reference_masks : Tensor of shape (batch, C, T, F)
+        Reference masks ``O`` in [0, 1].
+    valid : Tensor of shape (batch, T), optional
+        1 for real frames, 0 for padding.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+        The mean over sources and bins of each frame, then over the real frames of the
+        batch (:func:`masked_mean`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import binary_cross_entropy
+    >>> O = torch.tensor([1.0, 0.0]).reshape(1, 2, 1, 1)          # (batch, C, T, F)
+    >>> round(float(binary_cross_entropy(torch.full_like(O, 0.5), O)), 4)   # log 2
+    0.6931
+    """
+    per_bin = torch.nn.functional.binary_cross_entropy(masks, reference_masks,
+                                                       reduction="none")
+    return masked_mean(per_bin.mean(dim=(1, 3)), valid)
+
+
+#: The deep-clustering head's losses: the low-rank loss of Hershey et al. (Luo et al.'s)
+#: and the whitened k-means objective of Wang, Le Roux and Hershey (2018, Chimera++).
+DC_OBJECTIVES = {"dc": deep_clustering_loss, "wkm": whitened_kmeans_loss}
+#: The mask-inference head's losses (Luo et al. 2017; tPSA: Erdogan et al. 2015, Chimera++).
+MI_OBJECTIVES = {"mmsa": masked_magnitude_spectrum_approximation,
+                 "msa": magnitude_spectrum_approximation,
+                 "psa": phase_sensitive_spectrum_approximation}
+
+
+def deep_clustering_objective(embedding, labels, weights=None, valid=None, *, n_sources,
+                              dc_objective="dc"):
+    """Deep-clustering loss of a batch of segments on their time-frequency grid.
+
+    Flattens the ``T x F`` bins, turns the dominant-source labels into the one-hot
+    ``Y`` and leaves the padding frames out through the weights, then calls
+    :func:`deep_clustering_loss` (or :func:`whitened_kmeans_loss`).
+
+    Parameters
+    ----------
+    embedding : Tensor of shape (batch, T, F, D)
+        Embedding of every bin.
+    labels : Tensor of int, shape (batch, T, F)
+        Index of the dominant source of every bin.
+    weights : Tensor of shape (batch, T, F), optional
+        Loudness weight of every bin (:func:`sksep._masks.loudness_weights`).
+    valid : Tensor of shape (batch, T), optional
+        1 for real frames, 0 for padding (weight 0).
+    n_sources : int
+        ``C``, the number of sources (columns of ``Y``).
+    dc_objective : {"dc", "wkm"}, default="dc"
+        Key of :data:`DC_OBJECTIVES`.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+        See :func:`deep_clustering_loss` for its normalisation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import deep_clustering_objective
+    >>> labels = torch.tensor([[[0, 1], [1, 0]]])                 # (batch, T, F)
+    >>> V = torch.nn.functional.one_hot(labels, 2).float()        # (batch, T, F, D = C)
+    >>> float(deep_clustering_objective(V, labels, n_sources=2))
+    0.0
+    """
+    batch, n_frames, n_bins, dim = embedding.shape
+    assignments = torch.nn.functional.one_hot(labels.long(), n_sources)
+    if valid is not None:
+        frames = valid[:, :, None]
+        weights = frames.expand(-1, -1, n_bins) if weights is None else weights * frames
+    return DC_OBJECTIVES[dc_objective](
+        embedding.reshape(batch, n_frames * n_bins, dim),
+        assignments.reshape(batch, n_frames * n_bins, n_sources),
+        None if weights is None else weights.reshape(batch, n_frames * n_bins))
+
+
+def chimera_objective(outputs, targets, *, alpha, mi_objective, dc_objective="dc"):
+    """Chimera loss ``alpha * L_dc / TF + (1 - alpha) * L_mi`` (eq. 3), divided by ``TF``.
+
+    Luo et al. (2017): the deep-clustering loss of the embeddings plus a
+    mask-inference loss of the masks; ``alpha=1`` is deep clustering alone.
+
+    Parameters
+    ----------
+    outputs : tuple of Tensor
+        ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
+    targets : dict of Tensor
+        ``labels (batch, T, F)`` dominant source, ``weights (batch, T, F)`` loudness,
+        ``mixture (batch, T, F)`` magnitude, ``reference (batch, T, C, F)`` (Wiener-like
+        mask for mMSA, source magnitudes for MSA, phase-sensitive source magnitudes for
+        PSA), ``valid (batch, T)``.
+    alpha : float
+        Weight of the deep-clustering loss.
+    mi_objective : {"mmsa", "msa", "psa"}
+        Key of :data:`MI_OBJECTIVES`.
+    dc_objective : {"dc", "wkm"}
+        Key of :data:`DC_OBJECTIVES`.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import chimera_objective
+    >>> labels = torch.tensor([[[0, 1], [1, 0]]])                 # (batch, T, F)
+    >>> reference = torch.nn.functional.one_hot(labels, 2).float()
+    >>> masks = reference.permute(0, 3, 1, 2)                     # (batch, C, T, F)
+    >>> targets = {"labels": labels, "weights": torch.ones(1, 2, 2),
+    ...            "mixture": torch.ones(1, 2, 2), "valid": torch.ones(1, 2),
+    ...            "reference": reference.transpose(2, 3)}        # (batch, T, C, F)
+    >>> float(chimera_objective((reference, masks), targets, alpha=0.1, mi_objective="mmsa"))
+    0.0
+    """
+    embedding, masks = outputs
+    valid = targets["valid"]
+    loss = embedding.new_zeros(())
+    if alpha > 0:
+        loss = loss + alpha * deep_clustering_objective(
+            embedding, targets["labels"], targets["weights"], valid,
+            n_sources=masks.shape[1], dc_objective=dc_objective)
+    if alpha < 1:
+        reference = targets["reference"].transpose(1, 2)
+        loss = loss + (1 - alpha) * MI_OBJECTIVES[mi_objective](
+            masks, targets["mixture"], reference, valid)
+    return loss
+
+
+def class_conditional_objective(outputs, targets, *, dc_weight, projection=None):
+    """``L1 + dc_weight * L_dc``, both per bin (Seetharaman et al. 2019, section 4.1).
+
+    The L1 term compares the masked mixture with the sources on the linear STFT grid:
+    masks are projected from the feature (mel) grid, clamped to [0, 1] and applied to
+    the mixture magnitude, as at inference. The deep-clustering term regularises the
+    same embeddings the GMM reads, on the loud bins only.
+
+    Parameters
+    ----------
+    outputs : tuple of Tensor
+        ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
+    targets : dict of Tensor
+        ``mixture (batch, T, n_freq)`` and ``reference (batch, T, C, n_freq)`` linear
+        magnitudes of the mixture and the sources (scaled per clip to unit mean square),
+        ``valid (batch, T)``; with ``dc_weight > 0`` also ``labels (batch, T, F)``
+        (dominant source) and ``weights (batch, T, F)`` (loudness).
+    dc_weight : float
+        Weight of the deep-clustering loss (1: the paper's equal weighting).
+    projection : Tensor of shape (n_freq, F), optional
+        Feature-grid to STFT-grid mask projection (``FeatureGrid.projection``); ``None``
+        when the feature grid is the STFT grid.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import class_conditional_objective
+    >>> masks = torch.tensor([0.25, 0.75]).reshape(1, 2, 1, 1)    # (batch, C, T, F)
+    >>> targets = {"mixture": torch.ones(1, 1, 1), "valid": torch.ones(1, 1),
+    ...            "reference": torch.tensor([0.5, 0.5]).reshape(1, 1, 2, 1)}
+    >>> float(class_conditional_objective((None, masks), targets, dc_weight=0.0))
+    0.5
+    """
+    embedding, masks = outputs
+    valid = targets["valid"]
+    if projection is not None:
+        masks = masks @ projection.to(masks).T
+    masks = masks.clamp(0.0, 1.0)
+    loss = l1_spectrogram_loss(masks, targets["mixture"], targets["reference"].transpose(1, 2),
+                               valid)
+    if dc_weight > 0:
+        loss = loss + dc_weight * deep_clustering_objective(
+            embedding, targets["labels"], targets["weights"], valid,
+            n_sources=outputs[1].shape[1])
+    return loss
+
+
+def soft_mask_objective(outputs, targets):
+    """Mean squared error of sigmoid masks against the soft ratio mask (Roma et al., eq. 10).
+
+    Parameters
+    ----------
+    outputs : Tensor of shape (batch, I, T, K)
+        Sigmoid outputs ``P``.
+    targets : dict of Tensor
+        ``reference (batch, T, I, K)``: the ratio mask ``|S_i| / sum_j |S_j|`` (eq. 8);
+        ``valid (batch, T)``.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+        Mean over sources, bins and the real frames of the batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import soft_mask_objective
+    >>> reference = torch.tensor([0.25, 0.75]).reshape(1, 1, 2, 1)  # (batch, T, I, K)
+    >>> outputs = torch.full((1, 2, 1, 1), 0.5)                    # (batch, I, T, K)
+    >>> float(soft_mask_objective(outputs, {"reference": reference, "valid": torch.ones(1, 1)}))
+    0.0625
+    """
+    reference = targets["reference"].transpose(1, 2)
+    per_frame = (outputs - reference).pow(2).mean(dim=(1, 3))
+    return masked_mean(per_frame, targets["valid"])
+
+
+def dominant_source_objective(outputs, targets):
+    """Negative log-likelihood of the dominant source of each bin (Roma et al., eq. 7).
+
+    Parameters
+    ----------
+    outputs : Tensor of shape (batch, I, T, K)
+        Log-probabilities over sources (log-softmax, eq. 6).
+    targets : dict of Tensor
+        ``labels (batch, T, K)``: index of the loudest source (eq. 4); ``valid (batch, T)``.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+        Mean over bins and the real frames of the batch.
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> from sksep.losses import dominant_source_objective
+    >>> outputs = torch.full((1, 2, 1, 3), math.log(0.5))          # (batch, I, T, K)
+    >>> targets = {"labels": torch.zeros(1, 1, 3, dtype=torch.long), "valid": torch.ones(1, 1)}
+    >>> round(float(dominant_source_objective(outputs, targets)), 4)   # log 2
+    0.6931
+    """
+    labels = targets["labels"].long().unsqueeze(1)  # (batch, 1, T, K)
+    per_frame = -outputs.gather(1, labels).squeeze(1).mean(dim=2)
+    return masked_mean(per_frame, targets["valid"])
+
+
+def unet_objective(outputs, targets, *, hybrid=False, alpha=0.1, chimera_weight=1.0):
+    """Binary cross-entropy against the ratio mask, plus the Chimera loss for the UH-net.
+
+    Parameters
+    ----------
+    outputs : Tensor or tuple of Tensor
+        U-Net masks ``(batch, C, T, F)``; for the UH-net also the Chimera network's
+        ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
+    targets : dict of Tensor
+        ``reference (batch, T, C, F)`` the ratio ("proportion") mask, ``valid (batch, T)``;
+        for the UH-net also ``labels``, ``weights`` and ``mixture`` (see
+        :func:`chimera_objective`).
+    hybrid : bool
+        Whether ``outputs`` come from the UH-net.
+    alpha : float
+        Weight of the deep-clustering loss inside the Chimera loss (mMSA for its
+        mask-inference head, against the same reference mask).
+    chimera_weight : float
+        Weight of the Chimera loss beside the U-Net's BCE.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+        :func:`binary_cross_entropy` ``+ chimera_weight *`` :func:`chimera_objective`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import unet_objective
+    >>> reference = torch.tensor([1.0, 0.0]).reshape(1, 1, 2, 1)   # (batch, T, C, F)
+    >>> masks = torch.full((1, 2, 1, 1), 0.5)                      # (batch, C, T, F)
+    >>> targets = {"reference": reference, "valid": torch.ones(1, 1)}
+    >>> round(float(unet_objective(masks, targets)), 4)            # log 2
+    0.6931
+    """
+    masks = outputs[0] if hybrid else outputs
+    loss = binary_cross_entropy(masks, targets["reference"].transpose(1, 2), targets["valid"])
+    if hybrid and chimera_weight > 0:
+        loss = loss + chimera_weight * chimera_objective(outputs[1:], targets, alpha=alpha,
+                                                         mi_objective="mmsa")
+    return loss

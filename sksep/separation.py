@@ -29,6 +29,7 @@ mixture.
 import numpy as np
 
 from ._fullband import HIGH_BAND_RULES, separate_full_band, song_grid
+from ._inference import overlap_add
 from ._validation import check_audio, check_choice, check_int, check_real
 from .audio_io import load_audio
 from .exceptions import InvalidInputError
@@ -274,30 +275,30 @@ def _stitch(separate_block, audio, blocks, fades, *, unnamed, progress):
 
     ``separate_block(audio[..., start:stop])`` returns ``(n_sources, ..., stop - start)``;
     the result is ``(n_sources, ..., n_samples)`` float32, each sample weighted by
-    :func:`_block_weights` (weights summing to one).
+    :func:`_block_weights` (weights summing to one), through the one inference loop,
+    :func:`sksep._inference.overlap_add`.
     """
-    estimates, previous = None, None
     bar = _progress_bar(len(blocks), "separating", progress)
     try:
-        for index, (start, stop) in enumerate(blocks):
-            piece = np.asarray(separate_block(audio[..., start:stop]), dtype=np.float32)
-            if estimates is None:
-                estimates = np.zeros(piece.shape[:-1] + audio.shape[-1:], dtype=np.float32)
-            if unnamed and previous is not None:
-                previous_start, previous_piece = previous
-                tail = previous_piece[..., start - previous_start:]
-                order = _matching_order(tail.reshape(len(tail), -1, tail.shape[-1]).mean(1),
-                                        piece.reshape(len(piece), -1, piece.shape[-1]).mean(1))
-                piece = piece[order]
-            previous = (start, piece) if unnamed else None
-            weights = _block_weights(index, blocks, fades).astype(np.float32)
-            estimates[..., start:stop] += piece * weights
-            if bar is not None:
-                bar.update(1)
+        return overlap_add(
+            lambda batch: np.stack([np.asarray(separate_block(piece), dtype=np.float32)
+                                    for piece in batch]),
+            audio, blocks, axis=-1, output_axis=-1,
+            weights=lambda index: _block_weights(index, blocks, fades).astype(np.float32),
+            normalize=False, reorder=_match_previous_block if unnamed else None,
+            progress=None if bar is None else bar.update)
     finally:
         if bar is not None:
             bar.close()
-    return estimates
+
+
+def _match_previous_block(previous_tail, piece):
+    """``piece (n_sources, ..., n)`` with its sources in the order that best matches the
+    previous block's estimates over their overlap, ``previous_tail``."""
+    order = _matching_order(
+        previous_tail.reshape(len(previous_tail), -1, previous_tail.shape[-1]).mean(1),
+        piece.reshape(len(piece), -1, piece.shape[-1]).mean(1))
+    return piece[order]
 
 
 def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap_seconds=4.0,

@@ -5,11 +5,14 @@ import numpy as np
 
 from sksep import FeatureGrid
 from sksep._spectral import grid_phase_sensitive_magnitudes
-from sksep.losses import (deep_clustering_loss, l1_spectrogram_loss,
-                          magnitude_spectrum_approximation,
+from sksep.losses import (DC_OBJECTIVES, MI_OBJECTIVES, binary_cross_entropy,
+                          chimera_objective, class_conditional_objective,
+                          deep_clustering_loss, deep_clustering_objective,
+                          dominant_source_objective, l1_spectrogram_loss,
+                          magnitude_spectrum_approximation, masked_mean,
                           masked_magnitude_spectrum_approximation, naive_deep_clustering_loss,
                           naive_whitened_kmeans_loss, phase_sensitive_spectrum_approximation,
-                          whitened_kmeans_loss)
+                          soft_mask_objective, unet_objective, whitened_kmeans_loss)
 
 
 def _random_inputs(batch=3, n_bins=40, dim=5, n_sources=3, dtype=torch.float64):
@@ -196,3 +199,241 @@ class TestPhaseSensitiveSpectrumApproximation:
         np.testing.assert_allclose(projected.sum(0), np.abs(mixture).T, rtol=1e-3, atol=1e-4)
         # ... and none exceeds its own magnitude
         assert np.all(projected <= np.abs(grid.stft(sources)).transpose(0, 2, 1) + 1e-5)
+
+
+def _valid(batch=3, n_frames=7):
+    """Real frames of a batch of segments: the last two are padded, one of them heavily."""
+    valid = torch.ones(batch, n_frames, dtype=torch.float64)
+    valid[1, 5:] = 0
+    valid[2, 2:] = 0
+    return valid
+
+
+class TestMaskedMean:
+    def test_pooled_against_loop(self):
+        values, valid = torch.rand(3, 7, 4, dtype=torch.float64), _valid()
+        real = [values[b, t].mean() for b in range(3) for t in range(7) if valid[b, t]]
+        torch.testing.assert_close(masked_mean(values, valid), torch.stack(real).mean())
+
+    def test_per_example_against_loop(self):
+        values, valid = torch.rand(3, 7, 4, dtype=torch.float64), _valid()
+        means = [torch.stack([values[b, t] for t in range(7) if valid[b, t]]).mean()
+                 for b in range(3)]
+        torch.testing.assert_close(masked_mean(values, valid, per_example=True),
+                                   torch.stack(means).mean())
+
+    def test_without_valid_and_all_real_frames_is_the_plain_mean(self):
+        values = torch.rand(3, 7, 4, 2, dtype=torch.float64)
+        ones = torch.ones(3, 7, dtype=torch.float64)
+        for per_example in (False, True):
+            torch.testing.assert_close(masked_mean(values, per_example=per_example),
+                                       values.mean())
+            torch.testing.assert_close(masked_mean(values, ones, per_example=per_example),
+                                       values.mean())
+
+    def test_padding_is_ignored_and_an_empty_segment_counts_zero(self):
+        values, valid = torch.rand(2, 5, dtype=torch.float64), torch.zeros(2, 5,
+                                                                          dtype=torch.float64)
+        valid[0, :2] = 1
+        changed = values.clone()
+        changed[:, 2:] = 1e6
+        assert float(masked_mean(changed, valid)) == pytest.approx(float(values[0, :2].mean()))
+        assert float(masked_mean(changed, valid, per_example=True)) == pytest.approx(
+            float(values[0, :2].mean()) / 2)
+        assert float(masked_mean(values, torch.zeros_like(valid))) == 0.0
+
+
+class TestBinaryCrossEntropy:
+    def test_against_formula_on_real_frames(self):
+        masks, _, _ = _masks_and_magnitudes(batch=3)
+        reference = torch.rand_like(masks)
+        valid = _valid()
+        per_bin = -(reference * masks.log() + (1 - reference) * (1 - masks).log())
+        real = [per_bin[b, :, t].mean() for b in range(3) for t in range(7) if valid[b, t]]
+        torch.testing.assert_close(binary_cross_entropy(masks, reference, valid),
+                                   torch.stack(real).mean())
+
+    def test_zero_for_binary_references_reached(self):
+        reference = torch.tensor([1.0, 0.0], dtype=torch.float64).reshape(1, 2, 1, 1)
+        assert float(binary_cross_entropy(reference, reference)) == 0.0
+
+
+def _embedding_targets(batch=3, n_frames=7, n_bins=5, dim=4, n_sources=3):
+    embedding = torch.nn.functional.normalize(
+        torch.randn(batch, n_frames, n_bins, dim, dtype=torch.float64), dim=-1)
+    labels = torch.randint(0, n_sources, (batch, n_frames, n_bins), dtype=torch.uint8)
+    weights = (torch.rand(batch, n_frames, n_bins, dtype=torch.float64) > 0.3).double()
+    return embedding, labels, weights
+
+
+class TestDeepClusteringObjective:
+    @pytest.mark.parametrize("dc_objective", ["dc", "wkm"])
+    def test_is_the_loss_of_the_flattened_bins_without_padding(self, dc_objective):
+        embedding, labels, weights = _embedding_targets()
+        valid = _valid()
+        expected = []
+        for b in range(3):  # one segment at a time, its real frames only
+            real = valid[b].bool()
+            V = embedding[b, real].reshape(1, -1, 4)
+            Y = torch.nn.functional.one_hot(labels[b, real].long(), 3).reshape(1, -1, 3)
+            expected.append(DC_OBJECTIVES[dc_objective](V, Y, weights[b, real].reshape(1, -1)))
+        loss = deep_clustering_objective(embedding, labels, weights, valid, n_sources=3,
+                                         dc_objective=dc_objective)
+        torch.testing.assert_close(loss, torch.stack(expected).mean())
+
+    def test_against_naive_affinities(self):
+        embedding, labels, weights = _embedding_targets(batch=2)
+        Y = torch.nn.functional.one_hot(labels.long(), 3).reshape(2, -1, 3)
+        naive = naive_deep_clustering_loss(embedding.reshape(2, -1, 4), Y, weights.reshape(2, -1))
+        torch.testing.assert_close(
+            deep_clustering_objective(embedding, labels, weights, n_sources=3), naive)
+        unweighted = naive_deep_clustering_loss(embedding.reshape(2, -1, 4), Y)
+        torch.testing.assert_close(deep_clustering_objective(embedding, labels, n_sources=3),
+                                   unweighted)
+
+
+def _chimera_batch(batch=3, n_frames=7, n_bins=5, n_sources=2):
+    embedding, labels, weights = _embedding_targets(batch, n_frames, n_bins, 4, n_sources)
+    masks = torch.softmax(torch.randn(batch, n_sources, n_frames, n_bins,
+                                      dtype=torch.float64), 1)
+    targets = {"labels": labels, "weights": weights, "valid": _valid(batch, n_frames),
+               "mixture": torch.rand(batch, n_frames, n_bins, dtype=torch.float64),
+               "reference": torch.rand(batch, n_frames, n_sources, n_bins,
+                                       dtype=torch.float64)}
+    return (embedding, masks), targets
+
+
+class TestChimeraObjective:
+    @pytest.mark.parametrize("alpha", [0.0, 0.3, 1.0])
+    @pytest.mark.parametrize("mi_objective", ["mmsa", "msa", "psa"])
+    def test_weighs_the_two_heads_losses(self, alpha, mi_objective):
+        (embedding, masks), targets = _chimera_batch()
+        valid = targets["valid"]
+        dc = deep_clustering_objective(embedding, targets["labels"], targets["weights"], valid,
+                                       n_sources=2)
+        mi = MI_OBJECTIVES[mi_objective](masks, targets["mixture"],
+                                         targets["reference"].transpose(1, 2), valid)
+        torch.testing.assert_close(
+            chimera_objective((embedding, masks), targets, alpha=alpha,
+                              mi_objective=mi_objective),
+            alpha * dc + (1 - alpha) * mi)
+
+    def test_pure_heads_need_only_their_targets(self):
+        (embedding, masks), targets = _chimera_batch()
+        dc_only = {key: targets[key] for key in ("labels", "weights", "valid")}
+        mi_only = {key: targets[key] for key in ("mixture", "reference", "valid")}
+        assert float(chimera_objective((embedding, masks), dc_only, alpha=1.0,
+                                       mi_objective="mmsa")) > 0
+        assert float(chimera_objective((embedding, masks), mi_only, alpha=0.0,
+                                       mi_objective="mmsa")) > 0
+
+
+class TestClassConditionalObjective:
+    def test_against_loop_with_projection(self):
+        (embedding, masks), targets = _chimera_batch(n_bins=5)
+        n_freq = 9
+        projection = torch.rand(n_freq, 5, dtype=torch.float64) * 2  # some products above 1
+        mixture = torch.rand(3, 7, n_freq, dtype=torch.float64)
+        sources = torch.rand(3, 7, 2, n_freq, dtype=torch.float64)
+        valid = targets["valid"]
+        per_segment = []
+        for b in range(3):
+            errors = []
+            for t in range(7):
+                if not valid[b, t]:
+                    continue
+                for f in range(n_freq):
+                    error = 0.0
+                    for c in range(2):
+                        mask = min(max(float(masks[b, c, t] @ projection[f]), 0.0), 1.0)
+                        error += abs(mask * float(mixture[b, t, f]) - float(sources[b, t, c, f]))
+                    errors.append(error)
+            per_segment.append(np.mean(errors))
+        l1 = np.mean(per_segment)
+        targets = dict(targets, mixture=mixture, reference=sources)
+        loss = class_conditional_objective((embedding, masks), targets, dc_weight=0.0,
+                                           projection=projection)
+        assert float(loss) == pytest.approx(l1, rel=1e-10)
+        dc = deep_clustering_objective(embedding, targets["labels"], targets["weights"], valid,
+                                       n_sources=2)
+        loss = class_conditional_objective((embedding, masks), targets, dc_weight=0.5,
+                                           projection=projection)
+        assert float(loss) == pytest.approx(l1 + 0.5 * float(dc), rel=1e-10)
+
+    def test_without_projection_is_the_l1_loss_of_clamped_masks(self):
+        (embedding, masks), targets = _chimera_batch()
+        masks = 1.5 * masks - 0.2  # outside [0, 1]: clamped
+        expected = l1_spectrogram_loss(masks.clamp(0, 1), targets["mixture"],
+                                       targets["reference"].transpose(1, 2), targets["valid"])
+        torch.testing.assert_close(
+            class_conditional_objective((embedding, masks), targets, dc_weight=0.0), expected)
+
+
+class TestConvObjectives:
+    """Moved from test_conv.py with the objectives (the ratio mask is now ``reference``)."""
+
+    def test_soft_mask_objective_matches_naive(self):
+        rng = np.random.default_rng(0)
+        outputs = rng.uniform(size=(2, 3, 5, 4)).astype(np.float32)
+        ratio = rng.uniform(size=(2, 5, 3, 4)).astype(np.float32)
+        valid = np.ones((2, 5), np.float32)
+        valid[1, 3:] = 0
+        errors = [((outputs[b, :, t] - ratio[b, t]) ** 2).mean()
+                  for b in range(2) for t in range(5) if valid[b, t]]
+        loss = soft_mask_objective(torch.from_numpy(outputs),
+                                   {"reference": torch.from_numpy(ratio),
+                                    "valid": torch.from_numpy(valid)})
+        assert float(loss) == pytest.approx(np.mean(errors), rel=1e-5)
+
+    def test_dominant_source_objective_matches_naive(self):
+        rng = np.random.default_rng(0)
+        log_probabilities = torch.log_softmax(torch.randn(2, 3, 5, 4), dim=1)
+        labels = rng.integers(0, 3, size=(2, 5, 4))
+        valid = torch.ones(2, 5)
+        expected = np.mean([-float(log_probabilities[b, labels[b, t, k], t, k])
+                            for b in range(2) for t in range(5) for k in range(4)])
+        loss = dominant_source_objective(log_probabilities,
+                                         {"labels": torch.from_numpy(labels), "valid": valid})
+        assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+    def test_dominant_source_objective_on_real_frames_only(self):
+        log_probabilities = torch.log_softmax(torch.randn(2, 3, 5, 4, dtype=torch.float64), 1)
+        labels = torch.randint(0, 3, (2, 5, 4), dtype=torch.uint8)
+        valid = torch.ones(2, 5, dtype=torch.float64)
+        valid[0, 2:] = 0
+        expected = np.mean([-float(log_probabilities[b, int(labels[b, t, k]), t, k])
+                            for b in range(2) for t in range(5) for k in range(4)
+                            if valid[b, t]])
+        loss = dominant_source_objective(log_probabilities, {"labels": labels, "valid": valid})
+        assert float(loss) == pytest.approx(expected, rel=1e-10)
+
+
+class TestUNetObjective:
+    """Moved from test_unet.py with the objective."""
+
+    def test_objective_is_bce_plus_chimera_loss(self):
+        torch.manual_seed(0)
+        masks = torch.softmax(torch.randn(2, 2, 6, 5), dim=1)
+        reference = torch.softmax(torch.randn(2, 6, 2, 5), dim=2)
+        valid = torch.ones(2, 6)
+        targets = {"reference": reference, "valid": valid,
+                   "labels": reference.argmax(2), "weights": torch.ones(2, 6, 5),
+                   "mixture": torch.rand(2, 6, 5)}
+        ref = reference.transpose(1, 2)
+        bce = -(ref * masks.log() + (1 - ref) * (1 - masks).log()).mean()
+        assert float(unet_objective(masks, targets)) == pytest.approx(float(bce), rel=1e-5)
+        embedding = torch.nn.functional.normalize(torch.randn(2, 6, 5, 3), dim=-1)
+        hybrid = unet_objective((masks, embedding, masks), targets, hybrid=True, alpha=0.3,
+                                chimera_weight=0.5)
+        chimera = chimera_objective((embedding, masks), targets, alpha=0.3, mi_objective="mmsa")
+        assert float(hybrid) == pytest.approx(float(bce + 0.5 * chimera), rel=1e-5)
+
+    def test_chimera_weight_zero_is_the_bce_alone(self):
+        (embedding, chimera_masks), targets = _chimera_batch()
+        masks = torch.softmax(torch.randn_like(chimera_masks), 1)
+        ratio = torch.softmax(targets["reference"], 2)
+        targets = dict(targets, reference=ratio)
+        bce = binary_cross_entropy(masks, ratio.transpose(1, 2), targets["valid"])
+        torch.testing.assert_close(
+            unet_objective((masks, embedding, chimera_masks), targets, hybrid=True,
+                           chimera_weight=0.0), bce)

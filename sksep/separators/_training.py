@@ -10,7 +10,9 @@
 * :class:`AcceleratedSeparationNet` is the same net with skorch's
   ``AccelerateMixin`` (Hugging Face ``accelerate``: several GPUs or processes).
 * :func:`segmentwise` runs a trained module over a long clip in fixed-length
-  segments, as the paper does at test time.
+  segments, as the paper does at test time, through :func:`sksep._inference.overlap_add`
+  (the one inference loop); :func:`module_function` turns a module into the numpy
+  function that loop calls.
 """
 
 import copy
@@ -22,21 +24,10 @@ from skorch.callbacks import Callback
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
+from .._inference import overlap_add, segment_starts
+
 __all__ = ["SegmentDataset", "SeparationNet", "KeepBestWeights", "segmentwise",
-           "segment_starts", "AcceleratedSeparationNet", "bare_module"]
-
-
-def segment_starts(n_frames, segment_frames, hop=None):
-    """Start frames of segments that cover ``n_frames``: one every ``hop`` frames
-    (default ``segment_frames``: non-overlapping), the last one aligned to the end of the
-    clip (so it overlaps its neighbour instead of being padded).
-    """
-    if n_frames <= segment_frames:
-        return [0]
-    starts = list(range(0, n_frames - segment_frames + 1, hop or segment_frames))
-    if starts[-1] + segment_frames < n_frames:
-        starts.append(n_frames - segment_frames)
-    return starts
+           "module_function", "AcceleratedSeparationNet", "bare_module"]
 
 
 class SegmentDataset(torch.utils.data.Dataset):
@@ -163,9 +154,41 @@ class KeepBestWeights(Callback):
             bare_module(net).load_state_dict(self.best_state_)
 
 
+def module_function(forward, *, device="cpu"):
+    """A torch function as the numpy function :func:`~sksep._inference.overlap_add` calls.
+
+    Parameters
+    ----------
+    forward : callable
+        Maps a Tensor ``(batch, ...)`` to a Tensor or a tuple of Tensors, e.g. a module
+        in eval mode or one of its methods.
+    device : str, default="cpu"
+        Torch device the batch is moved to.
+
+    Returns
+    -------
+    apply : callable
+        ``apply(batch ndarray) -> ndarray or tuple of ndarray``: ``forward`` run without
+        gradients, its outputs copied back to the CPU.
+    """
+    def apply(batch):
+        with torch.no_grad():
+            output = forward(torch.from_numpy(batch).to(device))
+        if isinstance(output, (tuple, list)):
+            return tuple(tensor.detach().cpu().numpy() for tensor in output)
+        return output.detach().cpu().numpy()
+
+    return apply
+
+
 def segmentwise(module, features, segment_frames, *, device="cpu", batch_size=16,
                 reduce=None):
     """Run ``module`` on fixed-length segments of one clip and join the outputs.
+
+    The segments tile the clip, the last one aligned to its end
+    (:func:`~sksep._inference.segment_starts`); each frame's output is the one of the
+    last segment that covers it. Segments go through the module ``batch_size`` at a
+    time.
 
     Parameters
     ----------
@@ -174,36 +197,33 @@ def segmentwise(module, features, segment_frames, *, device="cpu", batch_size=16
         time axis is given by ``reduce``.
     features : ndarray of shape (n_frames, n_features)
     segment_frames : int
-        ``L``; the last segment is aligned to the end of the clip.
+        ``L``; the last segment is aligned to the end of the clip, and a clip shorter
+        than ``L`` is one segment of its own length.
+    device : str, default="cpu"
+    batch_size : int, default=16
     reduce : callable, optional
-        ``reduce(outputs) -> tuple of (tensor, time_axis)`` picking what to keep
-        from the module's output (e.g. only the masks of a long song).
+        ``reduce(outputs) -> list of (tensor, time_axis)`` picking what to keep
+        from the module's output (e.g. only the masks of a long song), ``time_axis``
+        counting the batch axis. ``None``: the output is one tensor
+        ``(batch, C, L, n_bins)``.
 
     Returns
     -------
     outputs : tuple of ndarray
-        Each with ``n_frames`` along its time axis.
+        Each with ``n_frames`` along its time axis (``time_axis - 1``: no batch axis).
     """
+    reduce = reduce or (lambda output: [(output, 2)])
     n_frames = features.shape[0]
     length = min(segment_frames, n_frames)
-    starts = segment_starts(n_frames, length)
-    pieces = None
+    time_axes = []
+
+    def forward(batch):
+        kept = reduce(module(batch))
+        time_axes[:] = [axis for _, axis in kept]
+        return tuple(tensor.movedim(axis, 1) for tensor, axis in kept)
+
     module.eval()
-    with torch.no_grad():
-        for first in range(0, len(starts), batch_size):
-            batch_starts = starts[first:first + batch_size]
-            batch = torch.from_numpy(np.stack([features[s:s + length] for s in batch_starts]))
-            kept = reduce(module(batch.to(device)))
-            if pieces is None:
-                pieces = [[] for _ in kept]
-            for store, (tensor, axis) in zip(pieces, kept):
-                store.append((np.moveaxis(tensor.detach().cpu().numpy(), axis, 1), axis))
-    outputs = []
-    for store in pieces:
-        axis = store[0][1]
-        joined = np.concatenate([array for array, _ in store], axis=0)  # (n_seg, L, ...)
-        full = np.empty((n_frames,) + joined.shape[2:], dtype=joined.dtype)
-        for segment, start in zip(joined, starts):
-            full[start:start + length] = segment
-        outputs.append(np.moveaxis(full, 0, axis - 1))
-    return tuple(outputs)
+    joined = overlap_add(module_function(forward, device=device), features,
+                         [(start, start + length) for start in segment_starts(n_frames, length)],
+                         batch_size=batch_size)
+    return tuple(np.moveaxis(output, 0, axis - 1) for output, axis in zip(joined, time_axes))
