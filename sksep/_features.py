@@ -137,8 +137,9 @@ class MelFeatures(TransformerMixin, BaseEstimator):
     hop_length : int, default=128
         STFT hop in samples (8 ms at 16 kHz).
     n_mels : int or None, default=150
-        Number of mel bands (librosa's Slaney filterbank); ``None`` keeps the
-        linear STFT magnitude (``n_fft // 2 + 1`` bins).
+        Number of mel bands (librosa's Slaney filterbank) when ``frequency_scale`` is
+        ``"mel"``. ``None`` is the former spelling of ``frequency_scale="linear"``
+        and still means it.
     fmin, fmax : float, default=0, None
         Mel range in Hz; ``fmax=None`` is the Nyquist frequency.
     deltas : bool, default=True
@@ -156,6 +157,10 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         Clips transformed in parallel by joblib (``-1``: all cores; ``None``: one,
         unless inside a ``joblib.parallel_config`` context). The records are the
         same as a serial run's, in the same order.
+    frequency_scale : {"mel", "linear"}, default="mel"
+        ``"mel"``: ``n_mels`` mel bands. ``"linear"``: the STFT bins themselves
+        (``n_fft // 2 + 1``, the features of Roma et al. 2018), ignoring ``n_mels``,
+        ``fmin`` and ``fmax``.
 
     Examples
     --------
@@ -167,10 +172,13 @@ class MelFeatures(TransformerMixin, BaseEstimator):
     (126, 300)
     >>> records[0].magnitude.shape
     (126, 150)
+    >>> MelFeatures(frequency_scale="linear").fit_transform(X)[0].magnitude.shape
+    (126, 257)
     """
 
     def __init__(self, sample_rate=16000, n_fft=512, hop_length=128, n_mels=150, fmin=0.0,
-                 fmax=None, deltas=True, delta_width=9, normalize_level=True, n_jobs=None):
+                 fmax=None, deltas=True, delta_width=9, normalize_level=True, n_jobs=None,
+                 frequency_scale="mel"):
         self.sample_rate = sample_rate
         self.n_fft = n_fft
         self.hop_length = hop_length
@@ -181,12 +189,16 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         self.delta_width = delta_width
         self.normalize_level = normalize_level
         self.n_jobs = n_jobs
+        self.frequency_scale = frequency_scale
 
     def _grid(self):
         sample_rate = check_int(self.sample_rate, name="sample_rate", minimum=1000)
         n_fft = check_int(self.n_fft, name="n_fft", minimum=16, maximum=65536)
         hop_length = check_int(self.hop_length, name="hop_length", minimum=1, maximum=n_fft)
         n_mels = check_int(self.n_mels, name="n_mels", minimum=2, maximum=1024, allow_none=True)
+        if check_choice(self.frequency_scale, name="frequency_scale",
+                        choices=("mel", "linear")) == "linear":
+            n_mels = None  # the linear grid of FeatureGrid
         fmin = check_real(self.fmin, name="fmin", minimum=0.0, maximum=sample_rate / 2)
         fmax = check_real(self.fmax, name="fmax", minimum=fmin, maximum=sample_rate / 2,
                           exclusive_minimum=True, allow_none=True)

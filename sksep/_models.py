@@ -5,7 +5,7 @@ from importlib import resources
 from pathlib import Path
 
 from ._persistence import load_estimator
-from .exceptions import InvalidAudioTypeError
+from .exceptions import InvalidParameterTypeError
 
 __all__ = ["load", "available_models"]
 
@@ -65,7 +65,7 @@ def load(model, *, device="cpu"):
     ('ChimeraSeparator', 16000)
     """
     if not isinstance(model, (str, Path)):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"model={model!r} must be a shipped model name or a file path (str or Path)"
         )
     shipped = available_models()

@@ -119,6 +119,31 @@ def _encode(value, *, name):
     )
 
 
+def _under_current_names(stored, former_names):
+    """Stored parameters or attributes with names from before a rename replaced.
+
+    Parameters
+    ----------
+    stored : dict
+        Decoded ``params`` or ``attributes`` of a model file.
+    former_names : dict of str to str
+        ``{former name: current name}`` (the class's ``_former_names``). A value
+        stored under a former name replaces the current name's, unless it is
+        ``"deprecated"``: the default of a deprecated parameter, which files written
+        after the rename store beside the current name.
+
+    Returns
+    -------
+    current : dict
+    """
+    current = dict(stored)
+    for former, name in former_names.items():
+        value = current.pop(former, "deprecated")
+        if not (isinstance(value, str) and value == "deprecated"):
+            current[name] = value
+    return current
+
+
 def _decode(value):
     if isinstance(value, dict):
         if "__tuple__" in value:
@@ -415,12 +440,15 @@ def load_estimator(path, *, expected=None, device="cpu"):
         raise ModelFileError(
             f"{str(path)!r} holds a {name}, not a {expected.__name__}; load it with sksep.load"
         )
+    former_names = getattr(cls, "_former_names", {})
     try:
-        estimator = cls(**{k: _decode(v) for k, v in payload["params"].items()
-                           if k not in _MACHINE_PARAMS})
+        params = {k: _decode(v) for k, v in payload["params"].items()
+                  if k not in _MACHINE_PARAMS}
+        estimator = cls(**_under_current_names(params, former_names))
         if "device" in estimator.get_params(deep=False):
             estimator.set_params(device=device)
-        attributes = {k: _decode(v) for k, v in payload["attributes"].items()}
+        attributes = _under_current_names(
+            {k: _decode(v) for k, v in payload["attributes"].items()}, former_names)
         state_dict = payload["state_dict"]
         if state_dict is not None:
             state_dict = {k: v.float() if v.is_floating_point() else v

@@ -11,7 +11,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 
-from .exceptions import InvalidAudioTypeError, InvalidInputError
+from .exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
 
 __all__ = [
     "check_audio",
@@ -21,6 +21,8 @@ __all__ = [
     "check_real",
     "check_choice",
     "check_n_jobs",
+    "check_mask_target",
+    "check_params",
 ]
 
 
@@ -230,7 +232,7 @@ def check_int(value, *, name, minimum=None, maximum=None, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InvalidAudioTypeError(f"{name}={value!r} must be an integer")
+        raise InvalidParameterTypeError(f"{name}={value!r} must be an integer")
     if minimum is not None and value < minimum:
         raise InvalidInputError(f"{name}={value} must be an integer >= {minimum}")
     if maximum is not None and value > maximum:
@@ -244,7 +246,7 @@ def check_real(value, *, name, minimum=None, maximum=None, allow_none=False,
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise InvalidAudioTypeError(f"{name}={value!r} must be a real number")
+        raise InvalidParameterTypeError(f"{name}={value!r} must be a real number")
     if not np.isfinite(value):
         raise InvalidInputError(f"{name}={value} must be finite")
     if minimum is not None:
@@ -271,3 +273,56 @@ def check_n_jobs(value, *, name="n_jobs"):
     if n_jobs == 0:
         raise InvalidInputError(f"{name}=0 must be a nonzero integer (-1: all cores) or None")
     return n_jobs
+
+
+def check_mask_target(value, *, name, example):
+    """Validate a mask-target parameter (``dc_target``, ``mi_target``, ``mask_target``).
+
+    Parameters
+    ----------
+    value : object or None
+        ``None`` (the separator's default target) or an object with a ``masks``
+        method, such as :class:`~sksep.IdealBinaryMask`.
+    name : str
+        The parameter's name, for the message.
+    example : str
+        A suitable target, for the message (``"IdealBinaryMask()"``).
+    """
+    if value is not None and not hasattr(value, "masks"):
+        raise InvalidInputError(f"{name}={value!r} must be a mask target such as {example}")
+    return value
+
+
+def check_params(params, constraints):
+    """Validate hyper-parameters against their declared constraints.
+
+    The counterpart of scikit-learn's ``validate_parameter_constraints``, with sksep's
+    validators and messages: an estimator declares ``_parameter_constraints``, a dict
+    ``{name: check}``, merged from its base classes' (as ``KMeans`` merges
+    ``_BaseKMeans._parameter_constraints``), and validates them once per ``fit``.
+
+    Parameters
+    ----------
+    params : dict of str to object
+        The hyper-parameters, e.g. ``estimator.get_params(deep=False)``.
+    constraints : dict of str to callable
+        ``check(value, name=name)`` per parameter, raising an error that names the
+        parameter, e.g. ``functools.partial(check_int, minimum=1)``.
+
+    Returns
+    -------
+    checked : dict of str to object
+        What each check returned (e.g. ``int`` for ``check_int``), by name.
+
+    Examples
+    --------
+    >>> from functools import partial
+    >>> from sksep._validation import check_int, check_params
+    >>> check_params({"batch_size": 16}, {"batch_size": partial(check_int, minimum=1)})
+    {'batch_size': 16}
+    >>> check_params({"batch_size": 0}, {"batch_size": partial(check_int, minimum=1)})
+    Traceback (most recent call last):
+    ...
+    sksep.exceptions.InvalidInputError: batch_size=0 must be an integer >= 1
+    """
+    return {name: check(params[name], name=name) for name, check in constraints.items()}

@@ -25,7 +25,7 @@ import soundfile as sf
 
 from ._atomic import atomic_write
 from ._validation import check_audio, check_choice, check_int
-from .exceptions import InvalidAudioTypeError, InvalidInputError, MissingProgramError
+from .exceptions import InvalidInputError, InvalidParameterTypeError, MissingProgramError
 
 __all__ = ["load_audio", "save_audio", "check_write_format", "file_subtype"]
 
@@ -61,7 +61,7 @@ def _as_path(path, name="path"):
     if isinstance(path, bytes):
         path = os.fsdecode(path)
     if not isinstance(path, (str, os.PathLike)):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"{name} must be a str or os.PathLike file path, got {type(path).__name__}"
         )
     return Path(path)
@@ -393,7 +393,7 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
     file_format = check_write_format(path.suffix)
     if subtype is not None:
         if not isinstance(subtype, str):
-            raise InvalidAudioTypeError(f"subtype={subtype!r} must be a str or None")
+            raise InvalidParameterTypeError(f"subtype={subtype!r} must be a str or None")
         subtype = subtype.upper()
         if file_format in LOSSY_SUBTYPES and subtype.startswith("PCM"):
             subtype = LOSSY_SUBTYPES[file_format]

@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 __all__ = [
     "InvalidInputError",
     "InvalidAudioTypeError",
+    "InvalidParameterTypeError",
     "ModelFileError",
     "OutputLocationError",
     "DiskFullError",
@@ -24,7 +25,13 @@ class InvalidInputError(ValueError):
 
 
 class InvalidAudioTypeError(InvalidInputError, TypeError):
-    """An argument has the wrong type (e.g. integer PCM where float audio is expected)."""
+    """Audio of the wrong type (e.g. integer PCM where float audio is expected, or a
+    file path where samples are expected)."""
+
+
+class InvalidParameterTypeError(InvalidInputError, TypeError):
+    """A parameter that is not audio has the wrong type (e.g. ``hidden_size=1.5``,
+    ``callbacks=print``); the message names it and the type expected."""
 
 
 class ModelFileError(InvalidInputError):

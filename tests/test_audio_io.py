@@ -13,7 +13,8 @@ import sksep._atomic
 from sksep._atomic import atomic_write
 from sksep.audio_io import FILE_SAMPLE_RATES, load_audio, save_audio
 from sksep.exceptions import (DiskFullError, InvalidAudioTypeError, InvalidInputError,
-                              MissingProgramError, OutputLocationError)
+                              InvalidParameterTypeError, MissingProgramError,
+                              OutputLocationError)
 
 #: Every write to it fails with ENOSPC, as on a full disk.
 DEV_FULL = Path("/dev/full")
@@ -196,9 +197,9 @@ class TestLoadAudio:
     def test_bad_arguments(self):
         with pytest.raises(InvalidInputError, match="sample_rate=0 must be an integer >= 1"):
             load_audio(MIR1K_WAV, sample_rate=0)
-        with pytest.raises(InvalidAudioTypeError, match="sample_rate=16000.0 must be an integer"):
+        with pytest.raises(InvalidParameterTypeError, match="sample_rate=16000.0 must be an integer"):
             load_audio(MIR1K_WAV, sample_rate=16000.0)
-        with pytest.raises(InvalidAudioTypeError, match="path must be a str or os.PathLike"):
+        with pytest.raises(InvalidParameterTypeError, match="path must be a str or os.PathLike"):
             load_audio(np.zeros(3))
 
 

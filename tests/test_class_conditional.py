@@ -1,6 +1,7 @@
 """ClassConditionalSeparator and its GMM layer (Seetharaman et al. 2019)."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -186,7 +187,7 @@ class TestGMMLayer:
 def vocals_model(mir1k_train_small):
     """A two-class model trained for a few seconds on six 2-second MIR-1K clips."""
     X, Y, _ = mir1k_train_small
-    return ClassConditionalSeparator(classes=("vocals", "accompaniment"), max_epochs=40,
+    return ClassConditionalSeparator(source_names=("vocals", "accompaniment"), max_epochs=40,
                                      **SHORT_TRAINING).fit(X, Y)
 
 
@@ -204,7 +205,7 @@ class TestTwoClassModel:
 
     def test_learned_gaussians_are_exposed(self, vocals_model):
         est = vocals_model
-        assert est.classes_ == ("vocals", "accompaniment")
+        assert est.source_names_ == ("vocals", "accompaniment")
         assert est.means_.shape == est.variances_.shape == (2, 8)
         assert np.all(est.variances_ == est.variances_[0, 0])  # tied spherical
         assert isinstance(est.beta_, float)
@@ -248,7 +249,7 @@ class TestTwoClassModel:
         X, _, _ = mir1k_train_small
         path = vocals_model.save(tmp_path / "cc.sksep")
         loaded = sksep.load(path)
-        assert loaded.classes_ == vocals_model.classes_
+        assert loaded.source_names_ == vocals_model.source_names_
         assert loaded.beta_ == vocals_model.beta_
         np.testing.assert_array_equal(loaded.predict(X[:1])[0], vocals_model.predict(X[:1])[0])
 
@@ -265,10 +266,10 @@ def test_four_classes_each_mask_recovers_its_source(mir1k_train_small):
     X_new, Y_new = _four_class_mixtures(
         [(Y[i][0], Y[(i + 1) % len(Y)][1]) for i in range(len(Y))], seed=1)
     classes = ("vocals", "accompaniment", "clicks", "chords")
-    est = ClassConditionalSeparator(classes=classes, max_epochs=25, **{
+    est = ClassConditionalSeparator(source_names=classes, max_epochs=25, **{
         **SHORT_TRAINING, "hidden_size": 32, "features": MelFeatures(n_mels=40, deltas=False)})
     est.fit(X_train, Y_train)
-    assert est.classes_ == classes and est.means_.shape == (4, 8)
+    assert est.source_names_ == classes and est.means_.shape == (4, 8)
     masks = est.predict_masks(X_new[:1])[0]
     np.testing.assert_allclose(masks.sum(0), 1.0, atol=1e-5)
     estimates = est.predict(X_new)
@@ -287,7 +288,7 @@ class TestCovarianceTypes:
         est.fit(X, Y)
         losses = est.history_[:, "train_loss"]
         assert min(losses) < 0.7 * losses[0], losses
-        assert est.classes_ == ("source0", "source1")
+        assert est.source_names_ == ("source0", "source1")
         masks = est.predict_masks(X[:1])[0]
         assert masks.min() >= 0 and masks.max() <= 1
         assert [e.shape for e in est.predict(X)] == [y.shape for y in Y]
@@ -329,7 +330,7 @@ class TestComposition:
     def test_clone_and_pickle(self, mir1k_train_small):
         X, Y, _ = mir1k_train_small
         X, Y = _short(X, Y)
-        est = ClassConditionalSeparator(classes=("vocals", "accompaniment"), **TINY)
+        est = ClassConditionalSeparator(source_names=("vocals", "accompaniment"), **TINY)
         cloned = clone(est).get_params(deep=False)
         assert cloned.pop("features").get_params() == SMALL_FEATURES.get_params()
         assert cloned == {k: v for k, v in est.get_params(deep=False).items() if k != "features"}
@@ -367,23 +368,32 @@ class TestBadInput:
         with pytest.raises(NotFittedError):
             ClassConditionalSeparator().embed(X[:1])
 
-    def test_class_names_must_match_sources(self, mir1k_train_small):
+    @pytest.mark.filterwarnings("ignore:classes was renamed source_names:FutureWarning")
+    @pytest.mark.parametrize("names", ["source_names", "classes"])
+    def test_class_names_must_match_sources(self, names, mir1k_train_small):
         X, Y, _ = mir1k_train_small
         X, Y = _short(X, Y)
-        est = ClassConditionalSeparator(classes=("vocals", "drums", "bass"), **TINY)
-        with pytest.raises(InvalidInputError, match=r"classes=\('vocals', 'drums', 'bass'\) "
+        est = ClassConditionalSeparator(**{names: ("vocals", "drums", "bass")}, **TINY)
+        with pytest.raises(InvalidInputError, match=names + r"=\('vocals', 'drums', 'bass'\) "
                                                     r"has 3 names but Y has 2 sources"):
             est.fit(X, Y)
 
+    @pytest.mark.filterwarnings("ignore:classes was renamed source_names:FutureWarning")
     @pytest.mark.parametrize("params, match", [
         ({"covariance_type": "full"}, "covariance_type='full' must be one of 'diag', "
                                       "'tied_diag', 'spherical', 'tied_spherical', None"),
+        ({"source_names": "vocals"}, "source_names='vocals' must be a tuple of source names"),
+        ({"source_names": ("vocals", "vocals")}, "has repeated names"),
+        ({"source_names": ("vocals",)}, "expected at least 2"),
+        ({"source_names": ("vocals", 3)}, "must hold non-empty strings"),
         ({"classes": "vocals"}, "classes='vocals' must be a tuple of source names"),
         ({"classes": ("vocals", "vocals")}, "has repeated names"),
         ({"classes": ("vocals",)}, "expected at least 2"),
         ({"classes": ("vocals", 3)}, "must hold non-empty strings"),
         ({"dc_weight": -1.0}, "dc_weight=-1.0 must be >= 0"),
         ({"embedding_dim": 0}, "embedding_dim=0 must be an integer >= 1"),
+        ({"source_names": ("a", "b"), "classes": ("a", "b")},
+         r"source_names=\('a', 'b'\) and classes=\('a', 'b'\) name the same thing"),
     ])
     def test_bad_params(self, params, match, mir1k_train_small):
         X, Y, _ = mir1k_train_small
@@ -419,3 +429,45 @@ class TestBadInput:
         X, Y, _ = mir1k_train_small
         with pytest.raises(InvalidInputError, match=r"Y\[0\] has 3 sources; expected 2"):
             fitted.score(X[:1], [np.concatenate([Y[0], Y[0][:1]])])
+
+
+class TestFormerNames:
+    """``classes`` / ``classes_``, the former names of ``source_names`` / ``source_names_``."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def data(cls, mir1k_train_small):
+        X, Y, _ = mir1k_train_small
+        return _short(X, Y, seconds=0.5)
+
+    def test_classes_still_names_the_sources_with_a_future_warning(self, data):
+        est = ClassConditionalSeparator(classes=("vocals", "accompaniment"),
+                                        **{**TINY, "max_epochs": 1})
+        with pytest.warns(FutureWarning, match="classes was renamed source_names"):
+            est.fit(*data)
+        assert est.source_names_ == ("vocals", "accompaniment")
+        with pytest.warns(FutureWarning, match="classes_ was renamed source_names_"):
+            assert est.classes_ == ("vocals", "accompaniment")
+
+    def test_model_files_with_the_former_names_load(self, data, tmp_path):
+        import sksep
+        est = ClassConditionalSeparator(source_names=("vocals", "accompaniment"),
+                                        **{**TINY, "max_epochs": 1}).fit(*data)
+        path = est.save(tmp_path / "new.sksep")
+        # A file written before the rename: the names under classes / classes_, the
+        # placeholder names under source_names_, no source_names parameter.
+        payload = torch.load(path, weights_only=True)
+        payload["params"]["classes"] = payload["params"].pop("source_names")
+        payload["attributes"]["classes_"] = payload["attributes"]["source_names_"]
+        payload["attributes"]["source_names_"] = {"__tuple__": ["source0", "source1"]}
+        torch.save(payload, tmp_path / "old.sksep")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loaded = sksep.load(tmp_path / "old.sksep")
+        assert loaded.source_names == ("vocals", "accompaniment")
+        assert loaded.classes == "deprecated"
+        assert loaded.source_names_ == ("vocals", "accompaniment")
+        np.testing.assert_array_equal(loaded.predict(data[0][:1])[0], est.predict(data[0][:1])[0])
+        def plain_params(estimator):
+            return {k: v for k, v in estimator.get_params(deep=False).items() if k != "features"}
+        assert plain_params(loaded) == plain_params(sksep.load(path))

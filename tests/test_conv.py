@@ -10,8 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from fast_settings import overfit_losses
 from sksep import ConvMaskSeparator, MelFeatures
-from sksep.separators.conv import (dominant_source_objective, framewise, normalize_masks,
-                         soft_mask_objective)
+from sksep.separators.conv import framewise
 from sksep.nn.context_cnn import ContextCNN, context_windows
 from sksep.exceptions import InvalidInputError
 
@@ -52,38 +51,6 @@ class TestContextWindows:
         outputs = module(torch.randn(2, 7, 10))
         assert outputs.shape == (2, 3, 7, 10)
         torch.testing.assert_close(outputs.exp().sum(1), torch.ones(2, 7, 10))
-
-
-class TestObjectives:
-    def test_soft_mask_objective_matches_naive(self):
-        rng = np.random.default_rng(0)
-        outputs = rng.uniform(size=(2, 3, 5, 4)).astype(np.float32)
-        ratio = rng.uniform(size=(2, 5, 3, 4)).astype(np.float32)
-        valid = np.ones((2, 5), np.float32)
-        valid[1, 3:] = 0
-        errors = [((outputs[b, :, t] - ratio[b, t]) ** 2).mean()
-                  for b in range(2) for t in range(5) if valid[b, t]]
-        loss = soft_mask_objective(torch.from_numpy(outputs),
-                                   {"ratio": torch.from_numpy(ratio),
-                                    "valid": torch.from_numpy(valid)})
-        assert float(loss) == pytest.approx(np.mean(errors), rel=1e-5)
-
-    def test_dominant_source_objective_matches_naive(self):
-        rng = np.random.default_rng(0)
-        log_probabilities = torch.log_softmax(torch.randn(2, 3, 5, 4), dim=1)
-        labels = rng.integers(0, 3, size=(2, 5, 4))
-        valid = torch.ones(2, 5)
-        expected = np.mean([-float(log_probabilities[b, labels[b, t, k], t, k])
-                            for b in range(2) for t in range(5) for k in range(4)])
-        loss = dominant_source_objective(log_probabilities,
-                                         {"labels": torch.from_numpy(labels), "valid": valid})
-        assert float(loss) == pytest.approx(expected, rel=1e-5)
-
-    def test_normalize_masks(self):
-        masks = np.array([[[0.2, 0.0]], [[0.6, 0.0]]])
-        normalized = normalize_masks(masks)
-        np.testing.assert_allclose(normalized[:, 0, 0], [0.25, 0.75])
-        np.testing.assert_allclose(normalized[:, 0, 1], [0.5, 0.5])
 
 
 class TestOverfitOneBatch:

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from sksep import IdealBinaryMask, MelFeatures, OracleMaskSeparator, WienerMask, apply_masks
 from sksep._masks import ideal_binary_mask, loudness_weights, wiener_mask
@@ -27,8 +28,18 @@ class TestMelFeatures:
     def test_no_deltas_and_linear_grid(self, clip):
         x, _ = clip
         assert MelFeatures(deltas=False).fit_transform([x])[0].features.shape[1] == 150
-        linear = MelFeatures(n_mels=None, deltas=False).fit_transform([x])[0]
+        linear = MelFeatures(frequency_scale="linear", deltas=False).fit_transform([x])[0]
         assert linear.features.shape[1] == 257
+
+    def test_n_mels_none_is_the_former_spelling_of_linear(self, clip):
+        x, _ = clip
+        linear = MelFeatures(frequency_scale="linear").fit_transform([x])[0]
+        former = MelFeatures(n_mels=None).fit_transform([x])[0]
+        assert linear.grid == former.grid and linear.grid.n_mels is None
+        np.testing.assert_array_equal(linear.features, former.features)
+        # the scale is a plain parameter: clone and grid search reach it
+        assert clone(MelFeatures(frequency_scale="linear")).get_params()["frequency_scale"] \
+            == "linear"
 
     def test_features_are_log_mel_of_librosa(self, clip):
         import librosa
@@ -75,6 +86,8 @@ class TestMelFeatures:
         ({"n_mels": 1}, "n_mels=1"),
         ({"delta_width": 4}, "delta_width=4 must be an odd integer"),
         ({"fmax": 9000}, "fmax=9000"),
+        ({"frequency_scale": "bark"}, "frequency_scale='bark' must be one of 'mel', 'linear'"),
+        ({"n_fft": 512.0}, "n_fft=512.0 must be an integer"),
     ])
     def test_bad_params(self, params, match, clip):
         with pytest.raises(InvalidInputError, match=match):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sksep.exceptions import InvalidAudioTypeError, InvalidInputError
+from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
 from sksep.metrics import mask_iou, mask_psnr
 
 
@@ -51,7 +51,7 @@ class TestMaskIoU:
             mask_iou([np.zeros(3), np.zeros(3)], [np.zeros(3)])
         with pytest.raises(InvalidInputError, match="ideal contains NaN"):
             mask_iou(np.zeros(3), np.array([0.0, np.nan, 1.0]))
-        with pytest.raises(InvalidAudioTypeError, match="threshold='high' must be a real number"):
+        with pytest.raises(InvalidParameterTypeError, match="threshold='high' must be a real number"):
             mask_iou(np.zeros(3), np.zeros(3), threshold="high")
         with pytest.raises(InvalidAudioTypeError, match="estimated must be an array of masks"):
             mask_iou(None, np.zeros(3))

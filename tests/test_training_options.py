@@ -1,13 +1,22 @@
-"""Training options every neural separator shares: ``optimizer`` and ``validation_data``."""
+"""Training options every neural separator shares: their declaration, validation and
+documentation in one place, ``optimizer`` and ``validation_data``."""
+
+import inspect
 
 import numpy as np
 import pytest
 import torch
+from numpydoc.docscrape import ClassDoc
 
+import sksep
+import sksep.separators._base
 from fast_settings import make, neural_separator_names
-from sksep.exceptions import InvalidInputError
+from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
+from sksep.nn.standardize import StandardizedNetwork
+from sksep.separators._neural import NeuralSeparator
 
 NEURAL = neural_separator_names()
+TRAINING_PARAMETERS = tuple(inspect.signature(NeuralSeparator.__init__).parameters)[1:]
 
 
 @pytest.fixture(scope="module")
@@ -45,3 +54,88 @@ def test_validation_data_validates_every_epoch(name, clips):
     assert len(valid_loss) == 2 and np.all(np.isfinite(valid_loss))
     assert est.best_epoch_ == 1 + int(np.argmin(valid_loss))
     assert est.predict(X_valid[:1])[0].shape == Y_valid[0].shape
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_training_parameters_are_declared_once(name):
+    cls = getattr(sksep, name)
+    signature = inspect.signature(cls).parameters
+    assert set(TRAINING_PARAMETERS) <= set(signature)
+    est = cls()
+    for parameter in TRAINING_PARAMETERS:  # assigned by NeuralSeparator.__init__
+        assert getattr(est, parameter) is signature[parameter].default, parameter
+        if parameter in NeuralSeparator._parameter_constraints:
+            assert (cls._parameter_constraints[parameter]
+                    is NeuralSeparator._parameter_constraints[parameter]), parameter
+    assert set(cls._parameter_constraints) <= set(signature)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_every_parameter_is_documented_once(name):
+    cls = getattr(sksep, name)
+    documented = [part.strip() for entry in ClassDoc(cls)["Parameters"]
+                  for part in entry.name.split(",")]
+    assert sorted(documented) == sorted(inspect.signature(cls).parameters)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_parameters_are_validated_once_per_fit(name, clips, monkeypatch):
+    X, Y, X_valid, Y_valid = clips
+    calls = []
+    check_params = sksep.separators._base.check_params
+
+    def counting(params, constraints):
+        calls.append(constraints)
+        return check_params(params, constraints)
+    monkeypatch.setattr(sksep.separators._base, "check_params", counting)
+    make(name).fit(X, Y, validation_data=(X_valid, Y_valid))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("name", NEURAL)
+@pytest.mark.parametrize("params, match", [
+    ({"callbacks": "ProgressBar"},
+     "callbacks='ProgressBar' must be a list of skorch callbacks or None"),
+    ({"accelerator": "gpu"}, "accelerator='gpu' must be an accelerate.Accelerator or None"),
+    ({"checkpoint": 3}, r"checkpoint=3 must be a file path \(str or os.PathLike\) or None"),
+    ({"features": "mel"}, r"features='mel' must be a transformer such as MelFeatures\(\)"),
+    ({"batch_size": 1.5}, "batch_size=1.5 must be an integer"),
+    ({"lr": "fast"}, "lr='fast' must be a real number"),
+])
+def test_a_parameter_of_the_wrong_type_is_named(name, params, match, clips):
+    X, Y, _, _ = clips
+    with pytest.raises(InvalidParameterTypeError, match=match) as info:
+        make(name, **params).fit(X, Y)
+    assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+    assert not isinstance(info.value, InvalidAudioTypeError)  # not an audio problem
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_network_standardises_with_the_training_statistics(name, clips):
+    X, Y, _, _ = clips
+    est = make(name, validation_fraction=0.0).fit(X, Y)
+    module = est.net_.module_
+    assert isinstance(module, StandardizedNetwork)
+    frames = np.concatenate([r.features for r in est.features_.transform(X)])
+    np.testing.assert_allclose(module.standardize.mean.numpy(), frames.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(module.standardize.scale.numpy(), frames.std(0) + 1e-5,
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_weight_decay_reaches_the_optimizer(name, clips):
+    X, Y, _, _ = clips
+    assert make(name).get_params()["weight_decay"] == 0.0
+    est = make(name, weight_decay=1e-4).fit(X, Y)
+    assert est.net_.optimizer_.param_groups[0]["weight_decay"] == 1e-4
+
+
+@pytest.mark.parametrize("name", NEURAL)
+@pytest.mark.parametrize("weight_decay, error, match", [
+    (-0.1, InvalidInputError, r"weight_decay=-0.1 must be >= 0.0"),
+    ("l2", InvalidParameterTypeError, r"weight_decay='l2' must be a real number"),
+])
+def test_bad_weight_decay_is_named(name, weight_decay, error, match, clips):
+    X, Y, _, _ = clips
+    with pytest.raises(error, match=match):
+        make(name, weight_decay=weight_decay).fit(X, Y)

@@ -9,9 +9,8 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
 from sksep import MelFeatures, UNetSeparator, WienerMask
-from sksep.separators.chimera import chimera_objective
 from sksep.nn.unet import HybridUNetNetwork, UNet, UNetMaskNetwork
-from sksep.separators.unet import crossfade_window, patch_starts, patchwise, unet_objective
+from sksep.separators.unet import patchwise
 from sksep.exceptions import InvalidInputError
 
 TINY = dict(channels=4, depth=2, segment_frames=32, batch_size=4, max_epochs=2, random_state=0)
@@ -36,16 +35,6 @@ class _PatchRamp(torch.nn.Module):
 
 
 class TestPatchStitching:
-    def test_patch_starts_cover_the_clip(self):
-        assert patch_starts(300, 128, 64) == [0, 64, 128, 172]
-        assert patch_starts(128, 128, 64) == [0]
-        assert patch_starts(50, 128, 64) == [0]
-
-    def test_crossfade_window_is_smooth_and_positive(self):
-        window = crossfade_window(128)
-        assert window.shape == (128,) and window.min() > 0
-        assert np.argmax(window) in (63, 64)
-
     @pytest.mark.parametrize("n_frames", [1, 17, 127, 128, 129, 300, 1001])
     def test_any_length_comes_back_exactly(self, n_frames):
         features = np.random.default_rng(n_frames).normal(size=(n_frames, 6)).astype(np.float32)
@@ -95,23 +84,6 @@ class TestModules:
         assert network.unet.down[0][0].in_channels == 1 + 2  # spectrogram + two masks
         assert masks.shape == chimera_masks.shape == (2, 2, 24, 20)
         assert embedding.shape == (2, 24, 20, 5)
-
-    def test_objective_is_bce_plus_chimera_loss(self):
-        torch.manual_seed(0)
-        masks = torch.softmax(torch.randn(2, 2, 6, 5), dim=1)
-        reference = torch.softmax(torch.randn(2, 6, 2, 5), dim=2)
-        valid = torch.ones(2, 6)
-        targets = {"reference": reference, "valid": valid,
-                   "labels": reference.argmax(2), "weights": torch.ones(2, 6, 5),
-                   "mixture": torch.rand(2, 6, 5)}
-        ref = reference.transpose(1, 2)
-        bce = -(ref * masks.log() + (1 - ref) * (1 - masks).log()).mean()
-        assert float(unet_objective(masks, targets)) == pytest.approx(float(bce), rel=1e-5)
-        embedding = torch.nn.functional.normalize(torch.randn(2, 6, 5, 3), dim=-1)
-        hybrid = unet_objective((masks, embedding, masks), targets, hybrid=True, alpha=0.3,
-                                chimera_weight=0.5)
-        chimera = chimera_objective((embedding, masks), targets, alpha=0.3, mi_objective="mmsa")
-        assert float(hybrid) == pytest.approx(float(bce + 0.5 * chimera), rel=1e-5)
 
 
 class TestOverfitOneBatch:

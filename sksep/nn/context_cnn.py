@@ -14,7 +14,7 @@ masks are ``(batch, n_sources, T, n_bins)``, like
 import torch
 from torch import nn
 
-from .recurrent import Standardize
+from .standardize import StandardizedNetwork
 
 __all__ = ["ContextCNN", "context_windows", "pad_context"]
 
@@ -50,13 +50,15 @@ def pad_context(frames, context):
     return torch.cat([first, frames, last], dim=1)
 
 
-class ContextCNN(nn.Module):
+class ContextCNN(StandardizedNetwork):
     """Frame-wise mask network over a window of ``2c + 1`` context frames.
 
     Parameters
     ----------
     n_features : int
-        Input features per frame, ``n_channels * n_bins``.
+        Input features per frame, ``n_channels * n_bins``, standardised with the
+        statistics set by
+        :meth:`~sksep.nn.standardize.StandardizedNetwork.set_feature_statistics`.
     n_bins : int
         ``K``: bins of the feature grid, one mask value per bin and source.
     n_sources : int
@@ -86,15 +88,14 @@ class ContextCNN(nn.Module):
 
     def __init__(self, n_features, n_bins, n_sources, *, context=5, conv_layers=2, channels=16,
                  kernel_size=3, fc_layers=2, hidden_size=512, output="sigmoid", dropout=0.0):
-        super().__init__()
         if n_features % n_bins:
             raise ValueError(f"n_features={n_features} must be a multiple of n_bins={n_bins}")
+        super().__init__(n_features)
         self.n_channels = n_features // n_bins
         self.n_bins = n_bins
         self.n_sources = n_sources
         self.context = context
         self.output = output
-        self.standardize = Standardize(n_features)
 
         layers = []
         in_channels, height, width = self.n_channels, 2 * context + 1, n_bins

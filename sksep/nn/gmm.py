@@ -39,7 +39,8 @@ import math
 import torch
 from torch import nn
 
-from .recurrent import EmbeddingHead, RecurrentBody, Standardize
+from .recurrent import EmbeddingHead, RecurrentBody
+from .standardize import StandardizedNetwork
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -216,13 +217,14 @@ class ClassConditionalGaussians(nn.Module):
         return means, variances, log_priors
 
 
-class ClassConditionalNetwork(nn.Module):
+class ClassConditionalNetwork(StandardizedNetwork):
     """Recurrent body, embedding of every time-mel bin, class-conditional GMM masks.
 
     Parameters
     ----------
     n_features : int
-        Input features per frame.
+        Input features per frame, standardised with the statistics set by
+        :meth:`~sksep.nn.standardize.StandardizedNetwork.set_feature_statistics`.
     n_bins : int
         ``F``: bins of the feature grid that get an embedding and a mask.
     n_classes : int
@@ -240,10 +242,9 @@ class ClassConditionalNetwork(nn.Module):
     def __init__(self, n_features, n_bins, n_classes, *, embedding_dim=20,
                  covariance_type="tied_spherical", hidden_size=500, num_layers=4,
                  rnn_type="lstm", dropout=0.0, init_variance=0.25, min_variance=1e-3):
-        super().__init__()
+        super().__init__(n_features)
         self.n_bins = n_bins
         self.embedding_dim = embedding_dim
-        self.standardize = Standardize(n_features)
         self.body = RecurrentBody(n_features, hidden_size=hidden_size, num_layers=num_layers,
                                   rnn_type=rnn_type, dropout=dropout)
         self.linear = nn.Linear(self.body.output_size, n_bins * embedding_dim)

@@ -5,20 +5,9 @@ import math
 import torch
 from torch import nn
 
-__all__ = ["Standardize", "RecurrentBody", "EmbeddingHead", "MaskInferenceHead",
-           "ChimeraNetwork"]
+from .standardize import StandardizedNetwork
 
-
-class Standardize(nn.Module):
-    """Feature standardisation with statistics learned at fit (saved with the weights)."""
-
-    def __init__(self, n_features):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_features))
-        self.register_buffer("scale", torch.ones(n_features))
-
-    def forward(self, features):
-        return (features - self.mean) / self.scale
+__all__ = ["RecurrentBody", "EmbeddingHead", "MaskInferenceHead", "ChimeraNetwork"]
 
 
 class RecurrentBody(nn.Module):
@@ -72,13 +61,14 @@ class MaskInferenceHead(nn.Module):
         return torch.sigmoid(logits)
 
 
-class ChimeraNetwork(nn.Module):
+class ChimeraNetwork(StandardizedNetwork):
     """Recurrent body, linear layer to ``F x D``, embedding and mask-inference heads.
 
     Parameters
     ----------
     n_features : int
-        Input features per frame.
+        Input features per frame, standardised with the statistics set by
+        :meth:`~sksep.nn.standardize.StandardizedNetwork.set_feature_statistics`.
     n_bins : int
         ``F``: bins of the feature grid that get an embedding and a mask.
     n_sources : int
@@ -92,10 +82,9 @@ class ChimeraNetwork(nn.Module):
 
     def __init__(self, n_features, n_bins, n_sources, *, embedding_dim=20, hidden_size=500,
                  num_layers=4, rnn_type="lstm", dropout=0.0, mask_activation="softmax"):
-        super().__init__()
+        super().__init__(n_features)
         self.n_bins = n_bins
         self.embedding_dim = embedding_dim
-        self.standardize = Standardize(n_features)
         self.body = RecurrentBody(n_features, hidden_size=hidden_size, num_layers=num_layers,
                                   rnn_type=rnn_type, dropout=dropout)
         self.linear = nn.Linear(self.body.output_size, n_bins * embedding_dim)

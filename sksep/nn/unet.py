@@ -13,7 +13,8 @@ masks are ``(batch, n_sources, T, n_bins)``, like
 import torch
 from torch import nn
 
-from .recurrent import ChimeraNetwork, Standardize
+from .recurrent import ChimeraNetwork
+from .standardize import StandardizedNetwork
 
 __all__ = ["UNet", "UNetMaskNetwork", "HybridUNetNetwork"]
 
@@ -87,7 +88,7 @@ class UNet(nn.Module):
         return self.head(hidden)[..., :height, :width]
 
 
-class UNetMaskNetwork(nn.Module):
+class UNetMaskNetwork(StandardizedNetwork):
     """Standardised features as image channels -> U-Net -> softmax masks over sources.
 
     With two sources the softmax over two logits is a sigmoid of their difference: the
@@ -96,7 +97,9 @@ class UNetMaskNetwork(nn.Module):
     Parameters
     ----------
     n_features, n_bins, n_sources : int
-        As in :class:`ContextCNN`; the features form ``n_features // n_bins`` channels.
+        As in :class:`~sksep.nn.context_cnn.ContextCNN`; the features form
+        ``n_features // n_bins`` channels, standardised with the statistics set by
+        :meth:`~sksep.nn.standardize.StandardizedNetwork.set_feature_statistics`.
     channels, depth, dropout
         Of the :class:`UNet`.
 
@@ -105,12 +108,11 @@ class UNetMaskNetwork(nn.Module):
 
     def __init__(self, n_features, n_bins, n_sources, *, channels=16, depth=4, dropout=0.5,
                  extra_channels=0):
-        super().__init__()
         if n_features % n_bins:
             raise ValueError(f"n_features={n_features} must be a multiple of n_bins={n_bins}")
+        super().__init__(n_features)
         self.n_channels = n_features // n_bins
         self.n_bins = n_bins
-        self.standardize = Standardize(n_features)
         self.unet = UNet(self.n_channels + extra_channels, n_sources, channels=channels,
                          depth=depth, dropout=dropout)
 

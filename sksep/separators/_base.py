@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 from .._features import MelFeatures, SpectrogramRecord
 from .._persistence import load_estimator, save_estimator
 from .._spectral import apply_masks
-from .._validation import InvalidAudioTypeError, InvalidInputError, check_sources
+from .._validation import InvalidAudioTypeError, InvalidInputError, check_params, check_sources
+from ..exceptions import InvalidParameterTypeError
 from ..metrics import mean_si_sdr_improvement
 
 __all__ = ["BaseSeparator", "is_record_list", "check_not_silent"]
@@ -50,6 +51,14 @@ def check_not_silent(arrays, *, name, what):
         )
 
 
+def _check_features(value, *, name):
+    if value is not None and not hasattr(value, "transform"):
+        raise InvalidParameterTypeError(
+            f"{name}={value!r} must be a transformer such as MelFeatures()"
+        )
+    return value
+
+
 def _check_records(records, grid, *, name="X"):
     for i, record in enumerate(records):
         if grid is not None and record.grid != grid:
@@ -75,6 +84,15 @@ class BaseSeparator(BaseEstimator):
     _saved_attributes = ("grid_", "n_sources_", "sample_rate_", "permutation_invariant_",
                          "features_", "source_names_")
 
+    #: ``{parameter: check(value, name=name)}`` (validators of :mod:`sksep._validation`),
+    #: run by :meth:`_check_params` once per fit. Subclasses merge theirs into a copy:
+    #: ``{**BaseSeparator._parameter_constraints, "mask": ...}``.
+    _parameter_constraints = {"features": _check_features}
+
+    #: ``{former name: current name}`` of renamed parameters and fitted attributes:
+    #: model files written before a rename load under the current names.
+    _former_names = {}
+
     def _default_features(self):
         return MelFeatures()
 
@@ -92,10 +110,6 @@ class BaseSeparator(BaseEstimator):
             )
         if fitting:
             features = self.features if self.features is not None else self._default_features()
-            if not hasattr(features, "transform"):
-                raise InvalidAudioTypeError(
-                    f"features={features!r} must be a transformer such as MelFeatures()"
-                )
             self.features_ = clone(features).fit(X)
         elif getattr(self, "features_", None) is None:
             raise InvalidInputError(
@@ -153,7 +167,12 @@ class BaseSeparator(BaseEstimator):
         return records, sources
 
     def _check_params(self):
-        """Validate hyper-parameters; subclasses extend."""
+        """Validate the hyper-parameters against :attr:`_parameter_constraints`.
+
+        Run once per ``fit``, before any data is read; subclasses extend it only for
+        checks that involve several parameters.
+        """
+        check_params(self.get_params(deep=False), self._parameter_constraints)
 
     def _check_ready(self):
         """Check, before any inference, that the fitted separator can run here;

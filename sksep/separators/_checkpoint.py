@@ -166,11 +166,15 @@ class EpochCheckpoint(Callback):
     header : dict
         Plain data written into every checkpoint (format, estimator, fingerprint,
         seed, split).
+    accelerator : accelerate.Accelerator or None
+        The accelerator training runs through, if any: only its main process writes
+        the checkpoint.
     """
 
-    def __init__(self, path=None, header=None):
+    def __init__(self, path=None, header=None, accelerator=None):
         self.path = path
         self.header = header
+        self.accelerator = accelerator
 
     def initialize(self):
         self.stage_ = 0
@@ -199,8 +203,7 @@ class EpochCheckpoint(Callback):
         self.completed_ += 1
         if self.path is None:
             return
-        accelerator = getattr(net, "accelerator", None)
-        if accelerator is not None and not accelerator.is_main_process:
+        if self.accelerator is not None and not self.accelerator.is_main_process:
             return
         write_checkpoint(self.path, self._state(net))
 

@@ -2,27 +2,34 @@
 
 Subclasses provide four things:
 
-* ``_build_module(n_features, n_bins, n_sources)`` -> ``torch.nn.Module``;
-* ``_clip_targets(record, sources)`` -> dict of per-clip arrays whose first axis is time;
-* ``_objective()`` -> picklable ``objective(module_output, targets) -> loss``;
+* ``_build_module(n_features, n_bins, n_sources)`` -> a
+  :class:`~sksep.nn.standardize.StandardizedNetwork` (``fit`` sets its feature statistics);
+* ``_clip_targets(record, sources)`` -> dict of per-clip arrays whose first axis is time
+  (one call of :func:`~sksep.separators._targets.clip_targets` with its settings);
+* ``_objective()`` -> picklable ``objective(module_output, targets) -> loss`` (one of
+  :mod:`sksep.losses` with its settings);
 * ``_masks_from_outputs(outputs, record)`` after ``_reduce_outputs`` picked what
-  :func:`~sksep.separators._training.segmentwise` keeps from the module output.
+  :func:`~sksep.separators._training.segmentwise` keeps from the module output (the
+  outputs ``_needed_outputs`` names), or after the subclass's own ``_network_outputs``
+  ran the network through :func:`sksep._inference.overlap_add` another way.
 
 This class does the rest: seeding, the validation split (by clip), feature
 standardisation, training on fixed-length segments with an optional curriculum,
 keeping the best epoch, and segment-wise inference.
 
-Two optional constructor parameters of the subclasses are read here (with
-``getattr``, so a subclass without them still works):
-
-* ``checkpoint`` (path or None): a resumable checkpoint written after every epoch
-  (:mod:`sksep.separators._checkpoint`); ``fit`` resumes from it and deletes it once
-  training is complete.
-* ``accelerator`` (``accelerate.Accelerator`` or None): train through skorch's
-  ``AccelerateMixin`` (several GPUs or processes under ``accelerate launch``).
+The training parameters every neural separator shares live here, once:
+:meth:`NeuralSeparator.__init__` assigns them (a subclass lists them in its own
+signature, as scikit-learn's ``get_params`` reads it, and hands them over with
+:func:`training_arguments`), ``NeuralSeparator._parameter_constraints`` validates them
+(a subclass merges its own constraints into a copy), and
+:data:`TRAINING_PARAMETERS_DOC` documents them (:func:`document_training_parameters`
+puts it into each class docstring).
 """
 
+import inspect
 import os
+import re
+import textwrap
 from functools import partial
 from pathlib import Path
 
@@ -37,16 +44,196 @@ from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
 from ._training import (AcceleratedSeparationNet, KeepBestWeights, SegmentDataset,
                         SeparationNet, bare_module, segmentwise)
-from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
+from .._validation import (InvalidInputError, check_choice, check_int,
                           check_real, check_sources)
 from .._device import check_device
-from ..exceptions import ModelFileError
+from .._masks import IdealBinaryMask
+from ..exceptions import InvalidParameterTypeError, ModelFileError
 
-__all__ = ["NeuralSeparator", "OPTIMIZERS", "check_stored_shapes"]
+__all__ = ["NeuralSeparator", "OPTIMIZERS", "TRAINING_PARAMETERS_DOC", "NETWORK_CONSTRAINTS",
+           "check_stored_shapes", "curriculum", "document_training_parameters",
+           "training_arguments"]
 
 # The ``optimizer`` parameter's choices: Luo et al. and Xi train with RMSprop, Roma et
 # al. with Adam.
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
+
+#: numpydoc entries of the training parameters every neural separator shares, in the
+#: order of the signatures; ``{name}`` fields show each class's defaults. Documenting
+#: a new training parameter is one entry here.
+TRAINING_PARAMETERS_DOC = """\
+lr : float, default={lr}
+    Learning rate.
+optimizer : {{"rmsprop", "adam"}}, default={optimizer}
+    ``torch.optim.RMSprop`` or ``torch.optim.Adam``.
+max_epochs : int or tuple of int, default={max_epochs}
+    Epochs (per curriculum stage when ``segment_frames`` is a tuple).
+batch_size : int, default={batch_size}
+    Training segments per batch.
+validation_fraction : float, default={validation_fraction}
+    Share of the training clips held out (whole clips); the weights of the epoch with
+    the lowest validation loss are kept. 0 keeps the lowest training loss. ``fit``'s
+    ``validation_data`` replaces this split.
+patience : int or None, default={patience}
+    Stop after this many epochs without improvement (skorch ``EarlyStopping``);
+    ``None`` runs every epoch.
+max_grad_norm : float or None, default={max_grad_norm}
+    Gradient norm clipping; ``None`` does not clip.
+device : str, default={device}
+    Torch device, e.g. ``"cuda"``.
+random_state : int, RandomState or None, default={random_state}
+    Seeds the split, the weights, the batch order (and the K-means of the clustering
+    separators): the same value gives the same predictions on re-fit.
+callbacks : list of skorch callbacks, default={callbacks}
+    Added to the net (e.g. ``skorch.callbacks.ProgressBar()``). Not saved in model
+    files.
+verbose : int, default={verbose}
+    skorch's per-epoch table when 1.
+checkpoint : str or os.PathLike, default={checkpoint}
+    File to which the state of training is written, atomically, after every epoch
+    (weights, optimizer, history, best epoch, early stopping, random generators). If
+    training is interrupted (Ctrl-C, a killed process, a callback such as
+    :class:`~sksep.callbacks.TimeBudget`), ``fit`` with the same data and settings
+    resumes from it and ends with the same model as an uninterrupted run with the
+    same ``random_state``. The file is deleted once training is complete (all epochs
+    run, or early stopping). A checkpoint from other data or settings is refused
+    (``ValueError``), not overwritten. Not saved in model files.
+accelerator : accelerate.Accelerator, default={accelerator}
+    Train through Hugging Face ``accelerate`` (skorch's ``AccelerateMixin``): the
+    accelerator places the model and batches, and under ``accelerate launch`` shards
+    the batches over processes / GPUs. Inference then runs on ``device``. Not saved
+    in model files.
+weight_decay : float, default={weight_decay}
+    L2 penalty of the optimizer (its ``weight_decay``); 0 adds none.
+"""
+
+
+def _doc_default(value):
+    return f'"{value}"' if isinstance(value, str) else repr(value)
+
+
+def document_training_parameters(docstring, init):
+    """Put :data:`TRAINING_PARAMETERS_DOC` into a neural separator's docstring.
+
+    Parameters
+    ----------
+    docstring : str or None
+        The class docstring; one line of its Parameters section is
+        ``{training_parameters}`` alone, indented like the other entries. ``None``
+        (docstrings stripped by ``python -OO``) is returned as is.
+    init : function
+        The class's ``__init__``, whose defaults the entries show.
+
+    Returns
+    -------
+    docstring : str or None
+    """
+    if docstring is None:
+        return None
+    defaults = {name: _doc_default(parameter.default)
+                for name, parameter in inspect.signature(init).parameters.items()}
+    line = re.search(r"^( *)\{training_parameters\}\n", docstring, flags=re.MULTILINE)
+    entries = textwrap.indent(TRAINING_PARAMETERS_DOC.format_map(defaults), line.group(1))
+    return docstring[:line.start()] + entries + docstring[line.end():]
+
+
+def training_arguments(arguments):
+    """The shared training parameters among the arguments of a subclass's ``__init__``.
+
+    Parameters
+    ----------
+    arguments : dict
+        ``locals()`` at the start of the subclass's ``__init__``.
+
+    Returns
+    -------
+    training : dict
+        The arguments :meth:`NeuralSeparator.__init__` takes, by name.
+    """
+    return {name: arguments[name] for name in _TRAINING_PARAMETERS}
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, (tuple, list)) else [value]
+
+
+def _check_stages(value, *, name):
+    """``segment_frames`` / ``max_epochs``: a positive integer or a non-empty tuple of them."""
+    values = _as_list(value)
+    if not values:
+        raise InvalidInputError(f"{name}={value!r} must be an integer or a non-empty tuple")
+    return [check_int(v, name=name, minimum=1) for v in values]
+
+
+def curriculum(segment_frames, max_epochs):
+    """The training stages: segment length and epochs of each.
+
+    Parameters
+    ----------
+    segment_frames : int or tuple of int
+        One segment length per stage.
+    max_epochs : int or tuple of int
+        Epochs of every stage, or one entry per stage.
+
+    Returns
+    -------
+    stages : list of int
+        Segment length of each stage, in frames.
+    epochs : list of int
+        Epochs of each stage.
+    """
+    stages = [int(s) for s in _as_list(segment_frames)]
+    epochs = [int(e) for e in _as_list(max_epochs)]
+    if len(epochs) == 1:
+        epochs = epochs * len(stages)
+    if len(epochs) != len(stages):
+        raise InvalidInputError(
+            f"max_epochs={max_epochs!r} must be an integer or have one entry per "
+            f"segment_frames stage ({len(stages)})"
+        )
+    return stages, epochs
+
+
+def _check_callbacks(value, *, name):
+    if value is not None and not isinstance(value, (list, tuple)):
+        raise InvalidParameterTypeError(
+            f"{name}={value!r} must be a list of skorch callbacks or None"
+        )
+    return value
+
+
+def _check_checkpoint(value, *, name):
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise InvalidParameterTypeError(
+            f"{name}={value!r} must be a file path (str or os.PathLike) or None"
+        )
+    if Path(value).is_dir():
+        raise InvalidInputError(f"{name}={str(value)!r} is a directory; expected a file path")
+    return value
+
+
+def _check_accelerator(value, *, name):
+    if value is not None and not (hasattr(value, "prepare") and hasattr(value, "unwrap_model")):
+        raise InvalidParameterTypeError(
+            f"{name}={value!r} must be an accelerate.Accelerator or None"
+        )
+    return value
+
+
+#: Constraints of the network parameters that several separators share (a separator
+#: picks those it has); declared once so that they read the same everywhere.
+NETWORK_CONSTRAINTS = {
+    "embedding_dim": partial(check_int, minimum=1),
+    "hidden_size": partial(check_int, minimum=1),
+    "num_layers": partial(check_int, minimum=1),
+    "rnn_type": partial(check_choice, choices=("lstm", "gru")),
+    "dropout": partial(check_real, minimum=0.0, maximum=0.95),
+    "alpha": partial(check_real, minimum=0.0, maximum=1.0),
+    # Index in ``Y`` of the source the MIREX low-frequency rule names (two sources).
+    "low_frequency_source": partial(check_int, minimum=-2, maximum=1),
+}
 
 
 def check_stored_shapes(expected, stored):
@@ -79,15 +266,55 @@ def check_stored_shapes(expected, stored):
             )
 
 
-def _as_stages(value, name):
-    values = list(value) if isinstance(value, (tuple, list)) else [value]
-    if not values:
-        raise InvalidInputError(f"{name}={value!r} must be an integer or a non-empty tuple")
-    return [check_int(v, name=name, minimum=1) for v in values]
-
-
 class NeuralSeparator(BaseSeparator):
-    """Shared fit / predict machinery of the neural separators (see module docstring)."""
+    """Shared fit / predict machinery of the neural separators (see module docstring).
+
+    ``__init__`` takes the training parameters every neural separator shares,
+    keyword-only; the subclasses' signatures give their positions and defaults, and
+    :data:`TRAINING_PARAMETERS_DOC` documents them in each subclass docstring.
+    """
+
+    def __init__(self, *, features, segment_frames, lr, optimizer, max_epochs, batch_size,
+                 validation_fraction, patience, max_grad_norm, device, random_state,
+                 callbacks, verbose, checkpoint, accelerator, weight_decay):
+        self.features = features
+        self.segment_frames = segment_frames
+        self.lr = lr
+        self.optimizer = optimizer
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.max_grad_norm = max_grad_norm
+        self.device = device
+        self.random_state = random_state
+        self.callbacks = callbacks
+        self.verbose = verbose
+        self.checkpoint = checkpoint
+        self.accelerator = accelerator
+        self.weight_decay = weight_decay
+
+    #: ``{parameter: check(value, name=name)}``, validated once per fit by
+    #: :meth:`_check_params`; subclasses merge theirs into a copy
+    #: (``{**NeuralSeparator._parameter_constraints, ...}``).
+    _parameter_constraints = {
+        **BaseSeparator._parameter_constraints,
+        "segment_frames": _check_stages,
+        "max_epochs": _check_stages,
+        "lr": partial(check_real, minimum=0.0, exclusive_minimum=True),
+        "optimizer": partial(check_choice, choices=tuple(OPTIMIZERS)),
+        "batch_size": partial(check_int, minimum=1),
+        "validation_fraction": partial(check_real, minimum=0.0, maximum=0.9),
+        "patience": partial(check_int, minimum=1, allow_none=True),
+        "max_grad_norm": partial(check_real, minimum=0.0, exclusive_minimum=True,
+                                 allow_none=True),
+        "callbacks": _check_callbacks,
+        "verbose": partial(check_int, minimum=0),
+        "checkpoint": _check_checkpoint,
+        "accelerator": _check_accelerator,
+        "device": check_device,
+        "weight_decay": partial(check_real, minimum=0.0),
+    }
 
     _saved_attributes = BaseSeparator._saved_attributes + (
         "n_features_", "inference_frames_", "seed_", "best_epoch_", "epoch_summary_")
@@ -97,46 +324,10 @@ class NeuralSeparator(BaseSeparator):
     _layer_count_params = ("num_layers", "conv_layers", "fc_layers", "depth")
 
     def _check_params(self):
-        stages = _as_stages(self.segment_frames, "segment_frames")
-        epochs = _as_stages(self.max_epochs, "max_epochs")
-        if len(epochs) == 1:
-            epochs = epochs * len(stages)
-        if len(epochs) != len(stages):
-            raise InvalidInputError(
-                f"max_epochs={self.max_epochs!r} must be an integer or have one entry per "
-                f"segment_frames stage ({len(stages)})"
-            )
-        check_real(self.lr, name="lr", minimum=0.0, exclusive_minimum=True)
-        check_choice(self.optimizer, name="optimizer", choices=tuple(OPTIMIZERS))
-        check_int(self.batch_size, name="batch_size", minimum=1)
-        check_real(self.validation_fraction, name="validation_fraction", minimum=0.0,
-                   maximum=0.9)
-        check_int(self.patience, name="patience", minimum=1, allow_none=True)
-        check_real(self.max_grad_norm, name="max_grad_norm", minimum=0.0,
-                   exclusive_minimum=True, allow_none=True)
-        if self.callbacks is not None and not isinstance(self.callbacks, (list, tuple)):
-            raise InvalidAudioTypeError(
-                f"callbacks={self.callbacks!r} must be a list of skorch callbacks or None"
-            )
-        check_int(self.verbose, name="verbose", minimum=0)
-        checkpoint = getattr(self, "checkpoint", None)
-        if checkpoint is not None:
-            if not isinstance(checkpoint, (str, os.PathLike)):
-                raise InvalidAudioTypeError(
-                    f"checkpoint={checkpoint!r} must be a file path (str or os.PathLike) or None"
-                )
-            if Path(checkpoint).is_dir():
-                raise InvalidInputError(
-                    f"checkpoint={str(checkpoint)!r} is a directory; expected a file path"
-                )
-        accelerator = getattr(self, "accelerator", None)
-        if accelerator is not None and not (hasattr(accelerator, "prepare")
-                                            and hasattr(accelerator, "unwrap_model")):
-            raise InvalidAudioTypeError(
-                f"accelerator={accelerator!r} must be an accelerate.Accelerator or None"
-            )
-        check_device(self.device)
-        return stages, epochs
+        """Validate the hyper-parameters (:attr:`_parameter_constraints`) and that
+        ``max_epochs`` fits the ``segment_frames`` curriculum."""
+        super()._check_params()
+        curriculum(self.segment_frames, self.max_epochs)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -162,15 +353,12 @@ class NeuralSeparator(BaseSeparator):
         self
         """
         records, sources = self._fit_data(X, Y)
-        self._n_validation_clips = 0
+        n_validation = 0
         if validation_data is not None:
             valid_records, valid_sources = self._validation_data(validation_data)
             records, sources = records + valid_records, sources + valid_sources
-            self._n_validation_clips = len(valid_records)
-        try:
-            self._fit(records, sources)
-        finally:
-            del self._n_validation_clips
+            n_validation = len(valid_records)
+        self._fit(records, sources, n_validation=n_validation)
         return self
 
     def _validation_data(self, validation_data):
@@ -202,28 +390,27 @@ class NeuralSeparator(BaseSeparator):
         order = rng.permutation(n_clips)
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
-    def _training_run(self, records, sources, checkpoint):
+    def _training_run(self, records, sources, n_validation):
         """The checkpoint to resume (or None) and the header of this run's checkpoints.
 
         The header holds the seed and the train / validation split: drawn from
         ``random_state``, or those of the run being resumed (``random_state`` may be None).
+        The last ``n_validation`` records are ``fit``'s ``validation_data`` (0: none).
         """
         header = {"format": CHECKPOINT_FORMAT, "format_version": 1,
                   "estimator": type(self).__name__}
         resume = None
-        if checkpoint is not None:
-            header["fingerprint"] = training_fingerprint(
-                self, records, sources,
-                n_validation=getattr(self, "_n_validation_clips", 0))
-            resume = read_checkpoint(checkpoint, estimator_name=header["estimator"],
+        if self.checkpoint is not None:
+            header["fingerprint"] = training_fingerprint(self, records, sources,
+                                                         n_validation=n_validation)
+            resume = read_checkpoint(self.checkpoint, estimator_name=header["estimator"],
                                      fingerprint=header["fingerprint"])
         if resume is None:
             rng = check_random_state(self.random_state)
             seed = int(rng.randint(2**31 - 1))
-            n_given = getattr(self, "_n_validation_clips", 0)
-            if n_given:  # validation_data: the last n_given records
-                train = np.arange(len(records) - n_given)
-                valid = np.arange(len(records) - n_given, len(records))
+            if n_validation:  # validation_data: the last n_validation records
+                train = np.arange(len(records) - n_validation)
+                valid = np.arange(len(records) - n_validation, len(records))
             else:
                 train, valid = self._split(len(records), rng)
         else:
@@ -232,10 +419,12 @@ class NeuralSeparator(BaseSeparator):
                       valid=[int(i) for i in valid])
         return resume, header
 
-    def _fit(self, records, sources):
-        stages, epochs = self._check_params()
-        checkpoint = getattr(self, "checkpoint", None)
-        resume, header = self._training_run(records, sources, checkpoint)
+    def _fit(self, records, sources, *, n_validation=0):
+        """Train on ``records`` and ``sources``; the last ``n_validation`` of them are
+        ``fit``'s ``validation_data`` (0: the split follows ``validation_fraction``)."""
+        stages, epochs = curriculum(self.segment_frames, self.max_epochs)
+        checkpoint = self.checkpoint
+        resume, header = self._training_run(records, sources, n_validation)
         train, valid = header["train"], header["valid"]
         torch.manual_seed(header["seed"])
         self.seed_ = header["seed"]
@@ -247,8 +436,7 @@ class NeuralSeparator(BaseSeparator):
         self.n_features_ = int(features[0].shape[1])
         module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
         stacked = np.concatenate(train_features, axis=0)
-        module.standardize.mean.copy_(torch.from_numpy(stacked.mean(0)))
-        module.standardize.scale.copy_(torch.from_numpy(stacked.std(0) + 1e-5))
+        module.set_feature_statistics(stacked.mean(0), stacked.std(0) + 1e-5)
 
         def datasets(length):
             train_set = SegmentDataset(train_features, [targets[i] for i in train], length)
@@ -266,10 +454,11 @@ class NeuralSeparator(BaseSeparator):
                               EarlyStopping(monitor=monitor, patience=self.patience)))
         # After keep_best and early_stopping (their end-of-epoch state is saved), before
         # the user's callbacks (one that interrupts does so after the epoch is saved).
-        callbacks.append(("epoch_checkpoint", EpochCheckpoint(checkpoint, header)))
+        accelerator = self.accelerator
+        callbacks.append(("epoch_checkpoint",
+                          EpochCheckpoint(checkpoint, header, accelerator=accelerator)))
         callbacks.extend(self.callbacks or [])
 
-        accelerator = getattr(self, "accelerator", None)
         net = self._make_net(module, max_epochs=epochs[0], callbacks=callbacks,
                              accelerator=accelerator).initialize()
         counter = dict(net.callbacks_)["epoch_checkpoint"]
@@ -323,6 +512,7 @@ class NeuralSeparator(BaseSeparator):
         settings = dict(
             objective=self._objective(),
             optimizer=OPTIMIZERS[self.optimizer],
+            optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=max_epochs,
             batch_size=self.batch_size,
@@ -394,9 +584,33 @@ class NeuralSeparator(BaseSeparator):
         if net is not None:
             net.module_.to(device)
 
+    def _dc_target(self):
+        """The ``dc_target`` parameter of the separators that have one (deep clustering,
+        Chimera, class-conditional), ``IdealBinaryMask()`` when None: the dominant-source
+        labels and loudness weights of their deep-clustering loss."""
+        return self.dc_target if self.dc_target is not None else IdealBinaryMask()
+
+    def _needed_outputs(self):
+        """Names of the network outputs prediction reads, in ``("embedding", "masks")``."""
+        return ("masks",)
+
     def _reduce_outputs(self, outputs, keep=None):
-        """Pick ``(tensor, time_axis)`` pairs to keep from the module output."""
-        return [(outputs, 2)]
+        """Pick ``(tensor, time_axis)`` pairs to keep from the module output.
+
+        A network with two heads returns ``(embedding (batch, T, F, D), masks (batch, C,
+        T, F))``; ``keep`` (default :meth:`_needed_outputs`) names the ones to keep, in
+        that order. A single output is masks ``(batch, C, T, F)``.
+        """
+        if not isinstance(outputs, tuple):
+            return [(outputs, 2)]
+        embedding, masks = outputs
+        keep = keep or self._needed_outputs()
+        kept = []
+        if "embedding" in keep:
+            kept.append((embedding, 1))
+        if "masks" in keep:
+            kept.append((masks, 2))
+        return kept
 
     def _network_outputs(self, record, keep=None):
         return segmentwise(self.net_.module_, record.features, self.inference_frames_,
@@ -410,3 +624,7 @@ class NeuralSeparator(BaseSeparator):
         tags = super().__sklearn_tags__()
         tags.non_deterministic = False
         return tags
+
+
+#: The shared training parameters, named as in :meth:`NeuralSeparator.__init__`.
+_TRAINING_PARAMETERS = tuple(inspect.signature(NeuralSeparator.__init__).parameters)[1:]

@@ -2,70 +2,20 @@
 
 from functools import partial
 
-import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
 from .._clustering import kmeans_masks, name_by_low_frequency, name_by_reference
-from .._masks import IdealBinaryMask, WienerMask
+from .._masks import WienerMask
 from ..nn.recurrent import ChimeraNetwork
-from ._neural import NeuralSeparator
-from .._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes
+from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
+                      training_arguments)
+from ._targets import clip_targets
 from ._training import segmentwise
-from .._validation import InvalidInputError, check_choice, check_int, check_real
-from ..losses import (deep_clustering_loss, magnitude_spectrum_approximation,
-                     masked_magnitude_spectrum_approximation,
-                     phase_sensitive_spectrum_approximation, whitened_kmeans_loss)
+from .._validation import InvalidInputError, check_choice, check_mask_target
+from ..losses import DC_OBJECTIVES, MI_OBJECTIVES, chimera_objective
 
-__all__ = ["ChimeraSeparator", "DeepClusteringSeparator", "chimera_objective",
-           "DC_OBJECTIVES", "MI_OBJECTIVES"]
-
-
-#: The deep-clustering head's losses: the low-rank loss of Hershey et al. (Luo et al.'s)
-#: and the whitened k-means objective of Wang, Le Roux and Hershey (2018, Chimera++).
-DC_OBJECTIVES = {"dc": deep_clustering_loss, "wkm": whitened_kmeans_loss}
-#: The mask-inference head's losses (Luo et al. 2017; tPSA: Erdogan et al. 2015, Chimera++).
-MI_OBJECTIVES = {"mmsa": masked_magnitude_spectrum_approximation,
-                 "msa": magnitude_spectrum_approximation,
-                 "psa": phase_sensitive_spectrum_approximation}
-
-
-def chimera_objective(outputs, targets, *, alpha, mi_objective, dc_objective="dc"):
-    """Chimera loss ``alpha * L_dc / TF + (1 - alpha) * L_mi`` (eq. 3), divided by ``TF``.
-
-    Parameters
-    ----------
-    outputs : tuple of Tensor
-        ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
-    targets : dict of Tensor
-        ``labels (batch, T, F)`` dominant source, ``weights (batch, T, F)`` loudness,
-        ``mixture (batch, T, F)`` magnitude, ``reference (batch, T, C, F)`` (Wiener-like
-        mask for mMSA, source magnitudes for MSA, phase-sensitive source magnitudes for
-        PSA), ``valid (batch, T)``.
-    alpha : float
-        Weight of the deep-clustering loss.
-    mi_objective : {"mmsa", "msa", "psa"}
-        Key of :data:`MI_OBJECTIVES`.
-    dc_objective : {"dc", "wkm"}
-        Key of :data:`DC_OBJECTIVES`.
-    """
-    embedding, masks = outputs
-    valid = targets["valid"]
-    loss = embedding.new_zeros(())
-    if alpha > 0:
-        batch, n_frames, n_bins, dim = embedding.shape
-        n_sources = masks.shape[1]
-        labels = torch.nn.functional.one_hot(targets["labels"].long(), n_sources)
-        weights = targets["weights"] * valid[:, :, None]
-        loss = loss + alpha * DC_OBJECTIVES[dc_objective](
-            embedding.reshape(batch, n_frames * n_bins, dim),
-            labels.reshape(batch, n_frames * n_bins, n_sources),
-            weights.reshape(batch, n_frames * n_bins))
-    if alpha < 1:
-        reference = targets["reference"].transpose(1, 2)
-        loss = loss + (1 - alpha) * MI_OBJECTIVES[mi_objective](
-            masks, targets["mixture"], reference, valid)
-    return loss
+__all__ = ["ChimeraSeparator", "DeepClusteringSeparator"]
 
 
 class _MasksOnly(torch.nn.Module):
@@ -85,24 +35,14 @@ class _ChimeraBase(NeuralSeparator):
     _alpha = 1.0
     _mi_objective = "mmsa"
 
-    def _check_params(self):
-        stages = super()._check_params()
-        check_int(self.embedding_dim, name="embedding_dim", minimum=1)
-        check_int(self.hidden_size, name="hidden_size", minimum=1)
-        check_int(self.num_layers, name="num_layers", minimum=1)
-        check_choice(self.rnn_type, name="rnn_type", choices=("lstm", "gru"))
-        check_real(self.dropout, name="dropout", minimum=0.0, maximum=0.95)
-        check_choice(self.dc_objective, name="dc_objective", choices=tuple(DC_OBJECTIVES))
-        for name in ("dc_target", "mi_target"):
-            target = getattr(self, name, None)
-            if target is not None and not hasattr(target, "masks"):
-                raise InvalidInputError(
-                    f"{name}={target!r} must be a mask target such as IdealBinaryMask()"
-                )
-        return stages
-
-    def _dc_target(self):
-        return self.dc_target if self.dc_target is not None else IdealBinaryMask()
+    _parameter_constraints = {
+        **NeuralSeparator._parameter_constraints,
+        **{name: NETWORK_CONSTRAINTS[name] for name in (
+            "embedding_dim", "hidden_size", "num_layers", "rnn_type", "dropout",
+            "low_frequency_source")},
+        "dc_objective": partial(check_choice, choices=tuple(DC_OBJECTIVES)),
+        "dc_target": partial(check_mask_target, example="IdealBinaryMask()"),
+    }
 
     def _build_module(self, n_features, n_bins, n_sources):
         return ChimeraNetwork(n_features, n_bins, n_sources, embedding_dim=self.embedding_dim,
@@ -110,27 +50,15 @@ class _ChimeraBase(NeuralSeparator):
                               rnn_type=self.rnn_type, dropout=self.dropout)
 
     def _clip_targets(self, record, sources):
-        magnitudes = grid_magnitudes(record.grid, sources)  # (C, T, F)
+        reference = None
+        if self._alpha_value() < 1:  # what the MI head's loss compares its masks with
+            # Only ChimeraSeparator trains a mask-inference head, and has mi_target.
+            mi_target = self.mi_target if self.mi_target is not None else WienerMask()
+            reference = {"mmsa": mi_target, "msa": "magnitudes",
+                         "psa": "phase_sensitive"}[self._mi_objective_value()]
         dc_target = self._dc_target()
-        labels = dc_target._masks(magnitudes).argmax(0).astype(np.int64)
-        # Magnitudes are scaled per clip to unit mean square so that the MI loss, and
-        # with it the balance alpha sets, does not depend on how loud a clip is.
-        scale = float(np.sqrt(np.mean(record.magnitude ** 2))) + 1e-8
-        targets = {"labels": labels, "weights": dc_target.weights(record),
-                   "mixture": record.magnitude / scale}
-        if self._alpha_value() < 1:
-            objective = self._mi_objective_value()
-            if objective == "mmsa":
-                mi_target = getattr(self, "mi_target", None) or WienerMask()
-                reference = mi_target._masks(magnitudes)
-            elif objective == "psa":
-                reference = grid_phase_sensitive_magnitudes(record.grid, sources,
-                                                            record.stft) / scale
-            else:
-                reference = magnitudes / scale
-            targets["reference"] = np.ascontiguousarray(reference.transpose(1, 0, 2),
-                                                        dtype=np.float32)
-        return targets
+        return clip_targets(record, sources, labels=dc_target, weights=dc_target,
+                            mixture=True, reference=reference)
 
     def _alpha_value(self):
         return self._alpha
@@ -143,7 +71,7 @@ class _ChimeraBase(NeuralSeparator):
                        mi_objective=self._mi_objective_value(),
                        dc_objective=self.dc_objective)
 
-    def _fit(self, records, sources):
+    def _fit(self, records, sources, *, n_validation=0):
         naming = self._naming()
         if naming == "low_frequency" and self.n_sources_ != 2:
             raise InvalidInputError(
@@ -151,7 +79,7 @@ class _ChimeraBase(NeuralSeparator):
                 f"Y has {self.n_sources_}; use cluster_naming=None"
             )
         self.permutation_invariant_ = self._predict_head() == "dc" and naming is None
-        super()._fit(records, sources)
+        super()._fit(records, sources, n_validation=n_validation)
         return self
 
     def embed(self, X):
@@ -179,16 +107,6 @@ class _ChimeraBase(NeuralSeparator):
                            self.inference_frames_, device=self.device,
                            batch_size=self.batch_size,
                            reduce=partial(self._reduce_outputs, keep=("masks",)))
-
-    def _reduce_outputs(self, outputs, keep=None):
-        embedding, masks = outputs
-        keep = keep or self._needed_outputs()
-        kept = []
-        if "embedding" in keep:
-            kept.append((embedding, 1))
-        if "masks" in keep:
-            kept.append((masks, 2))
-        return kept
 
     def _needed_outputs(self):
         if self._predict_head() == "mi":
@@ -250,45 +168,7 @@ class DeepClusteringSeparator(_ChimeraBase):
         Training segment length in frames; a tuple such as ``(100, 500)`` is a
         curriculum, one stage after the other. Inference runs on segments of the
         last length.
-    lr : float, default=1e-3
-        Learning rate.
-    optimizer : {"rmsprop", "adam"}, default="rmsprop"
-        ``torch.optim.RMSprop`` (Luo et al.'s optimiser) or ``torch.optim.Adam``.
-    max_epochs : int or tuple of int, default=100
-        Epochs (per curriculum stage when a tuple).
-    batch_size : int, default=16
-        Segments per batch.
-    validation_fraction : float, default=0.1
-        Share of the training clips held out; the weights of the epoch with the
-        lowest validation loss are kept. 0 keeps the lowest training loss.
-    patience : int or None, default=10
-        Stop after this many epochs without improvement (skorch ``EarlyStopping``).
-    max_grad_norm : float or None, default=5.0
-        Gradient norm clipping.
-    device : str, default="cpu"
-        Torch device, e.g. ``"cuda"``.
-    random_state : int, RandomState or None
-        Seeds the split, the weights, the batch order and K-means: the same value
-        gives the same predictions on re-fit.
-    callbacks : list of skorch callbacks, default=None
-        Added to the net (e.g. ``skorch.callbacks.ProgressBar()``).
-    verbose : int, default=0
-        skorch's per-epoch table when 1.
-    checkpoint : str or os.PathLike, default=None
-        File to which the state of training is written, atomically, after every
-        epoch (weights, optimizer, history, best epoch, early stopping, random
-        generators). If training is interrupted (Ctrl-C, a killed process, a
-        callback such as :class:`~sksep.callbacks.TimeBudget`), ``fit`` with the
-        same data and settings resumes from it and ends with the same model as an
-        uninterrupted run with the same ``random_state``. The file is deleted once
-        training is complete (all epochs run, or early stopping). A checkpoint
-        from other data or settings is refused (``ValueError``), not overwritten.
-        Not saved in model files.
-    accelerator : accelerate.Accelerator, default=None
-        Train through Hugging Face ``accelerate`` (skorch's ``AccelerateMixin``):
-        the accelerator places the model and batches, and under
-        ``accelerate launch`` shards the batches over processes / GPUs. Inference
-        then runs on ``device``. Not saved in model files.
+    {training_parameters}
 
     Attributes
     ----------
@@ -304,6 +184,10 @@ class DeepClusteringSeparator(_ChimeraBase):
     permutation_invariant_ : bool
         True when outputs are not named (``score`` is then permutation-invariant).
 
+    Notes
+    -----
+    Luo et al. train with RMSprop, the default ``optimizer``.
+
     Examples
     --------
     >>> from sksep import DeepClusteringSeparator
@@ -315,43 +199,30 @@ class DeepClusteringSeparator(_ChimeraBase):
     [2, 2]
     """
 
+    _parameter_constraints = {
+        **_ChimeraBase._parameter_constraints,
+        "cluster_naming": partial(check_choice, choices=("low_frequency", None)),
+    }
+
     def __init__(self, embedding_dim=20, hidden_size=500, num_layers=4, rnn_type="lstm",
                  dropout=0.0, features=None, dc_target=None, dc_objective="dc",
                  cluster_naming="low_frequency",
                  low_frequency_source=-1, segment_frames=100, lr=1e-3, optimizer="rmsprop",
                  max_epochs=100, batch_size=16, validation_fraction=0.1, patience=10,
                  max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None, verbose=0,
-                 checkpoint=None, accelerator=None):
+                 checkpoint=None, accelerator=None, weight_decay=0.0):
+        super().__init__(**training_arguments(locals()))
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.rnn_type = rnn_type
         self.dropout = dropout
-        self.features = features
         self.dc_target = dc_target
         self.dc_objective = dc_objective
         self.cluster_naming = cluster_naming
         self.low_frequency_source = low_frequency_source
-        self.segment_frames = segment_frames
-        self.lr = lr
-        self.optimizer = optimizer
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_grad_norm = max_grad_norm
-        self.device = device
-        self.random_state = random_state
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.checkpoint = checkpoint
-        self.accelerator = accelerator
 
-    def _check_params(self):
-        stages = super()._check_params()
-        check_choice(self.cluster_naming, name="cluster_naming", choices=("low_frequency", None))
-        check_int(self.low_frequency_source, name="low_frequency_source", minimum=-2, maximum=1)
-        return stages
+    __doc__ = document_training_parameters(__doc__, __init__)
 
     def _predict_head(self):
         return "dc"
@@ -390,9 +261,9 @@ class ChimeraSeparator(_ChimeraBase):
     mi_target : WienerMask, default=None
         Reference mask of mMSA; ``None`` is ``WienerMask(power=2)``.
     hidden_size, num_layers, rnn_type, dropout, features, dc_target, dc_objective, \
-low_frequency_source, segment_frames, lr, optimizer, max_epochs, batch_size, validation_fraction, patience, \
-max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
+low_frequency_source, segment_frames
         As in :class:`DeepClusteringSeparator`.
+    {training_parameters}
 
     Attributes
     ----------
@@ -418,6 +289,14 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
     True
     """
 
+    _parameter_constraints = {
+        **_ChimeraBase._parameter_constraints,
+        "alpha": NETWORK_CONSTRAINTS["alpha"],
+        "mi_objective": partial(check_choice, choices=tuple(MI_OBJECTIVES)),
+        "head": partial(check_choice, choices=("mi", "dc")),
+        "mi_target": partial(check_mask_target, example="WienerMask()"),
+    }
+
     def __init__(self, alpha=0.1, embedding_dim=20, mi_objective="mmsa", head="mi",
                  hidden_size=500, num_layers=4, rnn_type="lstm", dropout=0.0, features=None,
                  dc_target=None, dc_objective="dc", mi_target=None, low_frequency_source=-1,
@@ -425,7 +304,8 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
                  lr=1e-3, optimizer="rmsprop", max_epochs=100, batch_size=16,
                  validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None):
+                 accelerator=None, weight_decay=0.0):
+        super().__init__(**training_arguments(locals()))
         self.alpha = alpha
         self.embedding_dim = embedding_dim
         self.mi_objective = mi_objective
@@ -434,33 +314,12 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         self.num_layers = num_layers
         self.rnn_type = rnn_type
         self.dropout = dropout
-        self.features = features
         self.dc_target = dc_target
         self.dc_objective = dc_objective
         self.mi_target = mi_target
         self.low_frequency_source = low_frequency_source
-        self.segment_frames = segment_frames
-        self.lr = lr
-        self.optimizer = optimizer
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_grad_norm = max_grad_norm
-        self.device = device
-        self.random_state = random_state
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.checkpoint = checkpoint
-        self.accelerator = accelerator
 
-    def _check_params(self):
-        stages = super()._check_params()
-        check_real(self.alpha, name="alpha", minimum=0.0, maximum=1.0)
-        check_choice(self.mi_objective, name="mi_objective", choices=tuple(MI_OBJECTIVES))
-        check_choice(self.head, name="head", choices=("mi", "dc"))
-        check_int(self.low_frequency_source, name="low_frequency_source", minimum=-2, maximum=1)
-        return stages
+    __doc__ = document_training_parameters(__doc__, __init__)
 
     def _alpha_value(self):
         return float(self.alpha)

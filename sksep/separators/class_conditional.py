@@ -1,5 +1,6 @@
 """Class-conditional embeddings (Seetharaman, Wichern, Venkataramani, Le Roux, ICASSP 2019)."""
 
+import warnings
 from functools import partial
 
 import numpy as np
@@ -9,15 +10,18 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import is_record_list
 from ..nn.gmm import (COVARIANCE_TYPES, ClassConditionalNetwork, fit_gaussian,
                    gaussian_log_likelihood)
-from .._masks import IdealBinaryMask, loudness_weights
+from .._masks import loudness_weights
 from ..nn.recurrent import ChimeraNetwork
-from ._neural import NeuralSeparator
-from .._spectral import apply_masks, grid_magnitudes
-from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
-                          check_mixtures, check_real)
-from ..losses import deep_clustering_loss, l1_spectrogram_loss
+from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
+                      training_arguments)
+from .._spectral import apply_masks
+from .._validation import (InvalidInputError, check_choice, check_mask_target, check_mixtures,
+                          check_real)
+from ..exceptions import InvalidParameterTypeError
+from ..losses import class_conditional_objective
+from ._targets import clip_targets
 
-__all__ = ["ClassConditionalSeparator", "class_conditional_objective"]
+__all__ = ["ClassConditionalSeparator"]
 
 #: Variance of every Gaussian at initialisation: ``beta = 4`` in soft K-means terms, sharp
 #: enough for unit-norm embeddings (squared distances in [0, 4]) to give masks far from
@@ -34,50 +38,38 @@ QUERY_MIN_VARIANCE = 1e-4
 SILENCE_MAGNITUDE = 1e-6
 
 
-def class_conditional_objective(outputs, targets, *, dc_weight, projection=None):
-    """``L1 + dc_weight * L_dc``, both per bin (Seetharaman et al. 2019, section 4.1).
+def _check_source_names(value, *, name):
+    """``None`` or a tuple of at least two distinct, non-empty source names."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidParameterTypeError(
+            f"{name}={value!r} must be a tuple of source names such as "
+            f"('vocals', 'accompaniment'), or None"
+        )
+    if not all(isinstance(source, str) and source for source in value):
+        raise InvalidParameterTypeError(f"{name}={value!r} must hold non-empty strings")
+    if len(set(value)) != len(value):
+        raise InvalidInputError(f"{name}={value!r} has repeated names; expected "
+                                f"one distinct name per source")
+    if len(value) < 2:
+        raise InvalidInputError(f"{name}={value!r} has {len(value)} name; expected "
+                                f"at least 2 (one per source)")
+    return tuple(value)
 
-    The L1 term compares the masked mixture with the sources on the linear STFT grid:
-    masks are projected from the feature (mel) grid, clamped to [0, 1] and applied to
-    the mixture magnitude, as at inference. The deep-clustering term regularises the
-    same embeddings the GMM reads, on the loud bins only.
 
-    Parameters
-    ----------
-    outputs : tuple of Tensor
-        ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
-    targets : dict of Tensor
-        ``mixture (batch, T, n_freq)`` and ``sources (batch, T, C, n_freq)`` linear
-        magnitudes (scaled per clip to unit RMS), ``valid (batch, T)``; with
-        ``dc_weight > 0`` also ``labels (batch, T, F)`` (dominant source) and
-        ``weights (batch, T, F)`` (loudness).
-    dc_weight : float
-        Weight of the deep-clustering loss (1: the paper's equal weighting).
-    projection : Tensor of shape (n_freq, F), optional
-        Feature-grid to STFT-grid mask projection (``FeatureGrid.projection``); ``None``
-        when the feature grid is the STFT grid.
+def _is_unset(classes):
+    """Whether the deprecated ``classes`` parameter is left at its default."""
+    return isinstance(classes, str) and classes == "deprecated"
 
-    Returns
-    -------
-    loss : Tensor, scalar
-    """
-    embedding, masks = outputs
-    valid = targets["valid"]
-    if projection is not None:
-        masks = masks @ projection.to(masks).T
-    masks = masks.clamp(0.0, 1.0)
-    loss = l1_spectrogram_loss(masks, targets["mixture"], targets["sources"].transpose(1, 2),
-                               valid)
-    if dc_weight > 0:
-        batch, n_frames, n_bins, dim = embedding.shape
-        n_classes = outputs[1].shape[1]
-        labels = torch.nn.functional.one_hot(targets["labels"].long(), n_classes)
-        weights = targets["weights"] * valid[:, :, None]
-        loss = loss + dc_weight * deep_clustering_loss(
-            embedding.reshape(batch, n_frames * n_bins, dim),
-            labels.reshape(batch, n_frames * n_bins, n_classes),
-            weights.reshape(batch, n_frames * n_bins))
-    return loss
+
+def _check_classes(value, *, name):
+    """``classes``, the former name of ``source_names``: accepted with a FutureWarning."""
+    if _is_unset(value):
+        return value
+    warnings.warn("classes was renamed source_names; classes will be removed in a future "
+                  "version: pass source_names instead", FutureWarning, stacklevel=2)
+    return _check_source_names(value, name=name)
 
 
 class ClassConditionalSeparator(NeuralSeparator):
@@ -95,9 +87,9 @@ class ClassConditionalSeparator(NeuralSeparator):
 
     Parameters
     ----------
-    classes : sequence of str, default=None
-        One name per source of ``Y``, in order (e.g. ``("vocals", "accompaniment")``);
-        ``None`` names them ``"source0", "source1", ...``.
+    source_names : sequence of str, default=None
+        One name per source of ``Y``, in order (e.g. ``("vocals", "accompaniment")``):
+        the classes of the paper. ``None`` names them ``"source0", "source1", ...``.
     covariance_type : {"tied_spherical", "spherical", "tied_diag", "diag"} or None, \
 default="tied_spherical"
         Covariance of the class Gaussians: one variance (spherical) or one per
@@ -123,14 +115,21 @@ default="tied_spherical"
         Assignment target and loudness threshold of the deep-clustering loss, also the
         threshold that picks the loud bins of a query; ``None`` is
         ``IdealBinaryMask(threshold_db=-40)``.
-    segment_frames, lr, optimizer, max_epochs, batch_size, validation_fraction, patience, \
-max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
-        As in :class:`DeepClusteringSeparator`.
+    segment_frames : int or tuple of int, default=100
+        Training segment length in frames; a tuple such as ``(100, 500)`` is a
+        curriculum, one stage after the other. Inference runs on segments of the
+        last length.
+    {training_parameters}
+    classes : sequence of str, default="deprecated"
+        Former name of ``source_names`` (with a ``FutureWarning``); model files that
+        store it load with it as ``source_names``.
 
     Attributes
     ----------
-    classes_ : tuple of str
+    source_names_ : tuple of str
         Name of each source, in the order of ``Y`` and of the predictions.
+    classes_ : tuple of str
+        Former name of ``source_names_`` (with a ``FutureWarning``).
     means_ : ndarray of shape (n_classes, embedding_dim) or None
         Learned class means (None for the baseline).
     variances_ : ndarray of shape (n_classes, embedding_dim) or None
@@ -168,10 +167,11 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
     >>> from sksep import ClassConditionalSeparator
     >>> from sksep.datasets import load_mir1k
     >>> data = load_mir1k("../shared/data/MIR-1K", "train", max_clips=2)
-    >>> est = ClassConditionalSeparator(classes=("vocals", "accompaniment"), hidden_size=8,
-    ...                                 num_layers=1, max_epochs=1, random_state=0)
+    >>> est = ClassConditionalSeparator(source_names=("vocals", "accompaniment"),
+    ...                                 hidden_size=8, num_layers=1, max_epochs=1,
+    ...                                 random_state=0)
     >>> est = est.fit(data.X, data.Y)
-    >>> est.classes_, est.means_.shape, est.beta_ > 0
+    >>> est.source_names_, est.means_.shape, est.beta_ > 0
     (('vocals', 'accompaniment'), (2, 20), True)
     >>> masks = est.predict_masks(data.X[:1])[0]
     >>> masks.shape[0], bool(np.allclose(masks.sum(axis=0), 1.0, atol=1e-5))
@@ -183,15 +183,31 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
     """
 
     _saved_attributes = NeuralSeparator._saved_attributes + (
-        "classes_", "means_", "variances_", "priors_", "beta_")
+        "means_", "variances_", "priors_", "beta_")
 
-    def __init__(self, classes=None, covariance_type="tied_spherical", embedding_dim=20,
+    # Model files written before the rename store these names.
+    _former_names = {"classes": "source_names", "classes_": "source_names_"}
+
+    _parameter_constraints = {
+        **NeuralSeparator._parameter_constraints,
+        **{name: NETWORK_CONSTRAINTS[name] for name in (
+            "embedding_dim", "hidden_size", "num_layers", "rnn_type", "dropout")},
+        "source_names": _check_source_names,
+        "covariance_type": partial(check_choice, choices=COVARIANCE_TYPES + (None,)),
+        "dc_weight": partial(check_real, minimum=0.0),
+        "dc_target": partial(check_mask_target, example="IdealBinaryMask()"),
+        "classes": _check_classes,
+    }
+
+    def __init__(self, source_names=None, covariance_type="tied_spherical", embedding_dim=20,
                  dc_weight=1.0, hidden_size=300, num_layers=4, rnn_type="lstm", dropout=0.0,
                  features=None, dc_target=None, segment_frames=100, lr=1e-3,
                  optimizer="rmsprop", max_epochs=100, batch_size=16, validation_fraction=0.1,
                  patience=10, max_grad_norm=5.0, device="cpu", random_state=None,
-                 callbacks=None, verbose=0, checkpoint=None, accelerator=None):
-        self.classes = classes
+                 callbacks=None, verbose=0, checkpoint=None, accelerator=None,
+                 classes="deprecated", weight_decay=0.0):
+        super().__init__(**training_arguments(locals()))
+        self.source_names = source_names
         self.covariance_type = covariance_type
         self.embedding_dim = embedding_dim
         self.dc_weight = dc_weight
@@ -199,68 +215,45 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         self.num_layers = num_layers
         self.rnn_type = rnn_type
         self.dropout = dropout
-        self.features = features
         self.dc_target = dc_target
-        self.segment_frames = segment_frames
-        self.lr = lr
-        self.optimizer = optimizer
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_grad_norm = max_grad_norm
-        self.device = device
-        self.random_state = random_state
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.checkpoint = checkpoint
-        self.accelerator = accelerator
+        self.classes = classes
+
+    __doc__ = document_training_parameters(__doc__, __init__)
 
     # -- parameters -------------------------------------------------------------------------
 
     def _check_params(self):
-        stages = super()._check_params()
-        check_choice(self.covariance_type, name="covariance_type",
-                     choices=COVARIANCE_TYPES + (None,))
-        check_int(self.embedding_dim, name="embedding_dim", minimum=1)
-        check_real(self.dc_weight, name="dc_weight", minimum=0.0)
-        check_int(self.hidden_size, name="hidden_size", minimum=1)
-        check_int(self.num_layers, name="num_layers", minimum=1)
-        check_choice(self.rnn_type, name="rnn_type", choices=("lstm", "gru"))
-        check_real(self.dropout, name="dropout", minimum=0.0, maximum=0.95)
-        if self.dc_target is not None and not hasattr(self.dc_target, "weights"):
+        super()._check_params()
+        if self.source_names is not None and self._names_parameter() == "classes":
             raise InvalidInputError(
-                f"dc_target={self.dc_target!r} must be a mask target such as IdealBinaryMask()"
+                f"source_names={self.source_names!r} and classes={self.classes!r} name the "
+                f"same thing; pass source_names only (classes is its former name)"
             )
-        self._check_classes()
-        return stages
 
-    def _check_classes(self, n_sources=None):
-        classes = self.classes
-        if classes is None:
-            return None if n_sources is None else tuple(f"source{i}" for i in range(n_sources))
-        if isinstance(classes, (str, bytes)) or not isinstance(classes, (list, tuple)):
-            raise InvalidAudioTypeError(
-                f"classes={classes!r} must be a tuple of source names such as "
-                f"('vocals', 'accompaniment'), or None"
-            )
-        if not all(isinstance(name, str) and name for name in classes):
-            raise InvalidAudioTypeError(f"classes={classes!r} must hold non-empty strings")
-        if len(set(classes)) != len(classes):
-            raise InvalidInputError(f"classes={classes!r} has repeated names; expected "
-                                    f"one distinct name per source")
-        if len(classes) < 2:
-            raise InvalidInputError(f"classes={classes!r} has {len(classes)} name; expected "
-                                    f"at least 2 (one per source)")
-        if n_sources is not None and len(classes) != n_sources:
+    def _names_parameter(self):
+        """The parameter that names the sources: ``source_names``, or its former name
+        ``classes`` when that one is given."""
+        return "source_names" if _is_unset(self.classes) else "classes"
+
+    def _fitted_source_names(self, n_sources):
+        """One name per source, from ``source_names`` (or ``classes``) or ``source0``..."""
+        name = self._names_parameter()
+        names = getattr(self, name)
+        if names is None:
+            return tuple(f"source{i}" for i in range(n_sources))
+        if len(names) != n_sources:
             raise InvalidInputError(
-                f"classes={tuple(classes)!r} has {len(classes)} names but Y has {n_sources} "
+                f"{name}={tuple(names)!r} has {len(names)} names but Y has {n_sources} "
                 f"sources per clip; expected one name per source"
             )
-        return tuple(classes)
+        return tuple(names)
 
-    def _dc_target(self):
-        return self.dc_target if self.dc_target is not None else IdealBinaryMask()
+    @property
+    def classes_(self):
+        """Former name of ``source_names_`` (with a ``FutureWarning``)."""
+        warnings.warn("classes_ was renamed source_names_; classes_ will be removed in a "
+                      "future version", FutureWarning, stacklevel=2)
+        return self.source_names_
 
     def _uses_dc(self):
         return self.covariance_type is not None and self.dc_weight > 0
@@ -282,19 +275,10 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
                                        init_variance=INIT_VARIANCE, min_variance=MIN_VARIANCE)
 
     def _clip_targets(self, record, sources):
-        mixture = np.abs(record.stft).T  # (T, n_freq)
-        # Scaled per clip to unit RMS so that the loss does not depend on how loud a
-        # clip is, and the balance with the deep-clustering loss neither.
-        scale = float(np.sqrt(np.mean(mixture ** 2))) + 1e-8
-        source_magnitudes = np.abs(record.grid.stft(sources)).transpose(2, 0, 1)  # (T, C, n_freq)
-        targets = {"mixture": np.ascontiguousarray(mixture / scale, dtype=np.float32),
-                   "sources": np.ascontiguousarray(source_magnitudes / scale, dtype=np.float32)}
-        if self._uses_dc():
-            dc_target = self._dc_target()
-            labels = dc_target._masks(grid_magnitudes(record.grid, sources)).argmax(0)
-            targets["labels"] = labels.astype(np.uint8)
-            targets["weights"] = dc_target.weights(record)
-        return targets
+        # The L1 loss compares magnitudes on the linear STFT grid, as at inference.
+        dc_target = self._dc_target() if self._uses_dc() else None
+        return clip_targets(record, sources, labels=dc_target, weights=dc_target,
+                            mixture=True, reference="magnitudes", grid="stft")
 
     def _objective(self):
         projection = self.grid_.projection()
@@ -304,25 +288,15 @@ max_grad_norm, device, random_state, callbacks, verbose, checkpoint, accelerator
         return partial(class_conditional_objective, dc_weight=dc_weight,
                        projection=projection)
 
-    def _reduce_outputs(self, outputs, keep=None):
-        embedding, masks = outputs
-        keep = keep or ("masks",)
-        kept = []
-        if "embedding" in keep:
-            kept.append((embedding, 1))
-        if "masks" in keep:
-            kept.append((masks, 2))
-        return kept
-
     def _masks_from_outputs(self, outputs, record):
         return np.clip(outputs[0], 0.0, 1.0)
 
-    def _fit(self, records, sources):
+    def _fit(self, records, sources, *, n_validation=0):
         if self.n_sources_ > 255:
             raise InvalidInputError(f"Y has {self.n_sources_} sources per clip; expected "
                                     f"at most 255 classes")
-        self.classes_ = self._check_classes(self.n_sources_)
-        super()._fit(records, sources)
+        self.source_names_ = self._fitted_source_names(self.n_sources_)
+        super()._fit(records, sources, n_validation=n_validation)
         self._learned_gaussians()
         return self
 

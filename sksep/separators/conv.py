@@ -2,93 +2,27 @@
 
 from functools import partial
 
-import numpy as np
-import torch
-
 from ..nn.context_cnn import ContextCNN
 from .._features import MelFeatures
-from .._masks import ideal_binary_mask, wiener_mask
-from ._neural import NeuralSeparator
-from .._spectral import grid_magnitudes
-from .._validation import InvalidInputError, check_choice, check_int, check_real
+from .._inference import overlap_add
+from .._masks import IdealBinaryMask, WienerMask, ideal_binary_mask, wiener_mask
+from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
+                      training_arguments)
+from ..losses import dominant_source_objective, soft_mask_objective
+from ._targets import clip_targets
+from ._training import module_function
+from .._validation import InvalidInputError, check_choice, check_int
 
-__all__ = ["ConvMaskSeparator", "soft_mask_objective", "dominant_source_objective",
-           "framewise", "normalize_masks"]
-
-
-def _mean_over_valid_frames(per_frame, valid):
-    """Mean of ``(batch, T)`` per-frame losses over the real frames (``valid == 1``)."""
-    valid = valid.to(per_frame.dtype)
-    return (per_frame * valid).sum() / valid.sum().clamp_min(1.0)
-
-
-def soft_mask_objective(outputs, targets):
-    """Mean squared error of sigmoid masks against the soft ratio mask (eq. 10).
-
-    Parameters
-    ----------
-    outputs : Tensor of shape (batch, I, T, K)
-        Sigmoid outputs ``P``.
-    targets : dict of Tensor
-        ``ratio (batch, T, I, K)``: ``|S_i| / sum_j |S_j|`` (eq. 8); ``valid (batch, T)``.
-
-    Returns
-    -------
-    loss : Tensor, scalar
-        Mean over sources, bins and real frames.
-    """
-    reference = targets["ratio"].transpose(1, 2)
-    per_frame = (outputs - reference).pow(2).mean(dim=(1, 3))
-    return _mean_over_valid_frames(per_frame, targets["valid"])
-
-
-def dominant_source_objective(outputs, targets):
-    """Negative log-likelihood of the dominant source of each bin (eq. 7).
-
-    Parameters
-    ----------
-    outputs : Tensor of shape (batch, I, T, K)
-        Log-probabilities over sources (log-softmax, eq. 6).
-    targets : dict of Tensor
-        ``labels (batch, T, K)``: index of the loudest source (eq. 4); ``valid (batch, T)``.
-
-    Returns
-    -------
-    loss : Tensor, scalar
-        Mean over bins and real frames.
-    """
-    labels = targets["labels"].long().unsqueeze(1)  # (batch, 1, T, K)
-    per_frame = -outputs.gather(1, labels).squeeze(1).mean(dim=2)
-    return _mean_over_valid_frames(per_frame, targets["valid"])
-
-
-def normalize_masks(masks, eps=1e-12):
-    """Rescale masks so that they sum to one over sources at every bin.
-
-    Parameters
-    ----------
-    masks : ndarray of shape (n_sources, n_frames, n_bins)
-        Non-negative, e.g. independent sigmoid outputs.
-
-    Returns
-    -------
-    masks : ndarray of float32, same shape
-        ``masks / masks.sum(0)``; bins where every mask is 0 get ``1 / n_sources``.
-        Applied with the mixture phase, the estimates then sum to the mixture.
-    """
-    masks = np.asarray(masks, dtype=np.float64)
-    total = masks.sum(axis=0, keepdims=True)
-    empty = total <= eps
-    normalized = np.where(empty, 1.0 / masks.shape[0], masks / np.where(empty, 1.0, total))
-    return normalized.astype(np.float32)
+__all__ = ["ConvMaskSeparator", "framewise"]
 
 
 def framewise(module, features, chunk_frames, *, device="cpu"):
     """Run a :class:`ContextCNN` on a whole clip, every frame with its true context.
 
-    The clip is padded once at its ends (by repeating the end frames, as in training)
-    and cut into chunks that carry ``c`` real frames of context on each side, so the
-    result does not depend on ``chunk_frames``: no seams.
+    The clip is extended once at its ends (by repeating the end frames, as in training)
+    and cut into chunks that carry ``c`` real frames of context on each side
+    (:func:`sksep._inference.overlap_add` with ``context=c``), so the result does not
+    depend on ``chunk_frames``: no seams.
 
     Parameters
     ----------
@@ -96,23 +30,27 @@ def framewise(module, features, chunk_frames, *, device="cpu"):
     features : ndarray of shape (n_frames, n_features)
     chunk_frames : int
         Frames per forward pass (bounds memory).
+    device : str, default="cpu"
 
     Returns
     -------
     outputs : ndarray of shape (n_sources, n_frames, n_bins)
     """
-    context = module.context
-    padded = np.concatenate([np.repeat(features[:1], context, axis=0), features,
-                             np.repeat(features[-1:], context, axis=0)])
     n_frames = features.shape[0]
-    pieces = []
+    chunks = [(start, min(start + chunk_frames, n_frames))
+              for start in range(0, n_frames, chunk_frames)]
     module.eval()
-    with torch.no_grad():
-        for start in range(0, n_frames, chunk_frames):
-            stop = min(start + chunk_frames, n_frames)
-            chunk = torch.from_numpy(np.ascontiguousarray(padded[start:stop + 2 * context]))
-            pieces.append(module.forward_padded(chunk[None].to(device))[0].cpu().numpy())
-    return np.concatenate(pieces, axis=1)
+    return overlap_add(module_function(module.forward_padded, device=device), features, chunks,
+                       context=module.context, output_axis=1)
+
+
+def _check_kernel_size(value, *, name):
+    kernel = check_int(value, name=name, minimum=1)
+    if kernel % 2 == 0:
+        raise InvalidInputError(
+            f"{name}={kernel} must be an odd integer (same padding keeps the size)"
+        )
+    return kernel
 
 
 class ConvMaskSeparator(NeuralSeparator):
@@ -154,7 +92,8 @@ class ConvMaskSeparator(NeuralSeparator):
         Dropout before each fully-connected layer.
     features : transformer, default=None
         Features for raw waveforms. ``None`` is the paper's linear STFT magnitude:
-        ``MelFeatures(n_mels=None, n_fft=1024, hop_length=256, deltas=False)``, a 64 ms
+        ``MelFeatures(frequency_scale="linear", n_fft=1024, hop_length=256,
+        deltas=False)``, a 64 ms
         window and 16 ms hop at 16 kHz (the paper: 93 ms and 12 ms at 22.05 kHz), so
         11 frames span about 200 ms and masks have the full STFT resolution. Mel
         features (``MelFeatures(n_mels=128, deltas=False)``) are 4 times cheaper but cap
@@ -165,25 +104,7 @@ class ConvMaskSeparator(NeuralSeparator):
         (its window is cut from the segment, whose ends are padded by repetition).
         Inference computes every frame from its true context, in chunks of
         ``segment_frames * batch_size`` frames.
-    lr : float, default=1e-3
-        Learning rate.
-    optimizer : {"adam", "rmsprop"}, default="adam"
-        ``torch.optim.Adam`` (the paper's) or ``torch.optim.RMSprop``.
-    max_epochs : int or tuple of int, default=100
-    batch_size : int, default=8
-        Segments per batch (8 x 64 = 512 frames).
-    validation_fraction : float, default=0.2
-        Share of the training clips held out for early stopping (the paper: 20 %).
-    patience : int or None, default=5
-        Epochs without improvement of the validation loss before stopping (the paper: 5).
-    max_grad_norm : float or None, default=5.0
-    device : str, default="cpu"
-    random_state : int, RandomState or None
-        Seeds the split, the weights and the batch order.
-    callbacks : list of skorch callbacks, default=None
-    verbose : int, default=0
-    checkpoint, accelerator
-        As in :class:`DeepClusteringSeparator` (resumable training, Accelerate).
+    {training_parameters}
 
     Attributes
     ----------
@@ -200,6 +121,12 @@ class ConvMaskSeparator(NeuralSeparator):
     UNetSeparator : U-Net masks over longer spectrogram patches.
     OracleMaskSeparator : the ceiling, on the same feature grid.
 
+    Notes
+    -----
+    The training defaults are the paper's: Adam, 20 % of the clips held out for early
+    stopping with a patience of 5 epochs; 8 segments of 64 frames make 512 frames per
+    batch.
+
     Examples
     --------
     >>> import numpy as np
@@ -215,12 +142,25 @@ class ConvMaskSeparator(NeuralSeparator):
     True
     """
 
+    _parameter_constraints = {
+        **NeuralSeparator._parameter_constraints,
+        "objective": partial(check_choice, choices=("mse", "nll")),
+        "context": partial(check_int, minimum=0, allow_none=True),
+        "conv_layers": partial(check_int, minimum=0),
+        "channels": partial(check_int, minimum=1),
+        "kernel_size": _check_kernel_size,
+        "fc_layers": partial(check_int, minimum=0),
+        "hidden_size": NETWORK_CONSTRAINTS["hidden_size"],
+        "dropout": NETWORK_CONSTRAINTS["dropout"],
+    }
+
     def __init__(self, objective="mse", context=None, conv_layers=2, channels=16, kernel_size=3,
                  fc_layers=2, hidden_size=512, dropout=0.0, features=None, segment_frames=64,
                  lr=1e-3, optimizer="adam", max_epochs=100, batch_size=8,
                  validation_fraction=0.2, patience=5, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None):
+                 accelerator=None, weight_decay=0.0):
+        super().__init__(**training_arguments(locals()))
         self.objective = objective
         self.context = context
         self.conv_layers = conv_layers
@@ -229,40 +169,11 @@ class ConvMaskSeparator(NeuralSeparator):
         self.fc_layers = fc_layers
         self.hidden_size = hidden_size
         self.dropout = dropout
-        self.features = features
-        self.segment_frames = segment_frames
-        self.lr = lr
-        self.optimizer = optimizer
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_grad_norm = max_grad_norm
-        self.device = device
-        self.random_state = random_state
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.checkpoint = checkpoint
-        self.accelerator = accelerator
+
+    __doc__ = document_training_parameters(__doc__, __init__)
 
     def _default_features(self):
-        return MelFeatures(n_mels=None, n_fft=1024, hop_length=256, deltas=False)
-
-    def _check_params(self):
-        stages = super()._check_params()
-        check_choice(self.objective, name="objective", choices=("mse", "nll"))
-        check_int(self.context, name="context", minimum=0, allow_none=True)
-        check_int(self.conv_layers, name="conv_layers", minimum=0)
-        check_int(self.channels, name="channels", minimum=1)
-        kernel = check_int(self.kernel_size, name="kernel_size", minimum=1)
-        if kernel % 2 == 0:
-            raise InvalidInputError(
-                f"kernel_size={kernel} must be an odd integer (same padding keeps the size)"
-            )
-        check_int(self.fc_layers, name="fc_layers", minimum=0)
-        check_int(self.hidden_size, name="hidden_size", minimum=1)
-        check_real(self.dropout, name="dropout", minimum=0.0, maximum=0.95)
-        return stages
+        return MelFeatures(frequency_scale="linear", n_fft=1024, hop_length=256, deltas=False)
 
     def _context(self):
         if self.context is not None:
@@ -283,17 +194,14 @@ class ConvMaskSeparator(NeuralSeparator):
                           output="sigmoid" if self.objective == "mse" else "log_softmax")
 
     def _clip_targets(self, record, sources):
-        magnitudes = grid_magnitudes(record.grid, sources)  # (I, T, K)
-        if self.objective == "mse":
-            ratio = wiener_mask(magnitudes, power=1.0)  # eq. 8
-            return {"ratio": np.ascontiguousarray(ratio.transpose(1, 0, 2))}
-        labels = ideal_binary_mask(magnitudes).argmax(axis=0)  # eq. 4
-        return {"labels": labels.astype(np.int64)}
+        if self.objective == "mse":  # the ratio mask |S_i| / sum_j |S_j| (eq. 8)
+            return clip_targets(record, sources, reference=WienerMask(power=1.0))
+        return clip_targets(record, sources, labels=IdealBinaryMask())  # eq. 4
 
     def _objective(self):
         if self.objective == "mse":
-            return partial(soft_mask_objective)
-        return partial(dominant_source_objective)
+            return soft_mask_objective
+        return dominant_source_objective
 
     def _network_outputs(self, record, keep=None):
         chunk = self.inference_frames_ * self.batch_size
@@ -301,7 +209,8 @@ class ConvMaskSeparator(NeuralSeparator):
 
     def _masks_from_outputs(self, outputs, record):
         # The trained module, not the (settable) parameter, says what its outputs are.
+        # Sigmoid masks are renormalised to sum to one (the ratio mask of the outputs);
+        # log-probabilities give the binary mask of the most probable source.
         if self.net_.module_.output == "sigmoid":
-            return normalize_masks(outputs[0])
-        winner = outputs[0].argmax(axis=0)
-        return (np.arange(outputs[0].shape[0])[:, None, None] == winner[None]).astype(np.float32)
+            return wiener_mask(outputs[0], power=1.0)
+        return ideal_binary_mask(outputs[0])

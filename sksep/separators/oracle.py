@@ -1,5 +1,7 @@
 """Oracle separation: ideal masks computed from the true sources (the ceiling)."""
 
+from functools import partial
+
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
@@ -49,12 +51,12 @@ class OracleMaskSeparator(BaseSeparator):
     True
     """
 
+    _parameter_constraints = {**BaseSeparator._parameter_constraints,
+                              "mask": partial(check_choice, choices=("binary", "wiener"))}
+
     def __init__(self, mask="binary", features=None):
         self.mask = mask
         self.features = features
-
-    def _check_params(self):
-        check_choice(self.mask, name="mask", choices=("binary", "wiener"))
 
     def _target(self):
         return IdealBinaryMask() if self.mask == "binary" else WienerMask()

@@ -8,45 +8,29 @@ and the result covers exactly the clip's frames.
 
 from functools import partial
 
-import numpy as np
-import torch
-
-from .chimera import chimera_objective
 from ..nn.unet import HybridUNetNetwork, UNetMaskNetwork
 from .._features import MelFeatures
-from .._masks import WienerMask, ideal_binary_mask, loudness_weights
-from ._neural import NeuralSeparator
-from .._spectral import apply_masks, grid_magnitudes
-from ._training import segment_starts
-from .._validation import InvalidInputError, check_choice, check_int, check_real
+from .._inference import crossfade_window, overlap_add, segment_starts
+from .._masks import IdealBinaryMask, WienerMask
+from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
+                      training_arguments)
+from .._spectral import apply_masks
+from ..losses import unet_objective
+from ._targets import clip_targets
+from ._training import module_function
+from .._validation import (InvalidInputError, check_choice, check_int, check_mask_target,
+                          check_real)
 
-__all__ = ["UNetSeparator", "unet_objective", "patchwise", "patch_starts", "crossfade_window"]
-
-
-def patch_starts(n_frames, patch_frames, hop):
-    """First frames of patches of ``patch_frames`` frames every ``hop`` frames that cover
-    ``n_frames``; the last patch is aligned to the end of the clip.
-
-    Examples
-    --------
-    >>> patch_starts(300, 128, 64)
-    [0, 64, 128, 172]
-    """
-    return segment_starts(n_frames, patch_frames, hop=hop)
-
-
-def crossfade_window(length):
-    """Smooth, strictly positive weights ``(length,)`` peaking at the patch centre.
-
-    A Hann window with its two zero end points cut off: patch edges, where the U-Net's
-    zero padding is felt, count least, and no frame has zero total weight.
-    """
-    return np.hanning(length + 2)[1:-1]
+__all__ = ["UNetSeparator", "patchwise"]
 
 
 def patchwise(module, features, patch_frames, *, hop, device="cpu", batch_size=16,
               reduce=None):
     """Run ``module`` on overlapping patches of one clip and cross-fade them together.
+
+    :func:`sksep._inference.overlap_add` over patches that start every ``hop`` frames
+    (the last one aligned to the end of the clip), weighted by
+    :func:`~sksep._inference.crossfade_window` and normalised by the sum of the weights.
 
     Parameters
     ----------
@@ -58,73 +42,33 @@ def patchwise(module, features, patch_frames, *, hop, device="cpu", batch_size=1
         ``L``; clips shorter than that are one patch of their own length.
     hop : int
         Frames between patch starts (``L // 2``: each frame is seen by two patches).
+    device : str, default="cpu"
+    batch_size : int, default=16
+        Patches per forward pass.
     reduce : callable, optional
         ``reduce(module_output) -> Tensor (batch, C, L, n_bins)``.
 
     Returns
     -------
-    outputs : ndarray of shape (C, n_frames, n_bins)
-        The weighted mean over the patches covering each frame, weights
-        :func:`crossfade_window`; exactly ``n_frames`` frames.
+    outputs : ndarray of float32, shape (C, n_frames, n_bins)
+        The weighted mean over the patches covering each frame; exactly ``n_frames``
+        frames.
     """
     n_frames = features.shape[0]
     length = min(patch_frames, n_frames)
-    starts = patch_starts(n_frames, length, hop)
     window = crossfade_window(length)
-    total, weight = None, np.zeros(n_frames)
+    forward = module if reduce is None else (lambda batch: reduce(module(batch)))
     module.eval()
-    with torch.no_grad():
-        for first in range(0, len(starts), batch_size):
-            batch_starts = starts[first:first + batch_size]
-            batch = torch.from_numpy(np.stack([features[s:s + length] for s in batch_starts]))
-            output = module(batch.to(device))
-            masks = (reduce(output) if reduce is not None else output).cpu().numpy()
-            if total is None:
-                total = np.zeros((masks.shape[1], n_frames, masks.shape[3]))
-            for patch, start in zip(masks, batch_starts):
-                total[:, start:start + length] += window[None, :, None] * patch
-                weight[start:start + length] += window
-    return (total / weight[None, :, None]).astype(np.float32)
+    return overlap_add(module_function(forward, device=device), features,
+                       [(start, start + length) for start in segment_starts(n_frames, length, hop)],
+                       output_axis=1, weights=lambda index: window, batch_size=batch_size)
 
 
-def _binary_cross_entropy(masks, reference, valid):
-    """Mean BCE over sources, bins and real frames; ``masks``, ``reference`` (B, C, T, F)."""
-    per_bin = torch.nn.functional.binary_cross_entropy(masks, reference, reduction="none")
-    per_frame = per_bin.mean(dim=(1, 3))
-    valid = valid.to(per_frame.dtype)
-    return (per_frame * valid).sum() / valid.sum().clamp_min(1.0)
-
-
-def unet_objective(outputs, targets, *, hybrid=False, alpha=0.1, chimera_weight=1.0):
-    """Binary cross-entropy against the ratio mask, plus the Chimera loss for the UH-net.
-
-    Parameters
-    ----------
-    outputs : Tensor or tuple of Tensor
-        U-Net masks ``(batch, C, T, F)``; for the UH-net also the Chimera network's
-        ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
-    targets : dict of Tensor
-        ``reference (batch, T, C, F)`` the ratio ("proportion") mask, ``valid (batch, T)``;
-        for the UH-net also ``labels``, ``weights`` and ``mixture`` (see
-        :func:`~sksep.separators.chimera.chimera_objective`).
-    hybrid : bool
-        Whether ``outputs`` come from the UH-net.
-    alpha : float
-        Weight of the deep-clustering loss inside the Chimera loss (mMSA for its
-        mask-inference head, against the same reference mask).
-    chimera_weight : float
-        Weight of the Chimera loss beside the U-Net's BCE.
-
-    Returns
-    -------
-    loss : Tensor, scalar
-    """
-    masks = outputs[0] if hybrid else outputs
-    loss = _binary_cross_entropy(masks, targets["reference"].transpose(1, 2), targets["valid"])
-    if hybrid and chimera_weight > 0:
-        loss = loss + chimera_weight * chimera_objective(outputs[1:], targets, alpha=alpha,
-                                                         mi_objective="mmsa")
-    return loss
+def _check_overlap(value, *, name):
+    overlap = check_real(value, name=name, minimum=0.0)
+    if overlap >= 1:
+        raise InvalidInputError(f"{name}={overlap} must be < 1 (a share of the patch)")
+    return overlap
 
 
 class UNetSeparator(NeuralSeparator):
@@ -184,17 +128,7 @@ class UNetSeparator(NeuralSeparator):
         multiple of 16 are zero-padded inside the U-Net.
     segment_frames : int or tuple of int, default=128
         Patch length in frames, for training and inference.
-    lr : float, default=1e-3
-        Learning rate.
-    optimizer : {"rmsprop", "adam"}, default="rmsprop"
-        ``torch.optim.RMSprop`` (the report's optimiser) or ``torch.optim.Adam``.
-    max_epochs : int or tuple of int, default=50
-        The report: "50 epochs is enough".
-    batch_size : int, default=32
-        Patches per batch (the report's).
-    validation_fraction, patience, max_grad_norm, device, random_state, callbacks, verbose, \
-checkpoint, accelerator
-        As in :class:`ChimeraSeparator`.
+    {training_parameters}
 
     Attributes
     ----------
@@ -211,6 +145,11 @@ checkpoint, accelerator
     ChimeraSeparator : the network the UH-net takes its extra channels from.
     ConvMaskSeparator : frame-wise CNN masks over short context windows.
 
+    Notes
+    -----
+    The training defaults are the report's: RMSprop, batches of 32 patches, 50 epochs
+    ("50 epochs is enough").
+
     Examples
     --------
     >>> from sksep import UNetSeparator
@@ -226,13 +165,29 @@ checkpoint, accelerator
     2
     """
 
+    _parameter_constraints = {
+        **NeuralSeparator._parameter_constraints,
+        **{name: NETWORK_CONSTRAINTS[name] for name in (
+            "dropout", "alpha", "embedding_dim", "hidden_size", "num_layers")},
+        "hybrid": partial(check_choice, choices=(True, False)),
+        "channels": partial(check_int, minimum=1),
+        "depth": partial(check_int, minimum=1, maximum=8),
+        "mask_target": partial(check_mask_target, example="WienerMask()"),
+        "phase": partial(check_choice, choices=("mixture", "griffinlim")),
+        "overlap": _check_overlap,
+        "chimera_weight": partial(check_real, minimum=0.0),
+        # The report's Bi-GRU first.
+        "rnn_type": partial(check_choice, choices=("gru", "lstm")),
+    }
+
     def __init__(self, hybrid=False, channels=16, depth=4, dropout=0.5, mask_target=None,
                  phase="mixture", overlap=0.5, alpha=0.1, chimera_weight=1.0, embedding_dim=20,
                  hidden_size=500, num_layers=4, rnn_type="gru", features=None,
                  segment_frames=128, lr=1e-3, optimizer="rmsprop", max_epochs=50, batch_size=32,
                  validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None):
+                 accelerator=None, weight_decay=0.0):
+        super().__init__(**training_arguments(locals()))
         self.hybrid = hybrid
         self.channels = channels
         self.depth = depth
@@ -246,46 +201,11 @@ checkpoint, accelerator
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.rnn_type = rnn_type
-        self.features = features
-        self.segment_frames = segment_frames
-        self.lr = lr
-        self.optimizer = optimizer
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_grad_norm = max_grad_norm
-        self.device = device
-        self.random_state = random_state
-        self.callbacks = callbacks
-        self.verbose = verbose
-        self.checkpoint = checkpoint
-        self.accelerator = accelerator
+
+    __doc__ = document_training_parameters(__doc__, __init__)
 
     def _default_features(self):
         return MelFeatures(n_mels=128, deltas=False)
-
-    def _check_params(self):
-        stages = super()._check_params()
-        check_choice(self.hybrid, name="hybrid", choices=(True, False))
-        check_int(self.channels, name="channels", minimum=1)
-        check_int(self.depth, name="depth", minimum=1, maximum=8)
-        check_real(self.dropout, name="dropout", minimum=0.0, maximum=0.95)
-        if self.mask_target is not None and not hasattr(self.mask_target, "masks"):
-            raise InvalidInputError(
-                f"mask_target={self.mask_target!r} must be a mask target such as WienerMask()"
-            )
-        check_choice(self.phase, name="phase", choices=("mixture", "griffinlim"))
-        overlap = check_real(self.overlap, name="overlap", minimum=0.0)
-        if overlap >= 1:
-            raise InvalidInputError(f"overlap={overlap} must be < 1 (a share of the patch)")
-        check_real(self.alpha, name="alpha", minimum=0.0, maximum=1.0)
-        check_real(self.chimera_weight, name="chimera_weight", minimum=0.0)
-        check_int(self.embedding_dim, name="embedding_dim", minimum=1)
-        check_int(self.hidden_size, name="hidden_size", minimum=1)
-        check_int(self.num_layers, name="num_layers", minimum=1)
-        check_choice(self.rnn_type, name="rnn_type", choices=("gru", "lstm"))
-        return stages
 
     def _mask_target(self):
         return self.mask_target if self.mask_target is not None else WienerMask()
@@ -305,18 +225,11 @@ checkpoint, accelerator
                                  rnn_type=self.rnn_type, **settings)
 
     def _clip_targets(self, record, sources):
-        magnitudes = grid_magnitudes(record.grid, sources)  # (C, T, F)
-        reference = self._mask_target()._masks(magnitudes)
-        targets = {"reference": np.ascontiguousarray(reference.transpose(1, 0, 2),
-                                                     dtype=np.float32)}
-        if self.hybrid:
-            # The Chimera loss's targets, as ChimeraSeparator builds them: dominant source,
-            # loud bins, and the mixture scaled to unit mean square per clip.
-            scale = float(np.sqrt(np.mean(record.magnitude ** 2))) + 1e-8
-            targets["labels"] = ideal_binary_mask(magnitudes).argmax(axis=0).astype(np.int64)
-            targets["weights"] = loudness_weights(record.magnitude)
-            targets["mixture"] = (record.magnitude / scale).astype(np.float32)
-        return targets
+        # The UH-net adds the Chimera loss's targets, as ChimeraSeparator builds them with
+        # its default dc_target: dominant source, loud bins, the level-free mixture.
+        dc_target = IdealBinaryMask() if self.hybrid else None
+        return clip_targets(record, sources, labels=dc_target, weights=dc_target,
+                            mixture=bool(self.hybrid), reference=self._mask_target())
 
     def _objective(self):
         return partial(unet_objective, hybrid=bool(self.hybrid), alpha=float(self.alpha),
