@@ -11,7 +11,7 @@ import copy
 import os
 import re
 
-from .exceptions import InvalidAudioTypeError, InvalidInputError
+from .exceptions import InvalidInputError, InvalidParameterTypeError
 
 __all__ = ["separate"]
 
@@ -189,7 +189,7 @@ def named_model(model):
     elif hasattr(_final_step(model), "predict"):
         estimator = model
     else:
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"model must be a shipped model name, a model file or a fitted separator, got "
             f"{_describe(model)}")
     separator = _final_step(estimator)
@@ -240,7 +240,7 @@ def select_stems(stems, names, *, name="stems"):
     if stems is None:
         return tuple(names)
     if isinstance(stems, str) or not all(isinstance(stem, str) for stem in stems):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"{name}={stems!r} must be a list of source names, e.g. [{names[0]!r}]")
     unknown = [stem for stem in stems if stem not in names]
     if unknown or not stems:

@@ -1,12 +1,39 @@
-"""skorch callbacks useful with sksep's separators (pass them in ``callbacks=[...]``)."""
+"""skorch callbacks useful with sksep's separators (pass them in ``callbacks=[...]``).
 
+- :class:`TimeBudget` ends training cleanly once a wall-clock budget is spent.
+- :class:`EpochTimeEstimate` says, early in the first epoch, how long an epoch takes.
+- :class:`EpochLog` writes one plain line per epoch, for log files and CI (skorch's
+  own table colours the best values with terminal escape codes).
+"""
+
+import math
+import statistics
 from time import monotonic
 
 from skorch.callbacks import Callback
 
-from ._validation import check_real
+from ._validation import check_int, check_real
+from .exceptions import InvalidParameterTypeError
 
-__all__ = ["TimeBudget"]
+__all__ = ["TimeBudget", "EpochTimeEstimate", "EpochLog"]
+
+
+def _duration(seconds):
+    """A duration as people say it: ``"0.2 s"``, ``"42 s"``, ``"3.5 min"``, ``"1.2 h"``."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _check_sink(sink):
+    if not callable(sink):
+        raise InvalidParameterTypeError(
+            f"sink={sink!r} must be a callable that takes one line of text, such as print")
+    return sink
 
 
 class TimeBudget(Callback):
@@ -32,6 +59,8 @@ class TimeBudget(Callback):
         :func:`time.monotonic` when training began.
     epochs_completed_ : int
         Epochs completed in this ``fit`` (over all curriculum stages).
+    exhausted_ : bool
+        Whether the budget ended training (False when training ended by itself).
 
     Examples
     --------
@@ -47,6 +76,7 @@ class TimeBudget(Callback):
         check_real(self.seconds, name="seconds", minimum=0.0, exclusive_minimum=True)
         self.started_ = None
         self.epochs_completed_ = 0
+        self.exhausted_ = False
         return self
 
     def on_train_begin(self, net, **kwargs):
@@ -56,13 +86,127 @@ class TimeBudget(Callback):
     def _spent(self):
         return self.epochs_completed_ > 0 and monotonic() - self.started_ >= self.seconds
 
+    def _stop(self):
+        # skorch ends the fit loop on KeyboardInterrupt and still runs on_train_end.
+        self.exhausted_ = True
+        raise KeyboardInterrupt
+
     def on_batch_end(self, net, training=False, **kwargs):
         if training and self._spent():
-            # skorch ends the fit loop on KeyboardInterrupt and still runs on_train_end.
-            raise KeyboardInterrupt
+            self._stop()
 
     def on_epoch_end(self, net, **kwargs):
         # After the separator's own callbacks: the epoch is already kept and checkpointed.
         self.epochs_completed_ += 1
         if self._spent():
-            raise KeyboardInterrupt
+            self._stop()
+
+
+class EpochTimeEstimate(Callback):
+    """Say, early in the first epoch, about how long one epoch of training takes.
+
+    The first ``n_batches`` training batches of a ``fit`` are timed, and the
+    median of their durations (the first batch also pays for warming up) times
+    the number of training batches per epoch is the estimate. Validation, a
+    forward pass over a smaller set, comes on top of it. Later curriculum stages
+    and resumed fits are not estimated again.
+
+    Parameters
+    ----------
+    n_batches : int, default=3
+        Training batches to time (fewer if an epoch has fewer).
+    sink : callable, default=print
+        Called with the one line of the estimate, e.g.
+        ``"about 41 s per epoch (162 batches; timed on the first 3)"``.
+
+    Attributes
+    ----------
+    seconds_per_epoch_ : float or None
+        The estimate, once made.
+    batches_per_epoch_ : int or None
+        Training batches per epoch.
+
+    Examples
+    --------
+    >>> from sksep import ChimeraSeparator
+    >>> from sksep.callbacks import EpochTimeEstimate
+    >>> est = ChimeraSeparator(callbacks=[EpochTimeEstimate()])
+    """
+
+    def __init__(self, n_batches=3, sink=print):
+        self.n_batches = n_batches
+        self.sink = sink
+
+    def initialize(self):
+        check_int(self.n_batches, name="n_batches", minimum=1)
+        _check_sink(self.sink)
+        self.seconds_per_epoch_ = None
+        self.batches_per_epoch_ = None
+        self._durations = []
+        self._batch_started = None
+        return self
+
+    def on_train_begin(self, net, X=None, **kwargs):
+        if self.batches_per_epoch_ is None and hasattr(X, "__len__"):
+            self.batches_per_epoch_ = max(1, math.ceil(len(X) / net.batch_size))
+
+    def _timing(self, training):
+        return (training and self.seconds_per_epoch_ is None
+                and self.batches_per_epoch_ is not None)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if self._timing(training):
+            self._batch_started = monotonic()
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if not self._timing(training) or self._batch_started is None:
+            return
+        self._durations.append(monotonic() - self._batch_started)
+        timed = len(self._durations)
+        if timed < min(self.n_batches, self.batches_per_epoch_):
+            return
+        self.seconds_per_epoch_ = statistics.median(self._durations) * self.batches_per_epoch_
+        batches = self.batches_per_epoch_
+        self.sink(f"about {_duration(self.seconds_per_epoch_)} per epoch ({batches} "
+                  f"batch{'' if batches == 1 else 'es'}; timed on the first {timed})")
+
+
+class EpochLog(Callback):
+    """One plain line per epoch: its losses, whether it is the best so far, its duration.
+
+    skorch's own epoch table (``verbose=1``) marks the best values with terminal
+    colour codes, which read as noise in a log file or a CI job; this callback
+    writes plain lines such as
+    ``"epoch 3: training loss 0.2110, validation loss 0.2562 (best so far), 41 s"``.
+    "Best" is the lowest validation loss (training loss without a validation set),
+    the epoch whose weights a separator keeps.
+
+    Parameters
+    ----------
+    sink : callable, default=print
+        Called with each line.
+
+    Examples
+    --------
+    >>> from sksep import ChimeraSeparator
+    >>> from sksep.callbacks import EpochLog
+    >>> est = ChimeraSeparator(callbacks=[EpochLog()])
+    """
+
+    def __init__(self, sink=print):
+        self.sink = sink
+
+    def initialize(self):
+        _check_sink(self.sink)
+        return self
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        losses = [f"{label} {row[key]:.4f}" for key, label in
+                  (("train_loss", "training loss"), ("valid_loss", "validation loss"))
+                  if key in row]
+        monitored = "valid_loss" if "valid_loss" in row else "train_loss"
+        if row.get(f"{monitored}_best"):
+            losses[-1] += " (best so far)"
+        duration = [_duration(row["dur"])] if "dur" in row else []
+        self.sink(f"epoch {row['epoch']}: " + ", ".join(losses + duration))

@@ -12,9 +12,9 @@ import numpy as np
 from ._features import MelFeatures, SpectrogramRecord
 from ._spectral import FeatureGrid
 from ._validation import check_int
-from .exceptions import InvalidAudioTypeError, InvalidInputError
+from .exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
 
-__all__ = ["plot_embeddings", "plot_history", "plot_masks"]
+__all__ = ["check_matplotlib", "plot_embeddings", "plot_history", "plot_masks"]
 
 _INSTALL_HINT = "pip install 'sksep[plots]'"
 
@@ -42,6 +42,26 @@ def _figure_class():
             return buffer.getvalue()
 
     return InlineFigure
+
+
+def check_matplotlib():
+    """Check that matplotlib, which every figure here needs, can be imported.
+
+    Call it before long work whose last step draws a figure, so that a missing
+    matplotlib is reported before the work, not after (``sksep separate --plot``
+    does).
+
+    Raises
+    ------
+    ImportError
+        matplotlib is not installed; the message says how to install it.
+
+    Examples
+    --------
+    >>> from sksep.plotting import check_matplotlib
+    >>> check_matplotlib()   # silent when matplotlib is installed
+    """
+    _figure_class()
 
 
 def _source_labels(source_names, n_sources, name="source_names"):
@@ -273,7 +293,7 @@ def _history_rows(history):
     elif hasattr(history, "history_"):
         history = history.history_
     if isinstance(history, dict) or not hasattr(history, "__iter__"):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"history must be a skorch History, a list of dicts with 'epoch' and "
             f"'train_loss' (an estimator's epoch_summary_) or a fitted estimator, "
             f"got {type(history).__name__}"

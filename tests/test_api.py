@@ -8,7 +8,8 @@ import soundfile as sf
 
 import sksep
 from sksep import OracleMaskSeparator
-from sksep.exceptions import DeviceNotAvailableError, InvalidInputError
+from sksep.exceptions import (DeviceNotAvailableError, InvalidInputError,
+                              InvalidParameterTypeError)
 from test_cli import MIR1K_WAV, MUSDB_MIXTURE
 
 MODEL = "chimera-mir1k"
@@ -95,14 +96,15 @@ class TestBadArguments:
         with pytest.raises(InvalidInputError, match="sample_rate=22050 applies to arrays only"):
             sksep.separate(stereo_song[0], model, 22050)
 
-    @pytest.mark.parametrize("stems, message", [
-        (["drums"], r"stems=\['drums'\] must name at least one of the model's sources "
-                    r"vocals, accompaniment; unknown: drums"),
-        ([], r"stems=\[\] must name at least one of the model's sources"),
-        ("vocals", r"stems='vocals' must be a list of source names, e.g. \['vocals'\]"),
+    @pytest.mark.parametrize("stems, error, message", [
+        (["drums"], InvalidInputError, r"stems=\['drums'\] must name at least one of the "
+                                       r"model's sources vocals, accompaniment; unknown: drums"),
+        ([], InvalidInputError, r"stems=\[\] must name at least one of the model's sources"),
+        ("vocals", InvalidParameterTypeError,
+         r"stems='vocals' must be a list of source names, e.g. \['vocals'\]"),
     ])
-    def test_stems(self, mono_clip, model, stems, message):
-        with pytest.raises(InvalidInputError, match=message):
+    def test_stems(self, mono_clip, model, stems, error, message):
+        with pytest.raises(error, match=message):
             sksep.separate(mono_clip, model, 16000, stems=stems)
 
     def test_head(self, mono_clip, model):
@@ -144,7 +146,7 @@ class TestBadArguments:
 
     @pytest.mark.parametrize("model, error, message", [
         ("no-such-model", FileNotFoundError, "neither a shipped model"),
-        (42, InvalidInputError, "model must be a shipped model name, a model file or a "
+        (42, InvalidParameterTypeError, "model must be a shipped model name, a model file or a "
                                 "fitted separator, got int 42"),
     ])
     def test_bad_models(self, mono_clip, model, error, message):

@@ -9,8 +9,8 @@ import soundfile as sf
 from sklearn.model_selection import GroupKFold
 
 from sksep.datasets import (load_mir1k, load_musdb, load_stems_folder, make_remix,
-                            remove_silence)
-from sksep.exceptions import InvalidAudioTypeError, InvalidInputError
+                            remove_silence, stems_folder_layout)
+from sksep.exceptions import InvalidInputError, InvalidParameterTypeError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MIR1K = SHARED / "MIR-1K"
@@ -249,7 +249,7 @@ class TestLoadMusdb:
         with pytest.raises(InvalidInputError, match=r"holds 'accompaniment' and \['drums'\], "
                                                     r"which it already contains"):
             load_musdb(MUSDB, sources=("vocals", "drums", "accompaniment"))
-        with pytest.raises(InvalidAudioTypeError, match="sources='vocals' must be a tuple"):
+        with pytest.raises(InvalidParameterTypeError, match="sources='vocals' must be a tuple"):
             load_musdb(MUSDB, sources="vocals")
         with pytest.raises(InvalidInputError, match="names a stem twice"):
             load_musdb(MUSDB, sources=("vocals", "vocals"))
@@ -287,6 +287,37 @@ class TestLoadStemsFolder:
             load_stems_folder(tmp_path)
         with pytest.raises(FileNotFoundError, match="does not exist"):
             load_stems_folder(tmp_path / "nowhere")
+
+
+class TestStemsFolderLayout:
+    def test_the_real_folders(self):
+        assert stems_folder_layout(MIR1K) == "mir1k"
+        assert stems_folder_layout(MUSDB) == "musdb"
+
+    def test_flat_mir1k_clips_and_song_folders(self, tmp_path):
+        _copy_clips(tmp_path / "clips", ["amy_3_01"])
+        assert stems_folder_layout(tmp_path / "clips") == "mir1k"
+        _write(tmp_path / "songs" / "song" / "vocals.flac", _noise(0))
+        assert stems_folder_layout(str(tmp_path / "songs")) == "musdb"
+
+    def test_mono_clip_names_are_not_mir1k(self, tmp_path):
+        _write(tmp_path / "amy_3_01.wav", _noise(0))  # MIR-1K's name, but mono
+        with pytest.raises(InvalidInputError, match="has neither supported layout"):
+            stems_folder_layout(tmp_path)
+
+    @pytest.mark.parametrize("make, error, message", [
+        (lambda path: None, FileNotFoundError,
+         "stems folder STEMS_DIR='.*nowhere' does not exist"),
+        (lambda path: path.write_text("x"), InvalidInputError,
+         "STEMS_DIR='.*nowhere' is a file; expected a folder of stems"),
+        (lambda path: path.mkdir(), InvalidInputError,
+         r"STEMS_DIR='.*nowhere' has neither supported layout; expected MIR-1K style "
+         r"\(Wavfile/<singer>_<song>_<clip>.wav"),
+    ])
+    def test_errors_name_the_argument(self, tmp_path, make, error, message):
+        make(tmp_path / "nowhere")
+        with pytest.raises(error, match=message):
+            stems_folder_layout(tmp_path / "nowhere", name="STEMS_DIR")
 
 
 class TestRemoveSilence:

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, MissingProgramError
+from sksep.exceptions import (InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError,
+                              MissingProgramError)
 from sksep.metrics import (best_permutation, bss_eval, format_report_table, get_scorer,
                            make_separation_scorer, mean_si_sdr_improvement, mirex_globals,
-                           separation_report, si_sdr, si_sdr_improvement, si_sdri_scorer)
+                           separation_report, separation_scores, si_sdr, si_sdr_improvement,
+                           si_sdri_scorer)
 
 MIR1K = Path(__file__).resolve().parents[2] / "shared" / "data" / "MIR-1K"
 
@@ -59,6 +61,13 @@ def noisy(signal, snr_db, rng):
     noise -= noise @ signal / (signal @ signal) * signal
     noise *= np.sqrt(signal @ signal / (noise @ noise) / 10 ** (snr_db / 10))
     return signal + noise
+
+
+def noisy_clips(rng, lengths, noise):
+    """Random two-source clips ``Y``, their estimates plus noise ``Y_pred``, mixtures ``X``."""
+    Y = [rng.standard_normal((2, n)) for n in lengths]
+    Y_pred = [y + noise * rng.standard_normal(y.shape) for y in Y]
+    return Y, Y_pred, [y.sum(axis=0) for y in Y]
 
 
 class Predictor:
@@ -503,6 +512,54 @@ class TestSeparationReport:
         assert report["source0"]["SI-SDRi"] > 15
 
 
+class TestSeparationScores:
+    @pytest.fixture
+    def clips(self, rng):
+        return noisy_clips(rng, (2000, 6000), noise=0.3)
+
+    def test_every_clip_and_the_report(self, clips):
+        Y, Y_pred, X = clips
+        scores = separation_scores(Y, Y_pred, X, source_names=["vocals", "accompaniment"])
+        assert set(scores) == {"per_clip", "overall", "lengths", "source_names"}
+        assert list(scores["per_clip"]) == ["SI-SDRi", "SDR", "SIR", "SAR", "NSDR"]
+        assert all(table.shape == (2, 2) and table.dtype == np.float64
+                   for table in scores["per_clip"].values())
+        np.testing.assert_array_equal(scores["lengths"], [2000, 6000])
+        assert scores["source_names"] == ["vocals", "accompaniment"]
+        for i in range(2):
+            np.testing.assert_allclose(scores["per_clip"]["SI-SDRi"][i],
+                                       si_sdr_improvement(Y[i], Y_pred[i], X[i]))
+        globals_ = mirex_globals(Y, Y_pred, X)
+        for key in ("sdr", "sir", "sar", "nsdr"):
+            np.testing.assert_array_equal(scores["per_clip"][key.upper()],
+                                          globals_["per_clip"][key])
+        assert scores["overall"] == separation_report(
+            Y, Y_pred, X, source_names=["vocals", "accompaniment"])
+
+    def test_without_bss_and_permutation_invariant(self, clips):
+        Y, Y_pred, X = clips
+        swapped = [y[::-1] for y in Y_pred]
+        scores = separation_scores(Y, swapped, X, bss=False, permutation_invariant=True)
+        assert list(scores["per_clip"]) == ["SI-SDRi"]
+        assert set(scores["overall"]["source0"]) == {"SI-SDRi"}
+        ordered = separation_scores(Y, Y_pred, X, bss=False)
+        np.testing.assert_array_equal(scores["per_clip"]["SI-SDRi"],
+                                      ordered["per_clip"]["SI-SDRi"])
+
+    def test_undefined_entries_are_nan(self, clips):
+        Y, Y_pred, X = clips
+        Y = [Y[0], np.stack([Y[1][0], np.zeros(6000)])]  # clip 1: no second source
+        X = [X[0], Y[1][0]]
+        table = separation_scores(Y, Y_pred, X, bss=False)["per_clip"]["SI-SDRi"]
+        assert np.all(np.isfinite(table[0])) and np.all(np.isnan(table[1]))
+
+    def test_bad_arguments(self, clips):
+        with pytest.raises(InvalidInputError, match=r"source_names=\['vocals'\] must be 2"):
+            separation_scores(*clips, source_names=["vocals"])
+        with pytest.raises(InvalidParameterTypeError, match="bss='no' must be True or False"):
+            separation_scores(*clips, bss="no")
+
+
 class TestFormatReportTable:
     def test_one_row_per_label(self):
         reports = {
@@ -532,9 +589,7 @@ class TestFormatReportTable:
 class TestScorers:
     @pytest.fixture
     def data(self, rng):
-        Y = [rng.standard_normal((2, n)) for n in (2000, 5000)]
-        X = [y.sum(axis=0) for y in Y]
-        Y_pred = [y + 0.2 * rng.standard_normal(y.shape) for y in Y]
+        Y, Y_pred, X = noisy_clips(rng, (2000, 5000), noise=0.2)
         return X, Y, Y_pred
 
     def test_si_sdri_scorer_is_mean_si_sdr_improvement(self, data):

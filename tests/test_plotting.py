@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sksep import ChimeraSeparator, IdealBinaryMask, MelFeatures
-from sksep.exceptions import InvalidAudioTypeError, InvalidInputError
+from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
 from sksep.plotting import plot_embeddings, plot_history, plot_masks
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -98,14 +98,19 @@ class TestPlotHistory:
     def test_bad_history(self):
         with pytest.raises(InvalidInputError, match="no epochs with a 'train_loss'"):
             plot_history([])
-        with pytest.raises(InvalidAudioTypeError, match="must be a skorch History"):
+        with pytest.raises(InvalidParameterTypeError, match="must be a skorch History"):
             plot_history(3)
 
 
 def test_missing_matplotlib_names_the_extra(record, monkeypatch):
+    from sksep.plotting import check_matplotlib
+    check_matplotlib()
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"pip install 'sksep\[plots\]'"):
         plot_masks(record, np.zeros((2,) + record.magnitude.shape))
+    with pytest.raises(ImportError, match=r"plotting needs matplotlib, which is not installed; "
+                                          r"pip install 'sksep\[plots\]'"):
+        check_matplotlib()
 
 
 def test_figures_render_inline_and_skip_interrupted_epochs():

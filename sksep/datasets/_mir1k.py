@@ -4,13 +4,14 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 from sklearn.utils import Bunch
 
 from .._validation import check_choice, check_int
 from ..audio_io import load_audio
 from ..exceptions import InvalidInputError
 
-__all__ = ["load_mir1k"]
+__all__ = ["load_mir1k", "is_mir1k_folder"]
 
 #: Native sample rate of MIR-1K, in Hz.
 MIR1K_SAMPLE_RATE = 16000
@@ -28,6 +29,21 @@ def _clip_parts(stem):
         return None
     singer, song, _ = parts
     return singer, f"{singer}_{song}"
+
+
+def is_mir1k_folder(root):
+    """Whether the existing folder ``root`` (a :class:`pathlib.Path`) is MIR-1K style: it
+    has a ``Wavfile/`` sub-folder, or its first ``<singer>_<song>_<clip>.wav`` file (by
+    name) is a stereo audio file."""
+    if (root / "Wavfile").is_dir():
+        return True
+    for file in sorted(root.glob("*.wav")):
+        if _clip_parts(file.stem) is not None:
+            try:
+                return sf.info(file).channels == 2
+            except sf.SoundFileError:
+                return False
+    return False
 
 
 def _wav_folder(root):

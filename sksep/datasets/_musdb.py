@@ -7,9 +7,9 @@ from sklearn.utils import Bunch
 
 from .._validation import check_choice, check_int
 from ..audio_io import load_audio
-from ..exceptions import InvalidAudioTypeError, InvalidInputError
+from ..exceptions import InvalidInputError, InvalidParameterTypeError
 
-__all__ = ["load_musdb"]
+__all__ = ["load_musdb", "song_folders"]
 
 #: Extensions a stem file may have.
 STEM_EXTENSIONS = (".wav", ".flac")
@@ -35,15 +35,17 @@ def _stem_files(song_folder):
     return stems
 
 
-def _song_folders(root):
-    """Sorted song folders of ``root``: sub-folders holding at least one stem file."""
+def song_folders(root):
+    """The song folders of the existing folder ``root`` (a :class:`pathlib.Path`), sorted:
+    its sub-folders, but hidden ones, that hold at least one stem file; empty if ``root``
+    is not MUSDB style."""
     return [folder for folder in sorted(root.iterdir())
             if folder.is_dir() and not folder.name.startswith(".") and _stem_files(folder)]
 
 
 def _check_sources(sources):
     if isinstance(sources, str) or not hasattr(sources, "__iter__"):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"sources={sources!r} must be a tuple of stem names, e.g. {MUSDB_SOURCES}"
         )
     sources = tuple(sources)
@@ -138,7 +140,7 @@ def load_musdb(root, *, sources=MUSDB_SOURCES, sample_rate=None, mono=True, max_
         raise FileNotFoundError(f"MUSDB-style folder root={str(root)!r} does not exist")
     if not root.is_dir():
         raise InvalidInputError(f"root={str(root)!r} is a file; expected a folder of songs")
-    songs = _song_folders(root)
+    songs = song_folders(root)
     if not songs:
         raise InvalidInputError(
             f"{str(root)!r} holds no song folders with stems; expected the layout {_LAYOUT}"

@@ -30,14 +30,15 @@ mixture because the other sources are silent: there is nothing to separate.
 
 Separators that return sources in an arbitrary order are scored after
 :func:`best_permutation`. :func:`separation_report` gathers SI-SDRi and the
-MIREX globals per source, and :func:`format_report_table` prints several
-reports (mixture, oracle, model) as one Markdown table. The scorers
+MIREX globals per source (:func:`separation_scores` adds the scores of every
+clip), and :func:`format_report_table` prints several reports (mixture,
+oracle, model) as one Markdown table. The scorers
 (:func:`si_sdri_scorer`, :func:`make_separation_scorer`, :func:`get_scorer`)
 plug the metrics into ``GridSearchCV(scoring=...)``.
 """
 
 from ._aggregate import (best_permutation, format_report_table, mean_si_sdr_improvement,
-                         mirex_globals, separation_report)
+                         mirex_globals, separation_report, separation_scores)
 from ._bss_eval import bss_eval
 from ._mask_metrics import mask_iou, mask_psnr
 from ._scorers import get_scorer, make_separation_scorer, si_sdri_scorer
@@ -50,6 +51,7 @@ __all__ = [
     "mean_si_sdr_improvement",
     "bss_eval",
     "mirex_globals",
+    "separation_scores",
     "separation_report",
     "format_report_table",
     "si_sdri_scorer",

@@ -5,20 +5,21 @@ from joblib import Parallel, delayed
 from scipy.optimize import linear_sum_assignment
 
 from .._validation import check_int, check_mixtures, check_sources
-from ..exceptions import InvalidAudioTypeError, InvalidInputError
-from ._bss_eval import _bss_eval_whole_clip, _import_museval_metrics, silent_sources
-from ._si_sdr import _as_signals, si_sdr, si_sdr_improvement
+from ..exceptions import InvalidInputError, InvalidParameterTypeError
+from ._bss_eval import bss_eval_whole_clip, import_museval_metrics, silent_sources
+from ._si_sdr import as_signals, si_sdr, si_sdr_improvement
 
 __all__ = [
     "best_permutation",
     "mean_si_sdr_improvement",
     "mirex_globals",
+    "separation_scores",
     "separation_report",
     "format_report_table",
 ]
 
 
-def _check_clips(Y_true, Y_pred, X):
+def check_clips(Y_true, Y_pred, X):
     """Validate a set of clips; return float64 lists ``(refs, ests, mixes)``.
 
     ``refs[i]`` and ``ests[i]`` are ``(n_sources, n_i)`` and ``mixes[i]`` is ``(n_i,)``.
@@ -35,9 +36,9 @@ def _check_clips(Y_true, Y_pred, X):
     return refs, ests, mixes
 
 
-def _check_bool(value, *, name):
+def check_bool(value, *, name):
     if not isinstance(value, (bool, np.bool_)):
-        raise InvalidAudioTypeError(f"{name}={value!r} must be True or False")
+        raise InvalidParameterTypeError(f"{name}={value!r} must be True or False")
     return bool(value)
 
 
@@ -45,7 +46,7 @@ def _check_source_names(source_names, n_sources):
     if source_names is None:
         return [f"source{j}" for j in range(n_sources)]
     if isinstance(source_names, str) or not hasattr(source_names, "__len__"):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"source_names must be a list of {n_sources} strings, got {source_names!r}"
         )
     names = list(source_names)
@@ -65,7 +66,7 @@ def _check_n_jobs(n_jobs):
     return n_jobs
 
 
-def _weighted_nanmean(values, weights, axis=None):
+def weighted_nanmean(values, weights, axis=None):
     """Mean of ``values`` weighted by ``weights`` (broadcast), NaN entries left out.
 
     Where no entry is left the result is NaN.
@@ -113,15 +114,15 @@ def best_permutation(references, estimates, metric=si_sdr):
     >>> best_permutation(sources, sources[[2, 0, 1]])
     (1, 2, 0)
     """
-    references = _as_signals(references, name="references")
-    estimates = _as_signals(estimates, name="estimates")
+    references = as_signals(references, name="references")
+    estimates = as_signals(estimates, name="estimates")
     if references.ndim != 2 or references.shape != estimates.shape:
         raise InvalidInputError(
             f"references and estimates must be 2-D arrays (n_sources, n_samples) of the "
             f"same shape, got shapes {references.shape} and {estimates.shape}"
         )
     if not callable(metric):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"metric={metric!r} must be a callable metric(reference, estimate) -> float"
         )
     n_sources = len(references)
@@ -136,7 +137,7 @@ def best_permutation(references, estimates, metric=si_sdr):
     return tuple(int(column) for column in columns[np.argsort(rows)])
 
 
-def _reorder(refs, ests):
+def reorder_estimates(refs, ests):
     """Each clip's estimates in the order of :func:`best_permutation` (SI-SDR)."""
     return [est[list(best_permutation(ref, est))] for ref, est in zip(refs, ests)]
 
@@ -151,7 +152,7 @@ def _improvement_undefined(reference, mixture):
     return silent_sources(reference) | silent_sources(mixture[None, :] - reference)
 
 
-def _si_sdri_table(refs, ests, mixes):
+def si_sdri_table(refs, ests, mixes):
     """SI-SDRi of every clip and source, ``(n_clips, n_sources)``; NaN where undefined."""
     table = np.empty((len(refs), refs[0].shape[0]))
     for i, (ref, est, mix) in enumerate(zip(refs, ests, mixes)):
@@ -219,12 +220,12 @@ def mean_si_sdr_improvement(Y_true, Y_pred, X, *, permutation_invariant=False):
     >>> round(mean_si_sdr_improvement(Y, swapped, X, permutation_invariant=True))
     20
     """
-    refs, ests, mixes = _check_clips(Y_true, Y_pred, X)
-    if _check_bool(permutation_invariant, name="permutation_invariant"):
-        ests = _reorder(refs, ests)
-    table = _si_sdri_table(refs, ests, mixes)
+    refs, ests, mixes = check_clips(Y_true, Y_pred, X)
+    if check_bool(permutation_invariant, name="permutation_invariant"):
+        ests = reorder_estimates(refs, ests)
+    table = si_sdri_table(refs, ests, mixes)
     lengths = np.array([len(mix) for mix in mixes], dtype=np.float64)
-    score = float(_weighted_nanmean(table, lengths[:, None]))
+    score = float(weighted_nanmean(table, lengths[:, None]))
     if np.isnan(score):
         raise InvalidInputError(
             "SI-SDR improvement is undefined: in every clip of Y_true, every reference "
@@ -235,15 +236,16 @@ def mean_si_sdr_improvement(Y_true, Y_pred, X, *, permutation_invariant=False):
 
 def _bss_eval_clip(reference, estimate, mixture):
     """SDR, SIR, SAR and NSDR of one clip's estimates, ``(4, n_sources)``, NaN if undefined."""
-    sdr, sir, sar = _bss_eval_whole_clip(reference[:, :, None], estimate[:, :, None])
+    sdr, sir, sar = bss_eval_whole_clip(reference[:, :, None], estimate[:, :, None])
     mixture_as_estimates = np.broadcast_to(mixture[None, :, None], reference.shape + (1,))
-    nsdr = sdr - _bss_eval_whole_clip(reference[:, :, None], mixture_as_estimates)[0]
+    nsdr = sdr - bss_eval_whole_clip(reference[:, :, None], mixture_as_estimates)[0]
     nsdr[_improvement_undefined(reference, mixture)] = np.nan
     return np.stack([sdr, sir, sar, nsdr])
 
 
-def _mirex_globals(refs, ests, mixes, names, n_jobs):
-    _import_museval_metrics()  # fail here, not in a worker, if museval cannot be used
+def clip_globals(refs, ests, mixes, names, n_jobs):
+    """:func:`mirex_globals` of clips already checked by :func:`check_clips`."""
+    import_museval_metrics()  # fail here, not in a worker, if museval cannot be used
     per_clip = Parallel(n_jobs=n_jobs)(
         delayed(_bss_eval_clip)(ref, est, mix) for ref, est, mix in zip(refs, ests, mixes)
     )
@@ -251,9 +253,9 @@ def _mirex_globals(refs, ests, mixes, names, n_jobs):
     lengths = np.array([len(mix) for mix in mixes], dtype=np.int64)
     weights = lengths[:, None].astype(np.float64)
     return {
-        "GNSDR": _weighted_nanmean(nsdr, weights, axis=0),
-        "GSIR": _weighted_nanmean(sir, weights, axis=0),
-        "GSAR": _weighted_nanmean(sar, weights, axis=0),
+        "GNSDR": weighted_nanmean(nsdr, weights, axis=0),
+        "GSIR": weighted_nanmean(sir, weights, axis=0),
+        "GSAR": weighted_nanmean(sar, weights, axis=0),
         "per_clip": {"sdr": sdr, "sir": sir, "sar": sar, "nsdr": nsdr, "lengths": lengths},
         "source_names": list(names),
     }
@@ -319,15 +321,19 @@ def mirex_globals(Y_true, Y_pred, X, *, source_names=None, n_jobs=None):
     >>> scores["per_clip"]["sdr"].shape, scores["per_clip"]["lengths"]
     ((2, 2), array([4000, 8000]))
     """
-    refs, ests, mixes = _check_clips(Y_true, Y_pred, X)
+    refs, ests, mixes = check_clips(Y_true, Y_pred, X)
     names = _check_source_names(source_names, refs[0].shape[0])
     n_jobs = _check_n_jobs(n_jobs)
-    return _mirex_globals(refs, ests, mixes, names, n_jobs)
+    return clip_globals(refs, ests, mixes, names, n_jobs)
 
 
-def separation_report(Y_true, Y_pred, X, *, source_names=None, bss=True,
+def separation_scores(Y_true, Y_pred, X, *, source_names=None, bss=True,
                       permutation_invariant=False, n_jobs=None):
-    """Scores of each source over a set of clips, ready to print.
+    """Scores of every clip and source, and their means per source over the set.
+
+    What ``sksep evaluate`` prints: per clip and source the SI-SDR improvement and,
+    with ``bss=True``, the BSS Eval SDR, SIR, SAR and NSDR; per source the
+    length-weighted SI-SDRi and the MIREX globals (:func:`separation_report`).
 
     Parameters
     ----------
@@ -336,13 +342,73 @@ def separation_report(Y_true, Y_pred, X, *, source_names=None, bss=True,
     source_names : list of str, optional
         One name per source; default ``["source0", "source1", ...]``.
     bss : bool, default=True
-        Also compute the MIREX globals GNSDR, GSIR and GSAR (BSS Eval, slower,
-        needs museval and ffmpeg).
+        Also compute BSS Eval (slower, needs museval and ffmpeg).
     permutation_invariant : bool, default=False
         Reorder each clip's estimates by :func:`best_permutation` first; the
         reordered estimates are used for every metric.
     n_jobs : int, optional
         Clips evaluated in parallel for BSS Eval, see :func:`mirex_globals`.
+
+    Returns
+    -------
+    scores : dict
+        - ``"per_clip"``: dict of metric name to ndarray of float64,
+          ``(n_clips, n_sources)``, in dB: ``"SI-SDRi"`` and, with ``bss=True``,
+          ``"SDR"``, ``"SIR"``, ``"SAR"`` and ``"NSDR"``; NaN where undefined
+          (see :func:`mean_si_sdr_improvement` and :func:`mirex_globals`).
+        - ``"overall"``: :func:`separation_report`'s dict,
+          ``{source_name: {"SI-SDRi": ..., "GNSDR": ..., "GSIR": ..., "GSAR": ...}}``.
+        - ``"lengths"``: ndarray of int64, ``(n_clips,)``, in samples (the weights).
+        - ``"source_names"``: list of str.
+
+    See Also
+    --------
+    separation_report : Only the means per source.
+    format_report_table : Print several reports as one Markdown table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep.metrics import separation_scores
+    >>> rng = np.random.default_rng(0)
+    >>> Y = [rng.standard_normal((2, n)) for n in (4000, 8000)]
+    >>> X = [y.sum(axis=0) for y in Y]
+    >>> Y_pred = [y + 0.1 * rng.standard_normal(y.shape) for y in Y]
+    >>> scores = separation_scores(Y, Y_pred, X, source_names=["vocals", "accompaniment"])
+    >>> sorted(scores["per_clip"]), scores["per_clip"]["SDR"].shape
+    (['NSDR', 'SAR', 'SDR', 'SI-SDRi', 'SIR'], (2, 2))
+    >>> round(scores["overall"]["vocals"]["SI-SDRi"]), scores["lengths"]
+    (20, array([4000, 8000]))
+    """
+    refs, ests, mixes = check_clips(Y_true, Y_pred, X)
+    names = _check_source_names(source_names, refs[0].shape[0])
+    bss = check_bool(bss, name="bss")
+    n_jobs = _check_n_jobs(n_jobs)
+    if check_bool(permutation_invariant, name="permutation_invariant"):
+        ests = reorder_estimates(refs, ests)
+    lengths = np.array([len(mix) for mix in mixes], dtype=np.int64)
+    per_clip = {"SI-SDRi": si_sdri_table(refs, ests, mixes)}
+    means = weighted_nanmean(per_clip["SI-SDRi"], lengths[:, None].astype(np.float64), axis=0)
+    overall = {name: {"SI-SDRi": float(value)} for name, value in zip(names, means)}
+    if bss:
+        scores = clip_globals(refs, ests, mixes, names, n_jobs)
+        for key in ("SDR", "SIR", "SAR", "NSDR"):
+            per_clip[key] = scores["per_clip"][key.lower()]
+        for j, name in enumerate(names):
+            for key in ("GNSDR", "GSIR", "GSAR"):
+                overall[name][key] = float(scores[key][j])
+    return {"per_clip": per_clip, "overall": overall, "lengths": lengths,
+            "source_names": names}
+
+
+def separation_report(Y_true, Y_pred, X, *, source_names=None, bss=True,
+                      permutation_invariant=False, n_jobs=None):
+    """Scores of each source over a set of clips, ready to print.
+
+    Parameters
+    ----------
+    Y_true, Y_pred, X, source_names, bss, permutation_invariant, n_jobs
+        As in :func:`separation_scores`; with ``bss=False`` only SI-SDRi is computed.
 
     Returns
     -------
@@ -355,6 +421,7 @@ def separation_report(Y_true, Y_pred, X, *, source_names=None, bss=True,
 
     See Also
     --------
+    separation_scores : The same, with the scores of every clip.
     format_report_table : print several reports as one Markdown table.
 
     Examples
@@ -363,29 +430,17 @@ def separation_report(Y_true, Y_pred, X, *, source_names=None, bss=True,
     >>> from sksep.metrics import separation_report
     >>> rng = np.random.default_rng(0)
     >>> Y = [rng.standard_normal((2, 8000)) for _ in range(2)]
-    >>> X = [y.sum(axis=0) for y in Y]
-    >>> Y_pred = [y + 0.1 * rng.standard_normal(y.shape) for y in Y]
-    >>> report = separation_report(Y, Y_pred, X, source_names=["vocals", "accompaniment"])
+    >>> report = separation_report(Y, [y + 0.1 * rng.standard_normal(y.shape) for y in Y],
+    ...                            [y.sum(axis=0) for y in Y],
+    ...                            source_names=["vocals", "accompaniment"])
     >>> sorted(report["vocals"])
     ['GNSDR', 'GSAR', 'GSIR', 'SI-SDRi']
     >>> round(report["vocals"]["SI-SDRi"])
     20
     """
-    refs, ests, mixes = _check_clips(Y_true, Y_pred, X)
-    names = _check_source_names(source_names, refs[0].shape[0])
-    bss = _check_bool(bss, name="bss")
-    n_jobs = _check_n_jobs(n_jobs)
-    if _check_bool(permutation_invariant, name="permutation_invariant"):
-        ests = _reorder(refs, ests)
-    lengths = np.array([len(mix) for mix in mixes], dtype=np.float64)
-    si_sdri = _weighted_nanmean(_si_sdri_table(refs, ests, mixes), lengths[:, None], axis=0)
-    report = {name: {"SI-SDRi": float(value)} for name, value in zip(names, si_sdri)}
-    if bss:
-        scores = _mirex_globals(refs, ests, mixes, names, n_jobs)
-        for j, name in enumerate(names):
-            for key in ("GNSDR", "GSIR", "GSAR"):
-                report[name][key] = float(scores[key][j])
-    return report
+    return separation_scores(Y_true, Y_pred, X, source_names=source_names, bss=bss,
+                             permutation_invariant=permutation_invariant,
+                             n_jobs=n_jobs)["overall"]
 
 
 def format_report_table(reports, *, floatfmt=".2f"):

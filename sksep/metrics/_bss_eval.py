@@ -32,7 +32,7 @@ def silent_sources(references):
     return np.mean(flat**2, axis=1) < SILENT_ENERGY_PER_SAMPLE
 
 
-def _import_museval_metrics():
+def import_museval_metrics():
     """Import ``museval.metrics`` on first use, with an actionable error if it cannot be."""
     try:
         import museval.metrics
@@ -75,12 +75,12 @@ def _as_source_array(sources, *, name):
     return np.asarray(array, dtype=np.float64)
 
 
-def _bss_eval_whole_clip(references, estimates):
+def bss_eval_whole_clip(references, estimates):
     """BSS Eval v4 on validated float64 arrays ``(n_sources, n_samples, n_channels)``.
 
     Returns an array ``(3, n_sources)``: SDR, SIR and SAR; NaN where undefined.
     """
-    museval_metrics = _import_museval_metrics()
+    museval_metrics = import_museval_metrics()
     n_sources, n_samples = references.shape[:2]
     values = np.full((3, n_sources), np.nan)
     active = ~silent_sources(references)
@@ -198,5 +198,5 @@ def bss_eval(references, estimates, *, sample_rate=None):
                allow_none=True)
     if references.ndim == 2:
         references, estimates = references[:, :, None], estimates[:, :, None]
-    sdr, sir, sar = _bss_eval_whole_clip(references, estimates)
+    sdr, sir, sar = bss_eval_whole_clip(references, estimates)
     return {"sdr": sdr, "sir": sir, "sar": sar}

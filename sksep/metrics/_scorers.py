@@ -3,9 +3,9 @@
 import numpy as np
 
 from .._validation import check_choice, check_int
-from ..exceptions import InvalidAudioTypeError, InvalidInputError
-from ._aggregate import (_check_bool, _check_clips, _mirex_globals, _reorder, _si_sdri_table,
-                         _weighted_nanmean)
+from ..exceptions import InvalidInputError, InvalidParameterTypeError
+from ._aggregate import (check_bool, check_clips, clip_globals, reorder_estimates, si_sdri_table,
+                         weighted_nanmean)
 
 __all__ = ["si_sdri_scorer", "make_separation_scorer", "get_scorer"]
 
@@ -34,28 +34,28 @@ class _SeparationScorer:
 
     def __call__(self, estimator, X, Y):
         if not hasattr(estimator, "predict"):
-            raise InvalidAudioTypeError(
+            raise InvalidParameterTypeError(
                 f"estimator must have a predict method, got {type(estimator).__name__}"
             )
-        refs, ests, mixes = _check_clips(Y, estimator.predict(X), X)
+        refs, ests, mixes = check_clips(Y, estimator.predict(X), X)
         n_sources = refs[0].shape[0]
         if self.source is not None and self.source >= n_sources:
             raise InvalidInputError(
                 f"source={self.source} is out of range: Y has {n_sources} sources"
             )
         if self.permutation_invariant or _declares_permutation_invariance(estimator):
-            ests = _reorder(refs, ests)
+            ests = reorder_estimates(refs, ests)
 
         if self.metric == "si_sdri":
-            table = _si_sdri_table(refs, ests, mixes)
+            table = si_sdri_table(refs, ests, mixes)
             if self.source is not None:
                 table = table[:, self.source]
             lengths = np.array([len(mix) for mix in mixes], dtype=np.float64)
             weights = lengths if table.ndim == 1 else lengths[:, None]
-            value = float(_weighted_nanmean(table, weights))
+            value = float(weighted_nanmean(table, weights))
         else:
             names = [f"source{j}" for j in range(n_sources)]
-            per_source = _mirex_globals(refs, ests, mixes, names, None)[self.metric.upper()]
+            per_source = clip_globals(refs, ests, mixes, names, None)[self.metric.upper()]
             if self.source is not None:
                 value = float(per_source[self.source])
             elif np.all(np.isnan(per_source)):
@@ -122,12 +122,12 @@ def make_separation_scorer(metric="si_sdri", *, source=None, permutation_invaria
     0.0
     """
     if not isinstance(metric, str):
-        raise InvalidAudioTypeError(
+        raise InvalidParameterTypeError(
             f"metric={metric!r} must be one of {', '.join(map(repr, SCORER_NAMES))}"
         )
     check_choice(metric, name="metric", choices=SCORER_NAMES)
     source = check_int(source, name="source", minimum=0, allow_none=True)
-    permutation_invariant = _check_bool(permutation_invariant, name="permutation_invariant")
+    permutation_invariant = check_bool(permutation_invariant, name="permutation_invariant")
     return _SeparationScorer(metric, source, permutation_invariant)
 
 

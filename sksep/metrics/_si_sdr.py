@@ -8,7 +8,7 @@ from ..exceptions import InvalidAudioTypeError, InvalidInputError
 __all__ = ["si_sdr", "si_sdr_improvement"]
 
 
-def _as_signals(signal, *, name):
+def as_signals(signal, *, name):
     """Validate float audio of any shape ``(..., n_samples)`` and return it as float64."""
     if signal is None or isinstance(signal, (str, bytes)):
         check_audio(signal, name=name)  # raises, worded like every other entry point
@@ -92,8 +92,8 @@ def si_sdr(reference, estimate, *, zero_mean=True, eps=1e-8):
     >>> si_sdr(np.stack([reference, noise]), estimate).shape
     (2,)
     """
-    reference = _as_signals(reference, name="reference")
-    estimate = _as_signals(estimate, name="estimate")
+    reference = as_signals(reference, name="reference")
+    estimate = as_signals(estimate, name="estimate")
     if reference.shape[-1] != estimate.shape[-1]:
         raise InvalidInputError(
             f"reference has {reference.shape[-1]} samples (shape {reference.shape}) but "
@@ -165,5 +165,5 @@ def si_sdr_improvement(reference, estimate, mixture, **kwargs):
     array([20., 20.])
     """
     for signal, name in ((reference, "reference"), (estimate, "estimate"), (mixture, "mixture")):
-        _as_signals(signal, name=name)  # so that an error names the mixture as the mixture
+        as_signals(signal, name=name)  # so that an error names the mixture as the mixture
     return si_sdr(reference, estimate, **kwargs) - si_sdr(reference, mixture, **kwargs)

@@ -1,0 +1,82 @@
+"""What the commands print: status lines, progress on terminals only, tables, numbers.
+
+Results go to stdout; status messages go to stderr and ``--quiet`` silences them.
+Progress bars and colours appear only on a terminal: piped into a log file or a CI
+job, the output is plain lines.
+"""
+
+import contextlib
+import math
+import os
+import sys
+
+
+def say(args, message):
+    """A status message on stderr, silenced by --quiet (results go to stdout)."""
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def shows_progress(args):
+    """Whether to draw progress bars: not --quiet, and stderr is a terminal."""
+    return not args.quiet and _is_terminal(sys.stderr)
+
+
+def shows_colour():
+    """Whether stdout may hold colour codes: a terminal, and ``NO_COLOR`` unset
+    (https://no-color.org)."""
+    return _is_terminal(sys.stdout) and not os.environ.get("NO_COLOR")
+
+
+def _is_terminal(stream):
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def progress(iterable, *, total, description, enabled):
+    """``iterable`` wrapped in a tqdm bar when ``enabled`` and tqdm is installed."""
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=description, leave=False)
+
+
+def markdown_table(header, rows, *, text_columns=1):
+    """Markdown table: the first ``text_columns`` columns left-aligned, numbers right-aligned."""
+    widths = [max(len(str(row[c])) for row in [header] + rows) for c in range(len(header))]
+
+    def line(cells):
+        padded = [str(cell).ljust(width) if c < text_columns else str(cell).rjust(width)
+                  for c, (cell, width) in enumerate(zip(cells, widths))]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join("-" * (width + 2) if c < text_columns else "-" * (width + 1) + ":"
+                          for c, width in enumerate(widths)) + "|"
+    return "\n".join([line(header), rule] + [line(row) for row in rows])
+
+
+def plural(count, noun):
+    """``"1 clip"``, ``"3 clips"``."""
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def decibels(value, digits=2):
+    """A table cell: ``value`` with ``digits`` decimals, empty for None, NaN or inf."""
+    return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+@contextlib.contextmanager
+def escaped_stdout():
+    """Print file names that are not valid UTF-8 with escapes, as stderr does, not fail."""
+    errors = getattr(sys.stdout, "errors", None)
+    if errors is None or not hasattr(sys.stdout, "reconfigure"):
+        yield
+        return
+    sys.stdout.reconfigure(errors="backslashreplace")
+    try:
+        yield
+    finally:
+        sys.stdout.reconfigure(errors=errors)

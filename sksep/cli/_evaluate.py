@@ -1,0 +1,189 @@
+"""``sksep evaluate``: separate every clip of a folder of stems and score the estimates
+with :func:`sksep.metrics.separation_scores`."""
+
+import csv
+import io
+import json
+import math
+from pathlib import Path
+
+from ._console import decibels, markdown_table, plural, progress, say, shows_progress
+from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError
+from ._files import check_outputs, write_text
+from ._options import formatter, paragraphs, positive_float, positive_int
+from ._prediction import load_model
+
+#: Per-clip columns: SI-SDRi, then BSS Eval's (left out of the printed table with --no-bss).
+CLIP_METRICS = ("SI-SDRi", "SDR", "SIR", "SAR", "NSDR")
+
+#: Per-source columns of the overall table: length-weighted SI-SDRi, then the MIREX globals.
+GLOBAL_METRICS = ("SI-SDRi", "GNSDR", "GSIR", "GSAR")
+
+
+def add_parser(commands, parents):
+    """The ``evaluate`` subcommand and its options."""
+    evaluate = commands.add_parser(
+        "evaluate", parents=parents, formatter_class=formatter,
+        help="score a model on a folder of stems",
+        description=paragraphs(
+            "Separate every clip of a folder of stems and score the estimates.\n\n"
+            "Prints per clip and source the SI-SDR improvement (SI-SDRi) and BSS Eval "
+            "SDR/SIR/SAR/NSDR, then per source the length-weighted SI-SDRi and the MIREX "
+            "globals GNSDR/GSIR/GSAR. All in dB, higher is better. Audio is read at the "
+            "model's sample rate, mono."),
+        epilog="example:\n  sksep evaluate --model chimera-mir1k ../shared/data/MIR-1K "
+               "--out-json scores.json\n\n" + EXIT_CODES_HELP)
+    evaluate.add_argument("data_dir", type=Path, metavar="DATA_DIR",
+                          help="folder of stems, MIR-1K or MUSDB style (see `sksep train -h`)")
+    evaluate.add_argument("--model", "-m", required=True, metavar="NAME_OR_PATH",
+                          help="shipped model name or model file")
+    evaluate.add_argument("--split", choices=("train", "test", "all"), default=None,
+                          help="MIR-1K-style folders: clips to score (default test)")
+    evaluate.add_argument("--max-clips", type=positive_int, default=None, metavar="N",
+                          help="score only the first N clips (songs)")
+    evaluate.add_argument("--no-bss", action="store_true",
+                          help="skip BSS Eval (SDR/SIR/SAR, GNSDR...): only SI-SDRi, much faster")
+    evaluate.add_argument("--out-csv", type=Path, default=None, metavar="FILE",
+                          help="write the per-clip scores as CSV")
+    evaluate.add_argument("--out-json", type=Path, default=None, metavar="FILE",
+                          help="write per-clip and overall scores as JSON")
+    evaluate.add_argument("--block-seconds", type=positive_float, default=60.0, metavar="S",
+                          help="separate long clips in blocks of S seconds (default: 60)")
+    evaluate.add_argument("--overwrite", action="store_true",
+                          help="replace existing CSV/JSON files")
+    evaluate.set_defaults(run=run)
+
+
+def run(args):
+    """Separate and score the clips; print the tables and write the reports asked for."""
+    from ..datasets import stems_folder_layout
+    from ..metrics import separation_scores
+    from ..separation import separate_long
+
+    outputs = [path for path in (args.out_csv, args.out_json) if path is not None]
+    check_outputs(args, outputs)
+    if len(set(outputs)) < len(outputs):
+        raise UsageError("--out-csv and --out-json name the same file")
+    model, names = load_model(args)
+    rate = model.grid_.sample_rate
+    layout = stems_folder_layout(args.data_dir, name="DATA_DIR")
+    data, names = _load_clips(args, layout, names, rate)
+    X, Y = data.X, data.Y
+
+    estimates = [separate_long(model, x, block_seconds=args.block_seconds)
+                 for x in progress(X, total=len(X), description="separating",
+                                   enabled=shows_progress(args))]
+    if not args.no_bss:
+        say(args, f"BSS Eval of {plural(len(X), 'clip')} (slow; --no-bss skips it)")
+    scores = separation_scores(
+        Y, estimates, X, source_names=list(names), bss=not args.no_bss,
+        permutation_invariant=bool(getattr(model, "permutation_invariant_", False)))
+    rows = [{"clip": str(clip), "source": name, "n_samples": len(X[i]),
+             "seconds": len(X[i]) / rate,
+             **{key: (float(scores["per_clip"][key][i, j]) if key in scores["per_clip"]
+                      else None) for key in CLIP_METRICS}}
+            for i, clip in enumerate(data.names) for j, name in enumerate(names)]
+    total = sum(len(x) for x in X) / rate
+    _print_tables(args, rows, scores["overall"], names, total)
+
+    if args.out_csv is not None:
+        print(f"wrote {write_text(args.out_csv, _csv(rows), overwrite=args.overwrite)}")
+    if args.out_json is not None:
+        report = {
+            "model": str(args.model), "estimator": type(model).__name__,
+            "data": str(args.data_dir), "layout": layout,
+            "split": (args.split or "test") if layout == "mir1k" else None,
+            "sample_rate": int(rate), "source_names": list(names), "n_clips": len(X),
+            "seconds": total, "bss": not args.no_bss,
+            "clips": [{key: (_json_number(value) if isinstance(value, float) else value)
+                       for key, value in row.items()} for row in rows],
+            "overall": {name: {key: _json_number(value) for key, value in metrics.items()}
+                        for name, metrics in scores["overall"].items()},
+        }
+        text = json.dumps(report, indent=2) + "\n"
+        print(f"wrote {write_text(args.out_json, text, overwrite=args.overwrite)}")
+    return EXIT_OK
+
+
+def _load_clips(args, layout, names, rate):
+    """The clips of ``DATA_DIR`` at ``rate`` with their sources in the model's order, and
+    the source names to report (the folder's, for a model that does not name its own)."""
+    from ..datasets import load_stems_folder
+    from ..exceptions import InvalidInputError
+
+    generic = all(name == f"source{i}" for i, name in enumerate(names))
+    if layout == "mir1k":
+        data = load_stems_folder(args.data_dir, split=args.split or "test",
+                                 max_clips=args.max_clips, sample_rate=rate)
+    else:
+        if args.split is not None:
+            raise UsageError("--split applies to MIR-1K-style folders only")
+        stems = names
+        if generic:
+            if len(names) != 2:
+                raise InvalidInputError(
+                    f"model {args.model!r} does not name its {len(names)} sources, so the stems "
+                    f"to compare with cannot be chosen; train it with `sksep train`")
+            stems = ("vocals", "accompaniment")
+        data = load_stems_folder(args.data_dir, sources=stems, max_songs=args.max_clips,
+                                 sample_rate=rate)
+    data_names = tuple(data.source_names)
+    if len(data_names) != len(names):
+        raise InvalidInputError(
+            f"model {args.model!r} separates {len(names)} sources ({', '.join(names)}); "
+            f"{str(args.data_dir)!r} has {len(data_names)} ({', '.join(data_names)})")
+    if set(names) == set(data_names):
+        order = [data_names.index(name) for name in names]
+    elif generic:
+        say(args, f"note: the model does not name its sources; reading them as "
+                  f"{', '.join(data_names)} in that order")
+        order, names = list(range(len(names))), data_names
+    else:
+        raise InvalidInputError(
+            f"model {args.model!r} separates {', '.join(names)}; {str(args.data_dir)!r} holds "
+            f"{', '.join(data_names)}")
+    data.X, data.Y = list(data.X), [y[order] for y in data.Y]
+    return data, names
+
+
+def _print_tables(args, rows, overall, names, total):
+    """The per-clip table and the per-source summary, in Markdown, on stdout."""
+    # Printed tables leave out the BSS Eval columns with --no-bss; the CSV keeps them empty.
+    clip_metrics = CLIP_METRICS[:1] if args.no_bss else CLIP_METRICS
+    global_metrics = GLOBAL_METRICS[:1] if args.no_bss else GLOBAL_METRICS
+    table = markdown_table(
+        ["clip", "source", "seconds", *clip_metrics],
+        [[row["clip"], row["source"], f"{row['seconds']:.1f}",
+          *[decibels(row[key]) for key in clip_metrics]] for row in rows], text_columns=2)
+    summary = markdown_table(
+        ["source", *global_metrics],
+        [[name, *[decibels(overall[name].get(key)) for key in global_metrics]]
+         for name in names])
+    print(f"Model {args.model!r} on {plural(len(rows) // len(names), 'clip')} ({total:.0f} s) "
+          f"of {str(args.data_dir)!r}, dB (higher is better):\n")
+    print(table)
+    print("\nOverall, length-weighted over clips"
+          + ("" if args.no_bss else " (GNSDR/GSIR/GSAR: MIREX globals)") + ":\n")
+    print(summary, flush=True)
+
+
+def _csv(rows):
+    """The per-clip rows as CSV text; undefined values are empty cells."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    columns = ["clip", "source", "n_samples", "seconds", *CLIP_METRICS]
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_csv_value(row[key]) for key in columns])
+    return buffer.getvalue()
+
+
+def _csv_value(value):
+    if isinstance(value, float):
+        return f"{value:.4f}" if math.isfinite(value) else ""
+    return "" if value is None else value
+
+
+def _json_number(value):
+    value = float(value)
+    return round(value, 4) if math.isfinite(value) else None

@@ -1,0 +1,222 @@
+"""``sksep separate``: songs into one audio file per stem
+(:func:`sksep.separation.separate_file`)."""
+
+from functools import partial
+from pathlib import Path
+
+from ._console import say, shows_progress
+from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, usage_errors
+from ._files import check_outputs
+from ._options import formatter, name_list, paragraphs, positive_float
+from ._prediction import DEFAULT_MODEL, load_model
+
+#: ``--high-band`` choices, :data:`sksep._fullband.HIGH_BAND_RULES` (not imported here: that
+#: module imports librosa).
+HIGH_BAND_RULES = ("top", "octave")
+
+#: Longest stretch of a song drawn by ``--plot``, in seconds.
+PLOT_SECONDS = 30.0
+
+#: ``--bit-depth`` choices and the soundfile subtype of each.
+BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
+
+#: ``--format`` choices: the stems' file extensions.
+OUTPUT_FORMATS = ("wav", "flac", "mp3")
+
+#: The bit depth a stem gets by default from its song's sample encoding (others: 16).
+_SONG_DEPTHS = {"FLOAT": "float", "DOUBLE": "float", "PCM_24": "24", "PCM_32": "24"}
+
+
+def add_parser(commands, parents):
+    """The ``separate`` subcommand and its options."""
+    separate = commands.add_parser(
+        "separate", parents=parents, formatter_class=formatter,
+        help="separate songs into stems (vocals, accompaniment)",
+        description=paragraphs(
+            "Separate songs into one audio file per source.\n\n"
+            "Reads WAV, FLAC, OGG and MP3 (M4A/MP4/AAC through ffmpeg); a folder stands for "
+            "every audio file in it (not in its sub-folders). The network hears the mid "
+            "signal of each song once, at the model's rate (16 kHz for the shipped model), "
+            "in overlapping blocks (memory stays bounded for long songs); its masks are "
+            "applied to every channel at the song's own rate, so the stems are full-band, "
+            "keep the song's sample rate, channel count, length and stereo image, and sum to "
+            "the song. Writes OUT/<song>/<source>.wav (or .flac, .mp3) and never overwrites "
+            "an existing file unless --overwrite is given; every target of every song is "
+            "checked before anything is written."),
+        epilog="examples:\n  sksep separate song.mp3 other.flac --out stems --plot\n"
+               "  sksep separate album/ --stems vocals --format flac --bit-depth 24\n\n"
+               + EXIT_CODES_HELP)
+    separate.add_argument("songs", nargs="+", metavar="SONG", type=Path,
+                          help="audio files, or folders of audio files, to separate")
+    separate.add_argument("--model", "-m", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
+                          help=f"shipped model name (see `sksep models`) or model file "
+                               f"(default: {DEFAULT_MODEL})")
+    separate.add_argument("--out", "-o", type=Path, default=Path("separated"), metavar="DIR",
+                          help="output folder (default: ./separated)")
+    separate.add_argument("--stems", type=name_list, default=None, metavar="A[,B]",
+                          help="write only these stems, e.g. vocals (default: every source "
+                               "of the model)")
+    separate.add_argument("--format", choices=OUTPUT_FORMATS, default="wav",
+                          help="stem file format (default wav); mp3 where the installed "
+                               "libsndfile writes it (1.1.0 or newer), else exit code 5")
+    separate.add_argument("--bit-depth", choices=tuple(BIT_DEPTHS), default=None,
+                          help="wav: 16, 24 or float; flac: 16 or 24 (default: the song's, "
+                               "16 for compressed songs and 24 for float songs in FLAC; a "
+                               "WAV stem peaking above full scale is float, not clipped)")
+    separate.add_argument("--high-band", choices=HIGH_BAND_RULES, default="top",
+                          help="masks above the model's Nyquist frequency: the top band's "
+                               "(top, default) or the mean of its top octave (octave)")
+    separate.add_argument("--overwrite", action="store_true",
+                          help="replace existing output files")
+    separate.add_argument("--plot", action="store_true",
+                          help="also write OUT/<song>/separation.png: the mixture spectrogram "
+                               f"and the masks of the first {PLOT_SECONDS:.0f} s (needs "
+                               f"matplotlib: pip install 'sksep[plots]')")
+    separate.add_argument("--block-seconds", type=positive_float, default=60.0, metavar="S",
+                          help="separate in blocks of S seconds, cross-faded over "
+                               "min(4, S/2) s; smaller blocks use less memory (default: 60)")
+    separate.set_defaults(run=run)
+
+
+def run(args):
+    """Separate every song; every output is checked before the first song is separated."""
+    from .._api import select_stems
+    from .._atomic import check_folder
+
+    songs = _songs(args.songs)
+    folders = [_song_folder(args.out, song) for song in songs]
+    repeated = sorted({folder for folder in folders if folders.count(folder) > 1})
+    if repeated:
+        raise UsageError(
+            f"several songs would be written to the same folder {str(repeated[0])!r}; "
+            f"separate songs with the same name in separate runs or rename them")
+    if args.out.exists():
+        check_folder(args.out, name="--out")
+    _check_encoding(args)
+    if args.plot:
+        from ..plotting import check_matplotlib
+        check_matplotlib()  # a missing matplotlib fails here, before any work
+
+    model, names = load_model(args)
+    with usage_errors():
+        stems = select_stems(args.stems, names, name="--stems")
+    targets = {song: [folder / f"{name}.{args.format}" for name in stems]
+               + ([folder / "separation.png"] if args.plot else [])
+               for song, folder in zip(songs, folders)}
+    check_outputs(args, [path for paths in targets.values() for path in paths], inside=args.out)
+    for song in songs:
+        _separate_song(args, model, names, song, dict(zip(stems, targets[song])))
+        if args.plot:
+            _plot_song(args, model, names, song, targets[song][-1])
+    return EXIT_OK
+
+
+def _songs(paths):
+    """The songs to separate: each file named, and every audio file in each folder named
+    (not in its sub-folders), by name."""
+    from ..audio_io import READ_SUFFIXES
+    from ..exceptions import InvalidInputError
+
+    songs = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
+        if not path.is_dir():
+            songs.append(path)
+            continue
+        found = sorted(entry for entry in path.iterdir() if entry.is_file()
+                       and not entry.name.startswith(".")
+                       and entry.suffix.lower() in READ_SUFFIXES)
+        if not found:
+            raise InvalidInputError(
+                f"folder {str(path)!r} holds no audio files; expected files ending in "
+                f"{', '.join(READ_SUFFIXES)} (sub-folders are not searched)")
+        songs.extend(found)
+    return songs
+
+
+def _song_folder(out, song):
+    """``out / <the song's file name without extension>``, if that is a plain folder name."""
+    from ..exceptions import OutputLocationError
+
+    name = song.stem  # never holds a separator, but "...wav" gives ".." and "..wav" "."
+    if name in ("", ".", ".."):
+        raise OutputLocationError(
+            f"song {str(song)!r} would be written to the folder {name!r} in --out; expected a "
+            f"file name that makes a plain folder name (not '.' or '..'): rename the file")
+    return out / name
+
+
+def _check_encoding(args):
+    """Refuse, before any work, a format this libsndfile cannot write (exit 5) or a bit
+    depth the format cannot hold (exit 2)."""
+    from ..audio_io import check_write_format
+
+    check_write_format(f".{args.format}")
+    if args.bit_depth is not None and args.format == "mp3":
+        raise UsageError(f"--bit-depth {args.bit_depth} applies to --format wav and flac; "
+                         f"MP3 is lossy and has no bit depth")
+    if args.bit_depth == "float" and args.format == "flac":
+        raise UsageError("--bit-depth float: FLAC holds integer samples only; expected "
+                         "--bit-depth 16 or 24, or --format wav")
+
+
+def _stem_encoding(args, song_subtype, peak):
+    """The soundfile subtype of a stem peaking at ``peak`` (None: the format's own) and a
+    note for its ``wrote`` line.
+
+    Unless ``--bit-depth`` says otherwise, a stem keeps its song's depth (float, 24 or
+    16 bits; FLAC: 24 for float), and a WAV stem that peaks above full scale (the
+    mixture's phase can push a stem a little past it) is written as float, not clipped.
+    """
+    if args.format == "mp3":
+        depth = None
+    elif args.bit_depth is not None:
+        depth = args.bit_depth
+    else:
+        depth = _SONG_DEPTHS.get(song_subtype, "16")
+        if depth == "float" and args.format == "flac":
+            depth = "24"
+        if depth != "float" and peak > 1.0 and args.format == "wav":
+            return BIT_DEPTHS["float"], f" (32-bit float: peaks at {peak:.2f})"
+    clipped = peak > 1.0 and depth != "float"
+    return BIT_DEPTHS.get(depth), f" (clipped: peaks at {peak:.2f})" if clipped else ""
+
+
+def _separate_song(args, model, names, song, targets):
+    """Separate ``song`` and write the stems of ``targets`` (``{name: path}``)."""
+    import warnings
+
+    from .. import separation
+    from ..audio_io import file_subtype, save_audio
+
+    say(args, f"separating {str(song)!r} with {args.model!r} at {model.grid_.sample_rate} Hz")
+    estimates, rate = separation.separate_file(
+        model, song, source_names=names, block_seconds=args.block_seconds,
+        high_band=args.high_band, progress=shows_progress(args))
+    song_subtype = file_subtype(song)
+    for name, path in targets.items():
+        estimate = estimates[names.index(name)]
+        peak = max(float(estimate.max()), -float(estimate.min()))  # no |x| copy
+        subtype, note = _stem_encoding(args, song_subtype, peak)
+        with warnings.catch_warnings():  # clipping is told in the note instead
+            warnings.simplefilter("ignore", UserWarning)
+            save_audio(path, estimate, rate, overwrite=args.overwrite, subtype=subtype)
+        print(f"wrote {path}{note}", flush=True)
+
+
+def _plot_song(args, model, names, song, path):
+    """Write the figure of the mixture and the masks of the song's first seconds."""
+    from .._atomic import atomic_write
+    from ..audio_io import load_audio
+    from ..plotting import plot_masks
+
+    model_rate = model.grid_.sample_rate
+    mixture, _ = load_audio(song, sample_rate=model_rate, mono=True)
+    excerpt = mixture[:int(PLOT_SECONDS * model_rate)]
+    record = model.features_.transform([excerpt])[0]
+    masks = model.predict_masks([record])[0]
+    figure = plot_masks(record, masks, source_names=names)
+    figure.suptitle(f"{song.name}: first {len(excerpt) / model_rate:.0f} s")
+    atomic_write(path, partial(figure.savefig, format="png", dpi=110), overwrite=args.overwrite)
+    print(f"wrote {path}", flush=True)
