@@ -22,22 +22,16 @@ Usage::
 """
 
 import argparse
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from sklearn.model_selection import GridSearchCV, PredefinedSplit
 
+from _common import MIR1K, RESULTS, machine, write_report
 from sksep import ChimeraSeparator, MelFeatures
 from sksep.datasets import load_mir1k
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-DATA = HERE.parents[1] / "shared" / "data" / "MIR-1K"
 ALPHAS = [0.0, 0.05, 0.1, 0.5, 1.0]
 DIMS = [10, 20]
 
@@ -80,8 +74,8 @@ def main(argv=None):
     n_train = args.train_clips or n_train
     n_test = args.test_clips or n_test
     epochs = args.epochs or epochs
-    train = load_mir1k(DATA, "train")
-    test = load_mir1k(DATA, "test")
+    train = load_mir1k(MIR1K, "train")
+    test = load_mir1k(MIR1K, "test")
     rng = np.random.default_rng(0)
     if n_train is not None:  # a random subset of both training singers
         keep = np.sort(rng.choice(len(train.X), n_train, replace=False))
@@ -120,14 +114,10 @@ def main(argv=None):
                    "optimizer": "RMSprop lr 1e-3, batch 16"},
         "rows": rows,
         "best_params": search.best_params_, "best_valid_mi": search.best_score_,
-        "best_refit_test": best_test,
-        "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                    "load_average": [round(x, 2) for x in os.getloadavg()],
-                    "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
+        "best_refit_test": best_test, "machine": machine(),
         "seconds": time.perf_counter() - start, "torch": torch.__version__,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "alpha_sweep.json").write_text(json.dumps(result, indent=2))
+    write_report(RESULTS / "alpha_sweep", result)
     print(f"{'alpha':>6} {'D':>3} {'head':>4} {'valid SI-SDRi':>14} {'test SI-SDRi':>13}")
     for row in rows:
         print(f"{row['alpha']:>6} {row['embedding_dim']:>3} {row['head']:>4} "

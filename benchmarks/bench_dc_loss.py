@@ -21,18 +21,19 @@ Usage::
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ENVS = HERE / "_envs"
-WORK = HERE / "_work"
-RESULTS = HERE / "results"
+# The workers run this file in the peers' environments: nothing of sksep is imported at
+# the top (_common holds the standard library only).
+from _common import (BENCHMARKS, RESULTS, ROOT, machine, one_thread_env, ratio_summary,
+                     write_report)
+
+ENVS = BENCHMARKS / "_envs"
+WORK = BENCHMARKS / "_work"
 TORCH = "torch==2.13.0"  # the local CPU wheel: an unpinned torch pulls GBs of CUDA
 
 # pip steps per peer library: (pip arguments, ...) then packages to remove.
@@ -151,8 +152,7 @@ def make_inputs(path, batch, size, dim, seed=0):
 
 class Worker:
     def __init__(self, python, library, inputs):
-        env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   PYTHONPATH=str(HERE.parent))
+        env = one_thread_env(PYTHONPATH=str(ROOT))
         self.library = library
         self.process = subprocess.Popen(
             [str(python), str(Path(__file__).resolve()), "--worker", library, str(inputs)],
@@ -188,10 +188,8 @@ def paired(base, other, size, rounds, repeats):
     for _ in range(rounds):
         a.append(base.time(size, repeats))
         b.append(other.time(size, repeats))
-    ratios = [y["seconds"] / x["seconds"] for x, y in zip(a, b)]
     return {"size": size, "rounds": rounds, "repeats": repeats,
-            "ratio_median": statistics.median(ratios),
-            "ratio_min": min(ratios), "ratio_max": max(ratios),
+            **ratio_summary([y["seconds"] for y in b], [x["seconds"] for x in a]),
             "sksep_median_s": statistics.median(x["seconds"] for x in a),
             "other_median_s": statistics.median(y["seconds"] for y in b),
             "sksep_loss": a[-1]["loss"], "other_loss": b[-1]["loss"]}
@@ -207,7 +205,6 @@ def main(argv=None):
         return worker(*args.worker)
 
     WORK.mkdir(exist_ok=True)
-    RESULTS.mkdir(exist_ok=True)
     errors = {}
     with open(WORK / "dc_envs.log", "a") as log:
         for name in PEERS:
@@ -256,19 +253,12 @@ def main(argv=None):
         "machine": machine(), "seconds": time.perf_counter() - start,
         "torch": torch.__version__,
     }
-    (RESULTS / "dc_loss.json").write_text(json.dumps(result, indent=2))
+    write_report(RESULTS / "dc_loss", result)
     print(f"{'implementation':<12} {'TF':>6} {'ratio to sksep':>15} {'sksep s':>9} {'other s':>9}")
     for name, row in list(rows.items()) + [("naive", r) for r in naive_rows]:
         print(f"{name:<12} {row['size']:>6} {row['ratio_median']:>15.2f} "
               f"{row['sksep_median_s']:>9.4f} {row['other_median_s']:>9.4f}")
     return result
-
-
-def machine():
-    load = os.getloadavg()
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "load_average": [round(x, 2) for x in load],
-            "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 if __name__ == "__main__":

@@ -13,22 +13,16 @@ Usage::
 """
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import librosa
 import numpy as np
 
+from _common import MIR1K, RESULTS, machine, paired_rounds, ratio_summary, write_report
 from sksep import MelFeatures
 from sksep.datasets import load_mir1k
-
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-DATA = HERE.parents[1] / "shared" / "data" / "MIR-1K"
 
 
 def direct_librosa(clip):
@@ -46,7 +40,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rounds = 10 if args.quick else 25
     start = time.perf_counter()
-    data = load_mir1k(DATA, "test", max_clips=6)
+    data = load_mir1k(MIR1K, "test", max_clips=6)
     song = np.concatenate(data.X).astype(np.float32)
     features = MelFeatures().fit(song[None, :16000])
     rows = {}
@@ -57,32 +51,18 @@ def main(argv=None):
         # Not bit-identical: sksep keeps every STFT bin covered by some band (see
         # FeatureGrid), so compare the spread, not equality.
         max_diff = float(np.max(np.abs(ours.features - theirs)))
-        a, b = [], []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            features.transform([clip])
-            t1 = time.perf_counter()
-            direct_librosa(clip)
-            t2 = time.perf_counter()
-            a.append(t1 - t0)
-            b.append(t2 - t1)
-        ratios = [x / y for x, y in zip(a, b)]
-        rows[f"{seconds} s"] = {"seconds": seconds, "ratio_median": statistics.median(ratios),
-                                "ratio_min": min(ratios), "ratio_max": max(ratios),
-                                "sksep_median_s": statistics.median(a),
-                                "librosa_median_s": statistics.median(b),
-                                "max_abs_feature_difference": max_diff}
-        print(f"{seconds:>3} s clip: MelFeatures / librosa = {statistics.median(ratios):.2f} "
-              f"({statistics.median(a) * 1e3:.1f} ms vs {statistics.median(b) * 1e3:.1f} ms)")
+        a, b = paired_rounds(lambda: features.transform([clip]), lambda: direct_librosa(clip),
+                             rounds)
+        row = rows[f"{seconds} s"] = {"seconds": seconds, **ratio_summary(a, b),
+                                      "sksep_median_s": statistics.median(a),
+                                      "librosa_median_s": statistics.median(b),
+                                      "max_abs_feature_difference": max_diff}
+        print(f"{seconds:>3} s clip: MelFeatures / librosa = {row['ratio_median']:.2f} "
+              f"({row['sksep_median_s'] * 1e3:.1f} ms vs {row['librosa_median_s'] * 1e3:.1f} ms)")
     result = {"benchmark": "features", "quick": args.quick, "rounds": rounds, "rows": rows,
-              "threads": os.environ.get("OMP_NUM_THREADS", "unset"),
-              "machine": {"cpu": platform.processor() or platform.machine(),
-                          "cores": os.cpu_count(),
-                          "load_average": [round(x, 2) for x in os.getloadavg()],
-                          "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
+              "threads": os.environ.get("OMP_NUM_THREADS", "unset"), "machine": machine(),
               "seconds": time.perf_counter() - start}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "features.json").write_text(json.dumps(result, indent=2))
+    write_report(RESULTS / "features", result)
     return result
 
 

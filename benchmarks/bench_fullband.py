@@ -6,8 +6,9 @@ On the three songs of ``../shared/data/MUSDB18-excerpts`` (vocals against drums 
 * ``band-limited``: the song resampled to the model's 16 kHz, each channel separated
   on its own, the stems resampled back (sksep before full-band separation);
 * ``full band (top)`` / ``full band (octave)``: masks from the mid signal at 16 kHz,
-  mapped onto the 44.1 kHz STFT of both channels (:mod:`sksep._fullband`), with the
-  two rules for the bins above 8 kHz;
+  mapped onto the 44.1 kHz STFT of both channels
+  (:func:`sksep.separation.separate_audio`; a 29.6 s song is one block), with the two
+  rules for the bins above 8 kHz (``high_band``);
 
 and reports, per stem, the SI-SDRi computed at 44.1 kHz on both channels (full band),
 the share of the mixture's energy above 8 kHz present in the stems' sum, how far the
@@ -22,24 +23,20 @@ and it writes ``benchmarks/results/fullband.json`` and ``benchmarks/results/full
 """
 
 import argparse
-import json
-import platform
-import time
-from pathlib import Path
 
 import librosa
 import numpy as np
 import torch
 
 import sksep
-from sksep._fullband import HIGH_BAND_RULES, separate_full_band
+from _common import (MUSDB_EXCERPTS, RESULTS, machine, machine_line, paired_rounds,
+                     write_report)
 from sksep.audio_io import load_audio
 from sksep.metrics import si_sdr_improvement
-from sksep.separation import separate_long
+from sksep.separation import separate_audio, separate_long
 
-ROOT = Path(__file__).resolve().parents[1]
-SONGS = ROOT.parent / "shared" / "data" / "MUSDB18-excerpts"
-RESULTS = ROOT / "benchmarks" / "results"
+#: ``separate_audio``'s rules for the bins above the model's Nyquist frequency.
+HIGH_BAND_RULES = ("top", "octave")
 
 
 def band_limited(model, audio, rate):
@@ -86,12 +83,11 @@ def main(argv=None):
     methods = {"band-limited": lambda a, r: band_limited(model, a, r)}
     for rule in HIGH_BAND_RULES:
         methods[f"full band ({rule})"] = (
-            lambda a, r, rule=rule: separate_full_band(model, model.grid_, a, r, high_band=rule))
+            lambda a, r, rule=rule: separate_audio(model, a, r, high_band=rule))
     rows = {name: {"vocals": [], "accompaniment": [], "high_share": [], "sum_error": []}
             for name in methods}
     mixture_high, at_model_rate = [], {"vocals": [], "accompaniment": []}
-    ratios, seconds = [], {name: [] for name in methods}
-    folders = sorted(p for p in SONGS.iterdir() if p.is_dir())
+    folders = sorted(p for p in MUSDB_EXCERPTS.iterdir() if p.is_dir())
     for folder in folders:
         mixture, rate, references = song(folder)
         mixture_high.append(high_share(mixture, rate))
@@ -112,12 +108,12 @@ def main(argv=None):
     # Paired rounds on the first song: band-limited, then full band (top).
     mixture, rate, _ = song(folders[0])
     minutes = mixture.shape[1] / rate / 60
-    for _ in range(args.rounds):
-        for name in ("band-limited", "full band (top)"):
-            start = time.perf_counter()
-            methods[name](mixture, rate)
-            seconds[name].append((time.perf_counter() - start) / minutes)
-        ratios.append(seconds["full band (top)"][-1] / seconds["band-limited"][-1])
+    limited, full = paired_rounds(lambda: methods["band-limited"](mixture, rate),
+                                  lambda: methods["full band (top)"](mixture, rate),
+                                  args.rounds)
+    seconds = {"band-limited": [s / minutes for s in limited],
+               "full band (top)": [s / minutes for s in full]}
+    ratios = [f / b for f, b in zip(full, limited)]
 
     summary = {name: {key: float(np.mean(values)) for key, values in row.items()}
                for name, row in rows.items()}
@@ -126,11 +122,8 @@ def main(argv=None):
         "summary": summary, "mono_at_model_rate": at_model_rate,
         "seconds_per_minute_median": {k: float(np.median(v)) for k, v in seconds.items()},
         "time_ratio_fullband_over_bandlimited_median": float(np.median(ratios)),
-        "rounds": args.rounds,
-        "machine": f"{platform.machine()}, torch threads 1, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        "rounds": args.rounds, "machine": machine(torch_threads=1),
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fullband.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = ["| method | vocals SI-SDRi (dB) | accompaniment SI-SDRi (dB) | energy above 8 kHz kept | max abs(sum - song) |",
              "|---|---|---|---|---|"]
     for name, row in summary.items():
@@ -144,8 +137,9 @@ def main(argv=None):
                  f"stereo; accompaniment = drums + bass + other), model `{args.model}`, SI-SDRi "
                  f"at 44.1 kHz averaged over both channels. Time: full band / band-limited = "
                  f"{result['time_ratio_fullband_over_bandlimited_median']:.2f} (median of "
-                 f"{args.rounds} paired rounds, one torch thread, {result['machine']}).")
-    (RESULTS / "fullband.md").write_text("\n".join(lines) + "\n")
+                 f"{args.rounds} paired rounds, one torch thread, "
+                 f"{machine_line(result['machine'])}).")
+    write_report(RESULTS / "fullband", result, "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

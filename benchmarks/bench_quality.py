@@ -16,12 +16,10 @@ reported as such. Usage::
 """
 
 import json
-import time
-from pathlib import Path
+import re
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-RESULTS = HERE / "results"
+from _common import BENCHMARKS, REGISTRY, RESULTS, utc_now, write_report
+
 SOURCES = ("vocals", "accompaniment")
 
 # Huang et al. 2014 (deep RNN, MIR-1K, same training singers), voice.
@@ -34,7 +32,7 @@ def _metrics(report):
 
 
 def from_conv(rows, missing):
-    path = HERE / "conv_mir1k.json"
+    path = BENCHMARKS / "conv_mir1k.json"
     if not path.exists():
         missing.append(f"{path.name} (benchmarks/conv_mir1k.py has not written it yet)")
         return
@@ -59,7 +57,7 @@ def from_conv(rows, missing):
 
 
 def from_class_conditional(rows, missing):
-    path = HERE / "class_conditional_mir1k.json"
+    path = BENCHMARKS / "class_conditional_mir1k.json"
     if not path.exists():
         missing.append(f"{path.name} (benchmarks/class_conditional_mir1k.py has not "
                        "written it yet)")
@@ -86,8 +84,7 @@ def from_class_conditional(rows, missing):
 
 
 def from_registry(rows, missing):
-    path = ROOT / "sksep" / "models" / "registry.json"
-    entry = json.loads(path.read_text()).get("chimera-mir1k") if path.exists() else None
+    entry = json.loads(REGISTRY.read_text()).get("chimera-mir1k") if REGISTRY.exists() else None
     if not entry:
         missing.append("chimera-mir1k scores (sksep/models/registry.json has no entry yet: "
                        "benchmarks/train_shipped_model.py is still running)")
@@ -105,7 +102,6 @@ def from_registry(rows, missing):
 
 
 def _epochs(entry):
-    import re
     found = re.search(r"(\d+) epochs", entry.get("training", ""))
     return int(found.group(1)) if found else None
 
@@ -122,9 +118,8 @@ def main(argv=None):
               "best": best["label"] if best else None, "huang2014_voice": HUANG,
               "luo2017_chimera_sdri": {"vocals": 5.5, "accompaniment": 7.8,
                                        "data": "DSD100-remix"},
-              "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quality.json").write_text(json.dumps(result, indent=2))
+              "date_utc": utc_now()}
+    write_report(RESULTS / "quality", result)
     for row in rows:
         v = row["metrics"].get("vocals", {})
         print(f"{row['label']:<32} voc SI-SDRi {v.get('SI-SDRi') or 0:6.2f} "

@@ -21,20 +21,14 @@ import argparse
 import copy
 import io
 import json
-import platform
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import sksep
+from _common import MIR1K, RESULTS, machine, paired_rounds, write_report
 from sksep.datasets import load_mir1k
 from sksep.metrics import separation_report
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "MIR-1K"
-RESULTS = ROOT / "benchmarks" / "results"
 
 
 def held_out_songs(train, valid_fraction=0.1, seed=0):
@@ -69,7 +63,7 @@ def main(argv=None):
     torch.set_num_threads(1)
     model = sksep.load(args.model)
     int8 = quantized(model)
-    X, Y, songs = held_out_songs(load_mir1k(DATA, "train"))
+    X, Y, songs = held_out_songs(load_mir1k(MIR1K, "train"))
     variants = {"float32": model, "int8": int8}
     rows = {}
     for name, variant in variants.items():
@@ -78,21 +72,13 @@ def main(argv=None):
         rows[name] = {"size_mb": weights_megabytes(variant.net_.module_),
                       **{f"{s} SI-SDRi": report[s]["SI-SDRi"] for s in report}}
     clip = np.concatenate(X)[:30 * 16000]
-    ratios = []
-    for _ in range(args.rounds):
-        seconds = {}
-        for name, variant in variants.items():
-            start = time.perf_counter()
-            variant.predict([clip])
-            seconds[name] = time.perf_counter() - start
-        ratios.append(seconds["int8"] / seconds["float32"])
+    float32_s, int8_s = paired_rounds(lambda: model.predict([clip]), lambda: int8.predict([clip]),
+                                      args.rounds)
+    ratios = [b / a for a, b in zip(float32_s, int8_s)]
     result = {"model": args.model, "validation_songs": songs, "n_clips": len(X),
               "rows": rows, "time_ratio_int8_over_float32_median": float(np.median(ratios)),
-              "rounds": args.rounds,
-              "machine": f"{platform.machine()}, 1 torch thread, "
-                         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "quantize.json").write_text(json.dumps(result, indent=2) + "\n")
+              "rounds": args.rounds, "machine": machine(torch_threads=1)}
+    write_report(RESULTS / "quantize", result)
     print(json.dumps(result, indent=2))
 
 

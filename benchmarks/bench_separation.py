@@ -19,19 +19,16 @@ Usage::
 
 import argparse
 import json
-import os
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-DATA = HERE.parents[1] / "shared" / "data" / "MIR-1K"
-MODEL_FILE = HERE.parent / "sksep" / "models" / "chimera-mir1k.sksep"
+from _common import (BENCHMARKS, MIR1K, MODELS, RESULTS, atomic_write_text, machine,
+                     one_thread_env, paired_rounds, ratio_summary, write_report)
+
+MODEL_FILE = MODELS / "chimera-mir1k.sksep"
 DURATIONS = (10, 30, 60, 300)
 
 
@@ -50,7 +47,7 @@ def make_clip(seconds, rate=16000):
 
     from sksep.datasets import load_mir1k
 
-    data = load_mir1k(DATA, "test", max_clips=20)
+    data = load_mir1k(MIR1K, "test", max_clips=20)
     song = np.concatenate(data.X).astype(np.float32)
     total = int(seconds * rate)
     return np.tile(song, total // len(song) + 1)[:total]
@@ -110,7 +107,7 @@ def worker(seconds, repeats, profile):
         import pstats
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(25)
-        (RESULTS / f"separation_profile_{seconds}s.txt").write_text(text.getvalue())
+        atomic_write_text(RESULTS / f"separation_profile_{seconds}s.txt", text.getvalue())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     skip = embedding_skip_gain(model, audio) if seconds == 30 else None
     best = sorted(runs, key=lambda r: r["wall"])[len(runs) // 2]
@@ -126,20 +123,15 @@ def worker(seconds, repeats, profile):
 def embedding_skip_gain(model, audio, rounds=10):
     """Paired rounds: the network pass of a whole clip computing both heads (the generic
     NeuralSeparator path) vs the mask path alone (what predict does with the MI head)."""
+    # TODO(public API): the network's raw outputs over a record, with and without the
+    # embedding head, are private (NeuralSeparator._network_outputs).
     from sksep.separators._neural import NeuralSeparator
 
     record = model.features_.transform([audio])[0]
-    both, masks_only = [], []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        NeuralSeparator._network_outputs(model, record, keep=("masks",))
-        t1 = time.perf_counter()
-        model._network_outputs(record)
-        t2 = time.perf_counter()
-        both.append(t1 - t0)
-        masks_only.append(t2 - t1)
-    ratios = [b / a for a, b in zip(both, masks_only)]
-    return {"rounds": rounds, "ratio_median": statistics.median(ratios),
+    both, masks_only = paired_rounds(
+        lambda: NeuralSeparator._network_outputs(model, record, keep=("masks",)),
+        lambda: model._network_outputs(record), rounds)
+    return {"rounds": rounds, **ratio_summary(masks_only, both),
             "both_heads_median_s": statistics.median(both),
             "masks_only_median_s": statistics.median(masks_only)}
 
@@ -179,7 +171,7 @@ def main(argv=None):
     if args.worker:
         return worker(*args.worker, args.profile)
     start = time.perf_counter()
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = one_thread_env()
     rows = []
     for seconds in DURATIONS:
         repeats = 1 if seconds >= 300 else (2 if args.quick else 5)
@@ -194,20 +186,11 @@ def main(argv=None):
         print(f"{seconds:>4} s: wall {r['wall_s']:.2f} s, RTF {r['rtf']:.3f}, forward "
               f"{100 * r['forward_share']:.0f} %, features {100 * r['features_share']:.0f} %, "
               f"peak {r['peak_rss_mib']:.0f} MiB (+{r['peak_increment_mib']:.0f})", flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    plot(rows, HERE / "separation.png")
+    plot(rows, BENCHMARKS / "separation.png")
     result = {"benchmark": "separation", "quick": args.quick, "threads": 1, "rows": rows,
               "machine": machine(), "seconds": time.perf_counter() - start}
-    (RESULTS / "separation.json").write_text(json.dumps(result, indent=2))
+    write_report(RESULTS / "separation", result)
     return result
-
-
-def machine():
-    import torch
-    return {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-            "python": platform.python_version(), "torch": torch.__version__,
-            "load_average": [round(x, 2) for x in os.getloadavg()],
-            "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
 if __name__ == "__main__":

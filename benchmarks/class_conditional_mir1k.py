@@ -25,22 +25,18 @@ Usage::
 """
 
 import argparse
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from _common import BENCHMARKS, MIR1K, machine, machine_line, score_clips, write_report
 from sksep import ClassConditionalSeparator, MelFeatures, OracleMaskSeparator
 from sksep.callbacks import TimeBudget
 from sksep.datasets import load_mir1k
-from sksep.metrics import format_report_table, separation_report
+from sksep.metrics import format_report_table
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "MIR-1K"
 CLASSES = ("vocals", "accompaniment")
 CONFIGURATIONS = [  # (row label, covariance_type)
     ("BLSTM mask inference (baseline)", None),
@@ -51,14 +47,9 @@ CONFIGURATIONS = [  # (row label, covariance_type)
 ]
 
 
-def _report(test, estimates):
-    return separation_report(test.Y, estimates, test.X, source_names=list(CLASSES), bss=True,
-                             n_jobs=1)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MIR-1K folder")
+    parser.add_argument("--data", type=Path, default=MIR1K, help="MIR-1K folder")
     parser.add_argument("--epochs", type=int, default=4,
                         help="training epochs per configuration (default 4, ~3 min idle)")
     parser.add_argument("--budget", type=float, default=None,
@@ -69,7 +60,7 @@ def main(argv=None):
                         help="score only the first N test clips (quick checks)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="covariance types to run ('none' is the baseline)")
-    parser.add_argument("--output", type=Path, default=HERE / "class_conditional_mir1k",
+    parser.add_argument("--output", type=Path, default=BENCHMARKS / "class_conditional_mir1k",
                         help="output path without extension (.md and .json are written)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -84,10 +75,10 @@ def main(argv=None):
           f"(features in {time.perf_counter() - start:.0f} s)", flush=True)
 
     rows, details = {}, {}
-    rows["mixture"] = _report(test, [np.stack([x, x]) for x in test.X])
+    rows["mixture"] = score_clips(test, [np.stack([x, x]) for x in test.X])
     for mask in ("binary", "wiener"):
         oracle = OracleMaskSeparator(mask=mask).fit(test.X, test.Y)
-        rows[f"oracle {mask}"] = _report(test, oracle.predict(test.X, test.Y))
+        rows[f"oracle {mask}"] = score_clips(test, oracle.predict(test.X, test.Y))
         print(f"oracle {mask}: {rows[f'oracle {mask}']}", flush=True)
 
     configurations = CONFIGURATIONS
@@ -96,7 +87,7 @@ def main(argv=None):
         configurations = [c for c in CONFIGURATIONS if c[1] in wanted]
     for label, covariance_type in configurations:
         model = ClassConditionalSeparator(
-            classes=CLASSES, covariance_type=covariance_type, embedding_dim=20,
+            source_names=CLASSES, covariance_type=covariance_type, embedding_dim=20,
             hidden_size=128, num_layers=2, lr=args.lr,
             max_epochs=args.epochs if args.budget is None else 10_000, patience=None,
             validation_fraction=0.1, random_state=0,
@@ -108,7 +99,7 @@ def main(argv=None):
         tic = time.perf_counter()
         estimates = model.predict(test_records)
         predict_seconds = time.perf_counter() - tic
-        rows[label] = _report(test, estimates)
+        rows[label] = score_clips(test, estimates)
         details[label] = {
             "covariance_type": covariance_type,
             "train_seconds": train_seconds,
@@ -128,8 +119,8 @@ def main(argv=None):
 
     table = format_report_table(rows)
     total = time.perf_counter() - start
-    load = os.getloadavg()
-    machine = f"{platform.processor() or platform.machine()}, torch {torch.__version__}"
+    record = machine(threads=1)
+
     def numbers(values):
         return "" if values is None else ", ".join(f"{v:.2f}" for v in values)
 
@@ -176,19 +167,17 @@ def main(argv=None):
         "|---|---:|---:|---:|---:|---|---|",
         *budget_lines,
         "",
-        f"Machine: {machine}, a 2-core CPU shared with other jobs (load average "
-        f"{load[2]:.1f} over the last 15 min at the end of the run), so wall times are "
-        f"indicative only; the CPU time of the (single-threaded) training process is the "
-        f"budget actually spent. Total run time {total / 60:.0f} min.",
+        f"Machine: {machine_line(record)}, shared with other jobs (load average "
+        f"{record['load_average'][2]:.1f} over the last 15 min at the end of the run), so "
+        f"wall times are indicative only; the CPU time of the (single-threaded) training "
+        f"process is the budget actually spent. Total run time {total / 60:.0f} min.",
         "",
     ])
-    output = Path(args.output)
-    output.with_suffix(".md").write_text(markdown)
-    output.with_suffix(".json").write_text(json.dumps(
-        {"epochs": args.epochs, "budget_seconds": args.budget, "lr": args.lr,
-         "n_test_clips": len(test.X),
-         "rows": rows, "training": details, "machine": machine,
-         "total_seconds": total, "load_average_end": load}, indent=2))
+    write_report(args.output,
+                 {"epochs": args.epochs, "budget_seconds": args.budget, "lr": args.lr,
+                  "n_test_clips": len(test.X), "rows": rows, "training": details,
+                  "machine": record, "total_seconds": total},
+                 markdown)
     print(table)
     print(f"total wall time {total:.0f} s")
     return rows, details

@@ -16,24 +16,20 @@ Usage::
 """
 
 import argparse
-import json
 import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 
+from _common import (BENCHMARKS, MIR1K, json_safe, machine, machine_line, score_clips,
+                     write_report)
 from sksep import (ConvMaskSeparator, IdealBinaryMask, MelFeatures, OracleMaskSeparator,
                    UNetSeparator, WienerMask, apply_masks)
+from sksep.callbacks import TimeBudget
 from sksep.datasets import load_mir1k
-from sksep.metrics import mask_iou, mask_psnr, separation_report
-
-HERE = Path(__file__).resolve().parent
-DEFAULT_DATA = HERE.parents[1] / "shared" / "data" / "MIR-1K"
-SOURCES = ("vocals", "accompaniment")
+from sksep.metrics import mask_iou, mask_psnr
 
 # The two feature grids: the CNNs' linear STFT (their default) and the U-Nets' log-mel.
 GRIDS = {
@@ -59,31 +55,24 @@ def configurations(seed):
     ]
 
 
-class EpochBudget(Callback):
-    """End training at the epoch boundary nearest to ``seconds`` of training.
+class EpochBudget(TimeBudget):
+    """A :class:`~sksep.callbacks.TimeBudget` that ends training at the epoch boundary
+    nearest to ``seconds``, never inside an epoch.
 
     After each epoch, another one runs only if it is expected (from the last epoch's
     duration) to end nearer the budget than now, i.e. if ``elapsed + duration / 2``
-    is within the budget. skorch catches the ``KeyboardInterrupt`` and ends training
-    cleanly (the best-epoch weights are then restored as usual). At least one epoch
-    always runs.
+    is within the budget. At least one epoch always runs.
     """
 
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def on_train_begin(self, net, **kwargs):
-        self.start_ = time.perf_counter()
+    def on_batch_end(self, net, **kwargs):
+        pass  # TimeBudget may stop inside an epoch; this budget only between epochs
 
     def on_epoch_end(self, net, **kwargs):
-        elapsed = time.perf_counter() - self.start_
+        self.epochs_completed_ += 1
+        elapsed = time.monotonic() - self.started_
         if elapsed + net.history[-1, "dur"] / 2 > self.seconds:
-            raise KeyboardInterrupt
-
-
-def _report(test, estimates):
-    return separation_report(test.Y, estimates, test.X, source_names=list(SOURCES), bss=True,
-                             n_jobs=1)
+            self.exhausted_ = True
+            raise KeyboardInterrupt  # skorch ends training cleanly, keeping the best epoch
 
 
 def _mask_scores(masks, ideal_binary, ideal_ratio):
@@ -91,17 +80,6 @@ def _mask_scores(masks, ideal_binary, ideal_ratio):
     vocals = [m[0] for m in masks]
     return {"IoU": mask_iou(vocals, [m[0] for m in ideal_binary]),
             "PSNR": mask_psnr(vocals, [m[0] for m in ideal_ratio])}
-
-
-def _plain(value):
-    """JSON-safe copy: non-finite floats (an oracle's PSNR is inf) become strings."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    return value
 
 
 def _markdown_table(rows, details, scores):
@@ -128,7 +106,7 @@ def _markdown_table(rows, details, scores):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="MIR-1K folder")
+    parser.add_argument("--data", type=Path, default=MIR1K, help="MIR-1K folder")
     parser.add_argument("--budget", type=float, default=180.0,
                         help="training seconds per configuration (default 180)")
     parser.add_argument("--seed", type=int, default=0)
@@ -138,7 +116,7 @@ def main(argv=None):
                         help="train on the first N training clips only (quick checks)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="configurations to train: dnn cnn_mse cnn_nll unet uhnet")
-    parser.add_argument("--output", type=Path, default=HERE / "conv_mir1k",
+    parser.add_argument("--output", type=Path, default=BENCHMARKS / "conv_mir1k",
                         help="output path without extension (.md and .json are written)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -157,12 +135,12 @@ def main(argv=None):
           f"(features in {time.perf_counter() - start:.0f} s)", flush=True)
 
     rows, details, scores = {}, {}, {}
-    rows["mixture"] = _report(test, [np.stack([x, x]) for x in test.X])
+    rows["mixture"] = score_clips(test, [np.stack([x, x]) for x in test.X])
     for grid, (_, features) in GRIDS.items():
         for mask, index in (("binary", 0), ("wiener", 1)):
             label = f"oracle {mask} ({grid})"
             oracle = OracleMaskSeparator(mask=mask, features=features).fit(test.X, test.Y)
-            rows[label] = _report(test, oracle.predict(test.X, test.Y))
+            rows[label] = score_clips(test, oracle.predict(test.X, test.Y))
             details[label] = {"grid": grid}
             scores[label] = _mask_scores(ideal[grid][index], *ideal[grid])
             print(f"{label}: {rows[label]} {scores[label]}", flush=True)
@@ -179,7 +157,7 @@ def main(argv=None):
         masks = model.predict_masks(test_records)
         estimates = [apply_masks(r, m) for r, m in zip(test_records, masks)]
         predict_seconds = time.perf_counter() - tic
-        rows[label] = _report(test, estimates)
+        rows[label] = score_clips(test, estimates)
         scores[label] = _mask_scores(masks, *ideal[grid])
         history = model.history_
         details[label] = {
@@ -201,8 +179,7 @@ def main(argv=None):
 
     total = time.perf_counter() - start
     table = _markdown_table(rows, details, scores)
-    machine = (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-               f"torch {torch.__version__}")
+    record = machine(threads=1)
     command = (f"python benchmarks/conv_mir1k.py --budget {args.budget:g} --seed {args.seed}"
                + (f" --max-train-clips {args.max_train_clips}" if args.max_train_clips else "")
                + (f" --max-test-clips {args.max_test_clips}" if args.max_test_clips else "")
@@ -252,19 +229,16 @@ def main(argv=None):
         "about one epoch and the dnn several. The rows compare what a few CPU minutes buy, "
         "not the architectures at convergence; every row is far below its oracle.",
         "",
-        f"Machine: {machine}; shared 2-core CPU with other jobs running (load average "
-        f"{load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), so wall "
-        f"times and the epochs they allowed are indicative only. Total run time "
-        f"{total / 60:.0f} min.",
+        f"Machine: {machine_line(record)}; shared with other jobs running (load average "
+        f"{load_before[0]:.1f} at the start), so wall times and the epochs they allowed are "
+        f"indicative only. Total run time {total / 60:.0f} min.",
         "",
     ])
-    output = Path(args.output)
-    output.with_suffix(".md").write_text(markdown)
-    output.with_suffix(".json").write_text(json.dumps(_plain(
+    write_report(args.output, json_safe(
         {"command": command, "budget_seconds": args.budget, "seed": args.seed,
          "n_train_clips": len(train.X), "n_test_clips": len(test.X), "rows": rows,
-         "mask_scores": scores, "training": details, "machine": machine,
-         "total_seconds": total}), indent=2, default=str))
+         "mask_scores": scores, "training": details, "machine": record,
+         "total_seconds": total}), markdown)
     print(table)
     print(f"total wall time {total:.0f} s")
     return rows, details, scores

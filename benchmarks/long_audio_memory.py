@@ -22,9 +22,7 @@ Usage::
 """
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,11 +32,10 @@ from pathlib import Path
 import soundfile as sf
 
 import sksep
+from _common import (BENCHMARKS, MIR1K, MUSDB_EXCERPTS, machine, machine_line, one_thread_env,
+                     write_report)
 
-HERE = Path(__file__).resolve().parent
-SHARED = HERE.parents[1] / "shared" / "data"
-EXCERPT = SHARED / "MUSDB18-excerpts" / "AM Contra - Heart Peripheral" / "mixture.flac"
-MIR1K = SHARED / "MIR-1K"
+EXCERPT = MUSDB_EXCERPTS / "AM Contra - Heart Peripheral" / "mixture.flac"
 SHIPPED = "chimera-mir1k"
 WHOLE_CLIP = "100000"  # --block-seconds longer than any song: one block per channel
 
@@ -92,10 +89,10 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 5, 10])
     parser.add_argument("--whole-up-to", type=float, default=5,
                         help="also run whole-clip separation for songs up to this many minutes")
-    parser.add_argument("--out", type=Path, default=HERE / "long_audio_memory")
+    parser.add_argument("--out", type=Path, default=BENCHMARKS / "long_audio_memory")
     args = parser.parse_args(argv)
 
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    env = one_thread_env()
     rows = []
     with tempfile.TemporaryDirectory(prefix="sksep-long-audio-") as folder:
         folder = Path(folder)
@@ -147,15 +144,11 @@ def main(argv=None):
                    f"the {song_per_minute:.0f} MiB of one minute of the song as float32.")
     print(growth_note)
 
-    machine = {"platform": platform.platform(), "python": platform.python_version(),
-               "cpu_count": os.cpu_count(), "threads": 1,
-               "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
-    results = {"model": model_note, "machine": machine, "rows": rows,
+    record = machine(threads=1)
+    results = {"model": model_note, "machine": record, "rows": rows,
                "growth_mib_per_minute_with_blocks": round(growth, 1)}
-    args.out.with_suffix(".json").write_text(json.dumps(results, indent=2) + "\n")
-    args.out.with_suffix(".md").write_text(REPORT.format(
-        model=model_note, table=table, growth=growth_note, machine=machine["platform"],
-        cpus=machine["cpu_count"], load=machine["load_average_at_end"]))
+    write_report(args.out, results, REPORT.format(
+        model=model_note, table=table, growth=growth_note, machine=machine_line(record)))
     print(f"wrote {args.out.with_suffix('.md')} and {args.out.with_suffix('.json')}")
 
 
@@ -170,8 +163,8 @@ Songs: the 30 s MUSDB excerpt "AM Contra - Heart Peripheral" tiled to length, st
 
 "song as float32" is the size of the song itself decoded to float32 (stereo, 44.1 kHz).
 
-Machine: {machine}, {cpus} CPUs shared with other jobs (load average at the end:
-{load}); absolute times are noisy here, compare rows of one run only.
+Machine: {machine}, shared with other jobs; absolute times are noisy here, compare
+rows of one run only.
 
 ## Reading it
 

@@ -12,19 +12,14 @@ Run::
 
 import argparse
 import json
-from pathlib import Path
 
 import numpy as np
 import torch
 
 import sksep
-from sksep._atomic import atomic_write
+from _common import MIR1K, REGISTRY, atomic_write_text
 from sksep.datasets import load_mir1k
 from sksep.metrics import separation_report
-
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "MIR-1K"
-REGISTRY = ROOT / "sksep" / "models" / "registry.json"
 
 
 def at_ratio(test, ratio_db):
@@ -43,7 +38,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     model = sksep.load(args.name)
-    test = load_mir1k(DATA, "test")
+    test = load_mir1k(MIR1K, "test")
     ratios = (0.0, -5.0, 5.0) if args.ratios else (0.0,)
     scores = {}
     for ratio in ratios:
@@ -63,8 +58,7 @@ def main(argv=None):
                 entry[f"{head} (vocals {key})"] = scores[key][head]
     if args.note:
         entry["note"] = args.note
-    text = json.dumps(registry, indent=2) + "\n"
-    atomic_write(REGISTRY, lambda tmp: Path(tmp).write_text(text), overwrite=True)
+    atomic_write_text(REGISTRY, json.dumps(registry, indent=2) + "\n")
     print(f"updated {REGISTRY}")
 
 

@@ -15,30 +15,26 @@ takes longer. Each writes its wall time to ``results/run_all_quick.json`` or
 """
 
 import argparse
-import json
-import os
-import platform
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
-BENCHMARKS = ("quality", "features", "dc_loss", "training", "separation", "alpha_sweep")
+from _common import BENCHMARKS, RESULTS, machine, one_thread_env, write_report
+
+#: The ``bench_<name>.py`` scripts, in the order they run.
+NAMES = ("quality", "features", "dc_loss", "training", "separation", "alpha_sweep")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--only", nargs="*", choices=BENCHMARKS, default=None)
+    parser.add_argument("--only", nargs="*", choices=NAMES, default=None)
     args = parser.parse_args(argv)
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    RESULTS.mkdir(exist_ok=True)
+    env = one_thread_env()
     start = time.perf_counter()
     steps = {}
-    for name in args.only or BENCHMARKS:
-        command = [sys.executable, str(HERE / f"bench_{name}.py")]
+    for name in args.only or NAMES:
+        command = [sys.executable, str(BENCHMARKS / f"bench_{name}.py")]
         if args.quick and name != "quality":
             command.append("--quick")
         print(f"== {name}: {' '.join(command[1:])}", flush=True)
@@ -49,14 +45,10 @@ def main(argv=None):
         print(f"== {name}: {'ok' if done.returncode == 0 else 'FAILED'} in "
               f"{steps[name]['seconds']:.0f} s", flush=True)
     summary = {"quick": args.quick, "steps": steps, "seconds": time.perf_counter() - start,
-               "machine": {"cpu": platform.processor() or platform.machine(),
-                           "cores": os.cpu_count(), "threads": 1,
-                           "load_average": [round(x, 2) for x in os.getloadavg()],
-                           "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}}
+               "machine": machine(threads=1)}
     if args.only is None:  # the quick and the full run are kept side by side
-        name = "run_all_quick.json" if args.quick else "run_all_full.json"
-        (RESULTS / name).write_text(json.dumps(summary, indent=2))
-    subprocess.run([sys.executable, str(HERE / "make_report.py")], check=True)
+        write_report(RESULTS / ("run_all_quick" if args.quick else "run_all_full"), summary)
+    subprocess.run([sys.executable, str(BENCHMARKS / "make_report.py")], check=True)
     print(f"total {summary['seconds'] / 60:.1f} min")
     return 0 if all(s["ok"] for s in steps.values()) else 1
 

@@ -24,7 +24,6 @@ command with RMSprop (``--optimizer rmsprop --budget-minutes 60``) scored 0.28 d
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -32,15 +31,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _common import MIR1K, MODELS, atomic_write_text, machine
 from sksep import ChimeraSeparator, MelFeatures
-from sksep._atomic import atomic_write
 from sksep.callbacks import TimeBudget
 from sksep.datasets import load_mir1k, make_remix
 from sksep.metrics import separation_report
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "MIR-1K"
-MODELS = ROOT / "sksep" / "models"
 NAME = "chimera-mir1k"
 
 
@@ -106,7 +102,7 @@ def _n_mels_argument(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--data", type=Path, default=MIR1K)
     parser.add_argument("--budget-minutes", type=float, default=55.0)
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--hidden-size", type=int, default=300)
@@ -198,7 +194,7 @@ def main(argv=None):
         "training": (f"MIR-1K training singers abjones + amy ({data_note}), "
                      f"{len(model.epoch_summary_)} epochs in "
                      f"{train_seconds / 60:.0f} min on {threads} "
-                     f"({platform.processor() or platform.machine()}), best validation epoch "
+                     f"({machine()['cpu']}), best validation epoch "
                      f"{model.best_epoch_} kept; benchmarks/train_shipped_model.py "
                      f"{' '.join(argv if argv is not None else sys.argv[1:])}"),
         "seed": args.seed,
@@ -209,8 +205,7 @@ def main(argv=None):
     }
     if "validation" in scores:
         registry[args.name]["validation"] = scores["validation"]
-    text = json.dumps(registry, indent=2) + "\n"
-    atomic_write(registry_path, lambda tmp: Path(tmp).write_text(text), overwrite=True)
+    atomic_write_text(registry_path, json.dumps(registry, indent=2) + "\n")
     print(f"wrote {path} ({registry[args.name]['size_mb']} MB) and {registry_path}")
 
 

@@ -30,8 +30,6 @@ import sksep_docs  # noqa: E402
 sksep_docs.write_api_pages(DOCS)
 sksep_docs.write_cli_help(DOCS / "_generated" / "cli_help.rst")
 sksep_docs.write_models_table(DOCS / "_generated" / "models_table.rst")
-sksep_docs.write_scaling_page(REPO / "docs_snippets" / "scaling_out.md",
-                              DOCS / "user_guide" / "scaling.md")
 
 # -- project ----------------------------------------------------------------------------------
 project = "sksep"
@@ -67,9 +65,6 @@ numpydoc_xref_param_type = False
 
 # -- myst (the scaling-out page is written in Markdown) ---------------------------------------
 myst_heading_anchors = 3
-# The scaling-out page comes from a README snippet: its heading levels and links to
-# repository files are written for GitHub, not for this site.
-suppress_warnings = ["myst.header", "myst.xref_missing"]
 
 # -- sphinx-gallery ---------------------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -114,7 +109,7 @@ html_theme_options = {
     "footer_start": ["copyright"],
     "footer_end": ["sphinx-version"],
 }
-html_sidebars = {"index": [], "changelog": [], "install": []}
+html_sidebars = {"index": [], "changelog": [], "install": [], "developers": []}
 
 
 def setup(app):

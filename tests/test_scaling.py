@@ -24,7 +24,7 @@ def data(mir1k_train_small):
 
 @pytest.fixture(scope="module")
 def dask_client():
-    """Two worker processes on loopback, as ``docs_snippets/scaling_out.md`` starts them."""
+    """Two worker processes on loopback, as ``docs/user_guide/scaling.md`` starts them."""
     distributed = pytest.importorskip("distributed", reason="the 'distributed' extra")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster, \

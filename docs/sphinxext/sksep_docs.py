@@ -4,8 +4,7 @@
   module's ``__all__``, so a name added to the package appears in the API
   reference without editing the docs.
 - :func:`write_cli_help` writes the ``--help`` text of every ``sksep`` command.
-- :func:`write_scaling_page` turns ``docs_snippets/scaling_out.md`` into a page,
-  or writes a short one when that snippet does not exist.
+- :func:`write_models_table` writes the table of the shipped models and their scores.
 - :func:`figure_scraper` collects, for sphinx-gallery, the figures that
   :mod:`sksep.plotting` returns: they are built without pyplot, so the
   matplotlib scraper, which asks pyplot for its open figures, misses them.
@@ -173,69 +172,6 @@ def write_cli_help(path):
         indented = "\n".join(("   " + line) if line.strip() else "" for line in body.splitlines())
         text.append(f".. rubric:: ``{title}``\n\n.. code-block:: text\n\n{indented}\n")
     _write(path, "\n".join(text))
-
-
-_FALLBACK_SCALING = """\
-# Scaling out
-
-sksep's estimators are plain scikit-learn estimators, so the ways scikit-learn
-spreads work over cores and machines apply to them as they are:
-
-- **Grid search over cores.** `GridSearchCV(..., n_jobs=-1)` fits the candidates
-  in parallel processes through joblib; estimators are cloned and pickled for
-  that, which every sksep estimator supports. Give each process one torch thread
-  (`OMP_NUM_THREADS=1`) so that they do not compete for the same cores.
-- **Grid search over a cluster.** With `pip install "sksep[distributed]"`,
-  joblib's Dask backend sends the same fits to Dask workers:
-  `with joblib.parallel_backend("dask"): search.fit(X, Y, groups=groups)`.
-- **Evaluation.** BSS Eval, the slow part of `separation_report` and
-  `mirex_globals`, runs clip by clip in parallel with their `n_jobs` argument.
-- **GPUs.** Every neural separator takes `device="cuda"` (or `sksep train
-  --device cuda`); the model file it saves loads on a CPU.
-
-The `accelerate` extra (`pip install "sksep[accelerate]"`) is declared for
-multi-GPU training with Hugging Face Accelerate; its documentation will appear
-on this page.
-"""
-
-
-def write_scaling_page(snippet, path):
-    """Write the scaling-out page from the Markdown snippet, or the fallback page.
-
-    The snippet is written for README, whose sections are ``##`` headings: its
-    headings are lifted so that its first one becomes the page title.
-    """
-    snippet = Path(snippet)
-    if not snippet.is_file():
-        _write(path, _FALLBACK_SCALING)
-        return False
-    text = snippet.read_text(encoding="utf-8")
-    in_code = False
-    levels = []
-    for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            in_code = not in_code
-        elif not in_code and re.match(r"#{1,6} ", line):
-            levels.append(len(line.split(" ", 1)[0]))
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    starts_with_title = bool(levels) and re.match(r"#{1,6} ", first_line) is not None \
-        and levels[0] == min(levels)
-    lines = []
-    if starts_with_title:
-        shift = levels[0] - 1
-    else:
-        lines.append("# Scaling out\n")
-        shift = min(levels, default=2) - 2
-    in_code = False
-    for line in text.splitlines():
-        if line.lstrip().startswith("```"):
-            in_code = not in_code
-        elif not in_code and shift and re.match(r"#{1,6} ", line):
-            marks, rest = line.split(" ", 1)
-            line = "#" * max(1, len(marks) - shift) + " " + rest
-        lines.append(line)
-    _write(path, "\n".join(lines) + "\n")
-    return True
 
 
 # -- sphinx-gallery ---------------------------------------------------------------------------
