@@ -24,7 +24,8 @@ _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 
 def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=None,
-             device=None, high_band="top", block_seconds=60.0, progress=False):
+             device=None, high_band="top", wiener_iterations=0, block_seconds=60.0,
+             progress=False):
     """Separate a song into named stems at its own sample rate and channel count.
 
     The network hears the song's mid signal at the model's rate once; its masks are
@@ -55,6 +56,8 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
     high_band : {"top", "octave"}, default="top"
         Masks above the model's Nyquist frequency: the top band's, or the mean of
         the model's top octave (:func:`sksep.separation.separate_audio`).
+    wiener_iterations : int, default=0
+        EM iterations of the multichannel Wiener post-filter (0 to 10; 0: none).
     block_seconds : float, default=60.0
         Separate in blocks of this many seconds, cross-faded, to bound memory.
     progress : bool, default=False
@@ -109,7 +112,8 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
 
     from .separation import separate_audio, separate_file
 
-    options = {"block_seconds": block_seconds, "high_band": high_band, "progress": progress}
+    options = {"block_seconds": block_seconds, "high_band": high_band,
+               "wiener_iterations": wiener_iterations, "progress": progress}
     if is_file:
         estimates, sample_rate = separate_file(estimator, song, **options)
     else:

@@ -148,6 +148,25 @@ class TestDeviceHeadAndHighBand:
         # K-means can settle elsewhere with another thread count: only "not the mi head".
         assert np.abs(stems["dc"] - stems["mi"]).max() > 1e-2
 
+    def test_wiener_iterations_reach_the_separation(self, album, tmp_path):
+        song = album / "float.wav"
+        result = sksep_cli("separate", song, "--bit-depth", "float", "--wiener-iterations", "1",
+                           "--out", tmp_path / "w", "-q")
+        assert result.returncode == EXIT_OK, result.stderr
+        written = sf.read(tmp_path / "w" / "float" / "vocals.wav", dtype="float32",
+                          always_2d=True)[0].T
+        filtered, _ = sksep.separate(song, MODEL, wiener_iterations=1)
+        plain, _ = sksep.separate(song, MODEL)
+        np.testing.assert_allclose(written, filtered["vocals"], atol=1e-5)
+        assert np.abs(filtered["vocals"] - plain["vocals"]).max() > 1e-4
+
+    @pytest.mark.parametrize("value", ["11", "-1", "two"])
+    def test_bad_wiener_iterations(self, album, tmp_path, value):
+        result = sksep_cli("separate", album / "mono.wav", "--wiener-iterations", value,
+                           "--out", tmp_path / "o")
+        _assert_error(result, EXIT_USAGE, "argument --wiener-iterations")
+        assert not (tmp_path / "o").exists()
+
     @no_cuda
     @pytest.mark.parametrize("command", ["separate", "evaluate"])
     def test_missing_cuda(self, album, tmp_path, command):

@@ -159,3 +159,10 @@ class TestWienerPostFilter:
         audio, rate = song
         with pytest.raises((InvalidInputError, TypeError), match=match):
             separate_full_band(model, model.grid_, audio, rate, wiener_iterations=iterations)
+
+
+def test_separate_audio_refuses_bad_wiener_iterations(model, song):
+    from sksep.separation import separate_audio
+    audio, rate = song
+    with pytest.raises(InvalidInputError, match="wiener_iterations=11 must be an integer <= 10"):
+        separate_audio(model, audio, rate, wiener_iterations=11)

@@ -46,6 +46,7 @@ positive_float = _number_type(float, "a number", lambda v: v > 0 and math.isfini
                               "a positive number")
 positive_int = _number_type(int, "an integer", lambda v: v >= 1, "a positive integer")
 fraction = _number_type(float, "a number", lambda v: 0.0 <= v <= 0.9, "between 0 and 0.9")
+wiener_iterations = _number_type(int, "an integer", lambda v: 0 <= v <= 10, "between 0 and 10")
 unit_interval = _number_type(float, "a number", lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
 
 _DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*(s|m|min|h)?\s*", re.IGNORECASE)

@@ -7,7 +7,7 @@ from pathlib import Path
 from ._console import say, shows_progress
 from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, usage_errors
 from ._files import check_outputs
-from ._options import formatter, name_list, paragraphs, positive_float
+from ._options import formatter, name_list, paragraphs, positive_float, wiener_iterations
 from ._prediction import DEFAULT_MODEL, load_model
 
 #: ``--high-band`` choices, :data:`sksep._fullband.HIGH_BAND_RULES` (not imported here: that
@@ -66,6 +66,11 @@ def add_parser(commands, parents):
     separate.add_argument("--high-band", choices=HIGH_BAND_RULES, default="top",
                           help="masks above the model's Nyquist frequency: the top band's "
                                "(top, default) or the mean of its top octave (octave)")
+    separate.add_argument("--wiener-iterations", type=wiener_iterations, default=0, metavar="N",
+                          help="EM iterations (0-10) of a multichannel Wiener post-filter "
+                               "(as open-unmix); default 0: none. Measured on the MUSDB "
+                               "excerpts it lowers the shipped model's SI-SDRi: see "
+                               "benchmarks/RESULTS.md")
     separate.add_argument("--overwrite", action="store_true",
                           help="replace existing output files")
     separate.add_argument("--plot", action="store_true",
@@ -193,7 +198,8 @@ def _separate_song(args, model, names, song, targets):
     say(args, f"separating {str(song)!r} with {args.model!r} at {model.grid_.sample_rate} Hz")
     estimates, rate = separation.separate_file(
         model, song, source_names=names, block_seconds=args.block_seconds,
-        high_band=args.high_band, progress=shows_progress(args))
+        high_band=args.high_band, wiener_iterations=args.wiener_iterations,
+        progress=shows_progress(args))
     song_subtype = file_subtype(song)
     for name, path in targets.items():
         estimate = estimates[names.index(name)]
