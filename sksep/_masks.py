@@ -11,6 +11,7 @@ __all__ = [
     "ideal_binary_mask",
     "wiener_mask",
     "loudness_weights",
+    "magnitude_weights",
     "IdealBinaryMask",
     "WienerMask",
 ]
@@ -200,3 +201,34 @@ class WienerMask(_MaskTarget):
 
     def _masks(self, magnitudes):
         return wiener_mask(magnitudes, power=self.power)
+
+
+def magnitude_weights(magnitude):
+    """Weights of the bins of one clip by their mixture magnitude, mean 1.
+
+    A loss averaged with these weights counts each bin as much as it weighs in the
+    signal, as the spectrum-approximation losses do: an error in a loud bin costs
+    more SDR than one in a near-silent bin.
+
+    Parameters
+    ----------
+    magnitude : ndarray of shape (n_frames, n_bins)
+        The mixture's magnitude on the feature grid.
+
+    Returns
+    -------
+    weights : ndarray of float32, shape (n_frames, n_bins)
+        ``magnitude / mean(magnitude)``; all ones for a silent clip.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep._masks import magnitude_weights
+    >>> magnitude_weights(np.array([[0.0, 1.0], [2.0, 1.0]])).tolist()
+    [[0.0, 1.0], [2.0, 1.0]]
+    """
+    magnitude = np.asarray(magnitude, dtype=np.float64)
+    mean = magnitude.mean()
+    if not mean > 0:
+        return np.ones(magnitude.shape, dtype=np.float32)
+    return (magnitude / mean).astype(np.float32)

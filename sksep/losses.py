@@ -615,7 +615,8 @@ def soft_mask_objective(outputs, targets):
         Sigmoid outputs ``P``.
     targets : dict of Tensor
         ``reference (batch, T, I, K)``: the ratio mask ``|S_i| / sum_j |S_j|`` (eq. 8);
-        ``valid (batch, T)``.
+        ``valid (batch, T)``; optional ``weights (batch, T, K)``: the bins' weights in
+        the mean (none: equal).
 
     Returns
     -------
@@ -632,8 +633,20 @@ def soft_mask_objective(outputs, targets):
     0.0625
     """
     reference = targets["reference"].transpose(1, 2)
+    if "weights" in targets:
+        return _weighted_bin_mean((outputs - reference).pow(2).mean(dim=1), targets)
     per_frame = (outputs - reference).pow(2).mean(dim=(1, 3))
     return masked_mean(per_frame, targets["valid"])
+
+
+def _weighted_bin_mean(per_bin, targets):
+    """``sum(w * loss) / sum(w)`` over the bins of the real frames of a batch.
+
+    ``per_bin (batch, T, K)``; ``targets["weights"] (batch, T, K)``, e.g. the mixture
+    magnitude (:func:`sksep._masks.magnitude_weights`); ``targets["valid"] (batch, T)``.
+    """
+    weights = targets["weights"].to(per_bin.dtype) * targets["valid"].to(per_bin.dtype)[..., None]
+    return (per_bin * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
 def dominant_source_objective(outputs, targets):
@@ -644,7 +657,8 @@ def dominant_source_objective(outputs, targets):
     outputs : Tensor of shape (batch, I, T, K)
         Log-probabilities over sources (log-softmax, eq. 6).
     targets : dict of Tensor
-        ``labels (batch, T, K)``: index of the loudest source (eq. 4); ``valid (batch, T)``.
+        ``labels (batch, T, K)``: index of the loudest source (eq. 4); ``valid (batch, T)``;
+        optional ``weights (batch, T, K)``: the bins' weights in the mean (none: equal).
 
     Returns
     -------
@@ -661,6 +675,8 @@ def dominant_source_objective(outputs, targets):
     0.6931
     """
     labels = targets["labels"].long().unsqueeze(1)  # (batch, 1, T, K)
+    if "weights" in targets:
+        return _weighted_bin_mean(-outputs.gather(1, labels).squeeze(1), targets)
     per_frame = -outputs.gather(1, labels).squeeze(1).mean(dim=2)
     return masked_mean(per_frame, targets["valid"])
 

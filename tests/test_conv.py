@@ -78,6 +78,18 @@ class TestNullSum:
     """The estimated streams sum to the mixture to float precision (Roma et al.'s null-sum test)."""
 
     @pytest.mark.parametrize("objective", ["mse", "nll"])
+    def test_magnitude_bin_weights_reach_the_targets(self, objective, mir1k_train_small):
+        X, Y, _ = mir1k_train_small
+        est = ConvMaskSeparator(objective=objective, bin_weights="magnitude",
+                                **{**TINY, "max_epochs": 1}).fit(X[:1], Y[:1])
+        record = est._as_records(X[:1])[0][0]
+        weights = est._clip_targets(record, Y[0])["weights"]
+        np.testing.assert_allclose(weights, record.magnitude / record.magnitude.mean(), rtol=1e-5)
+        plain = ConvMaskSeparator(objective=objective, **{**TINY, "max_epochs": 1})
+        assert "weights" not in plain._clip_targets(record, Y[0])
+        assert np.isfinite(est.history_[-1, "train_loss"])
+
+    @pytest.mark.parametrize("objective", ["mse", "nll"])
     def test_streams_sum_to_mixture_on_real_clips(self, objective, mir1k_train_small,
                                                   mir1k_test_clips):
         X, Y, _ = mir1k_train_small
@@ -175,6 +187,7 @@ class TestBadInput:
         ({"conv_layers": 1.5}, "conv_layers=1.5 must be an integer"),
         ({"hidden_size": 0}, "hidden_size=0 must be an integer >= 1"),
         ({"dropout": 1.0}, "dropout=1.0 must be <= 0.95"),
+        ({"bin_weights": "loudness"}, "bin_weights='loudness' must be one of None, 'magnitude'"),
     ])
     def test_bad_params(self, params, match, mir1k_train_small):
         X, Y, _ = mir1k_train_small

@@ -396,6 +396,31 @@ class TestConvObjectives:
                                          {"labels": torch.from_numpy(labels), "valid": valid})
         assert float(loss) == pytest.approx(expected, rel=1e-5)
 
+    def test_weighted_conv_objectives_match_naive(self):
+        rng = np.random.default_rng(1)
+        log_probabilities = torch.log_softmax(torch.randn(2, 3, 5, 4, dtype=torch.float64), 1)
+        labels = rng.integers(0, 3, size=(2, 5, 4))
+        outputs = torch.from_numpy(rng.uniform(size=(2, 3, 5, 4)))
+        ratio = rng.uniform(size=(2, 5, 3, 4))
+        weights = rng.uniform(size=(2, 5, 4))
+        valid = np.ones((2, 5))
+        valid[1, 2:] = 0
+        real = [(b, t, k) for b in range(2) for t in range(5) for k in range(4) if valid[b, t]]
+        total = sum(weights[b, t, k] for b, t, k in real)
+        nll = sum(-float(log_probabilities[b, labels[b, t, k], t, k]) * weights[b, t, k]
+                  for b, t, k in real) / total
+        mse = sum(float(((outputs[b, :, t, k].numpy() - ratio[b, t, :, k]) ** 2).mean())
+                  * weights[b, t, k] for b, t, k in real) / total
+        targets = {"labels": torch.from_numpy(labels), "reference": torch.from_numpy(ratio),
+                   "weights": torch.from_numpy(weights), "valid": torch.from_numpy(valid)}
+        assert float(dominant_source_objective(log_probabilities, targets)) == pytest.approx(nll)
+        assert float(soft_mask_objective(outputs, targets)) == pytest.approx(mse)
+        # weights of one everywhere give the unweighted objectives
+        ones = {**targets, "weights": torch.ones(2, 5, 4, dtype=torch.float64)}
+        plain = {key: value for key, value in targets.items() if key != "weights"}
+        assert float(dominant_source_objective(log_probabilities, ones)) == pytest.approx(
+            float(dominant_source_objective(log_probabilities, plain)))
+
     def test_dominant_source_objective_on_real_frames_only(self):
         log_probabilities = torch.log_softmax(torch.randn(2, 3, 5, 4, dtype=torch.float64), 1)
         labels = torch.randint(0, 3, (2, 5, 4), dtype=torch.uint8)
