@@ -369,6 +369,22 @@ def features_section(data, notes):
     return lines
 
 
+#: Reports written as Markdown by their own scripts, included as they are.
+STANDALONE_REPORTS = ("fullband", "wiener", "probe_conv_nll")
+
+
+def standalone_sections():
+    """The Markdown reports of :data:`STANDALONE_REPORTS` that exist, headings one level down."""
+    lines = []
+    for name in STANDALONE_REPORTS:
+        path = RESULTS / f"{name}.md"
+        if path.exists():
+            text = path.read_text(encoding="utf-8").strip()
+            lines += [("#" + line if line.startswith("#") else line)
+                      for line in text.splitlines()] + [""]
+    return lines
+
+
 def main(argv=None):
     notes = load("notes") or {}
     runs = [run for run in (load("run_all_quick"), load("run_all_full")) if run]
@@ -395,6 +411,7 @@ def main(argv=None):
     lines += training_section(load("training"), notes)
     lines += separation_section(load("separation"), notes)
     lines += features_section(load("features"), notes)
+    lines += standalone_sections()
     if notes.get("profiling"):
         lines += ["## Profiling and what was changed", "", notes["profiling"], ""]
     if notes.get("not_done"):

@@ -149,9 +149,9 @@ def _check_array(song, sample_rate, estimator):
     import numpy as np
 
     from ._validation import check_audio
-    from .separation import _model_grid
+    from .separation import model_grid
 
-    grid = _model_grid(estimator)
+    grid = model_grid(estimator)
     shape = np.shape(song)
     if len(shape) == 2 and shape[0] > shape[1]:
         raise InvalidInputError(
@@ -184,19 +184,19 @@ def named_model(model):
         The model is not fitted, or is an oracle (it needs the true sources).
     """
     from ._models import available_models, load
-    from ._validation import _describe
+    from ._validation import describe
     from .exceptions import ModelFileError
-    from .separation import _final_step
+    from .separation import final_step
 
     if _is_path(model):
         estimator = load(model)
-    elif hasattr(_final_step(model), "predict"):
+    elif hasattr(final_step(model), "predict"):
         estimator = model
     else:
         raise InvalidParameterTypeError(
             f"model must be a shipped model name, a model file or a fitted separator, got "
-            f"{_describe(model)}")
-    separator = _final_step(estimator)
+            f"{describe(model)}")
+    separator = final_step(estimator)
     _check_separates_mixtures(separator, model)
     n_sources = getattr(separator, "n_sources_", None)
     if n_sources is None:
@@ -276,9 +276,9 @@ def configured(estimator, *, head=None, device=None, copy_first=True):
     """
     from ._device import check_device
     from ._validation import check_choice
-    from .separation import _final_step
+    from .separation import final_step
 
-    separator = _final_step(estimator)
+    separator = final_step(estimator)
     if head is not None:
         check_choice(head, name="head", choices=HEADS)
         if "head" not in separator.get_params():
@@ -295,7 +295,7 @@ def configured(estimator, *, head=None, device=None, copy_first=True):
         return estimator
     if copy_first:
         estimator = copy.deepcopy(estimator)
-        separator = _final_step(estimator)
+        separator = final_step(estimator)
     separator.set_params(**{key: value for key, value in (("head", head), ("device", device))
                             if value is not None})
     return estimator

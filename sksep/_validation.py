@@ -34,7 +34,8 @@ MAX_ABS_LEVEL = 1e10
 _PATH_HINT = " (a file path? read it with sksep.audio_io.load_audio first)"
 
 
-def _describe(value):
+def describe(value):
+    """A short description of ``value`` for error messages (a path, an array's shape...)."""
     if isinstance(value, os.PathLike):
         return f"path {os.fspath(value)!r}"
     if isinstance(value, np.ndarray):
@@ -63,7 +64,7 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
     """
     if isinstance(audio, (str, bytes, os.PathLike)) or audio is None:
         raise InvalidAudioTypeError(
-            f"{name} must be a {ndim}-D float array of audio samples, got {_describe(audio)}"
+            f"{name} must be a {ndim}-D float array of audio samples, got {describe(audio)}"
             f"{_PATH_HINT if isinstance(audio, (str, os.PathLike)) else ''}"
         )
     array = np.asarray(audio)
@@ -154,7 +155,7 @@ def check_mixtures(X, *, name="X", min_samples=1):
             or not hasattr(X, "__getitem__"):
         raise InvalidAudioTypeError(
             f"{name} must be a 2-D array (n_clips, n_samples) or a list of 1-D float arrays, "
-            f"got {_describe(X)}{_PATH_HINT if isinstance(X, (str, os.PathLike)) else ''}"
+            f"got {describe(X)}{_PATH_HINT if isinstance(X, (str, os.PathLike)) else ''}"
         )
     if len(X) == 0:
         raise InvalidInputError(f"{name} holds no clips; expected at least one")
@@ -192,7 +193,7 @@ def check_sources(Y, lengths, *, name="Y", n_sources=None):
     if isinstance(Y, (str, bytes)) or not hasattr(Y, "__len__"):
         raise InvalidAudioTypeError(
             f"{name} must be an array (n_clips, n_sources, n_samples) or a list of "
-            f"(n_sources, n_samples) arrays, got {_describe(Y)}"
+            f"(n_sources, n_samples) arrays, got {describe(Y)}"
         )
     if len(Y) != len(lengths):
         raise InvalidInputError(

@@ -37,14 +37,38 @@ from .exceptions import InvalidInputError
 __all__ = ["block_layout", "separate_audio", "separate_file", "separate_long"]
 
 
-def _final_step(estimator):
-    """The separator itself, or the last step of a Pipeline."""
+def final_step(estimator):
+    """The separator itself, or the last step of a Pipeline.
+
+    Parameters
+    ----------
+    estimator : separator or Pipeline ending in one
+
+    Returns
+    -------
+    separator
+    """
     steps = getattr(estimator, "steps", None)
     return steps[-1][1] if steps else estimator
 
 
-def _model_grid(estimator):
-    grid = getattr(_final_step(estimator), "grid_", None)
+def model_grid(estimator):
+    """The feature grid a fitted separator (or Pipeline ending in one) works on.
+
+    Parameters
+    ----------
+    estimator : fitted separator or Pipeline ending in one
+
+    Returns
+    -------
+    FeatureGrid
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        ``estimator`` is not a fitted separator.
+    """
+    grid = getattr(final_step(estimator), "grid_", None)
     if grid is None:
         raise InvalidInputError(
             f"estimator={type(estimator).__name__} is not fitted (it has no grid_); fit it or "
@@ -240,7 +264,7 @@ def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
     >>> bool(np.allclose(estimates.sum(axis=0), song, atol=1e-4))
     True
     """
-    grid = _model_grid(estimator)
+    grid = model_grid(estimator)
     audio = check_audio(audio, name="audio", min_samples=grid.n_fft)
     block_seconds = check_real(block_seconds, name="block_seconds", minimum=0.0,
                                exclusive_minimum=True)
@@ -253,7 +277,7 @@ def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
     if len(audio) <= block:
         return np.asarray(estimator.predict([audio])[0], dtype=np.float32)
 
-    segment = grid.hop_length * int(getattr(_final_step(estimator), "inference_frames_", 1))
+    segment = grid.hop_length * int(getattr(final_step(estimator), "inference_frames_", 1))
     # Aligning starts to the network's segments makes blocks match the whole-clip
     # prediction; for blocks too short for that, align to the STFT hop at least.
     alignment = segment if block - overlap >= segment else grid.hop_length
@@ -267,7 +291,7 @@ def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
 def _unnamed(estimator):
     """Whether the separator's outputs come in no fixed order (deep clustering without a
     naming rule): each block may then order the sources differently."""
-    return bool(getattr(_final_step(estimator), "permutation_invariant_", False))
+    return bool(getattr(final_step(estimator), "permutation_invariant_", False))
 
 
 def _stitch(separate_block, audio, blocks, fades, *, unnamed, progress):
@@ -362,7 +386,7 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
     >>> stems.shape, bool(np.allclose(stems.sum(axis=0), stereo_44k, atol=1e-5))
     ((2, 2, 44100), True)
     """
-    grid = _model_grid(estimator)
+    grid = model_grid(estimator)
     sample_rate = check_int(sample_rate, name="sample_rate", minimum=1000)
     mono = np.ndim(audio) == 1
     audio = check_audio(np.asarray(audio)[None] if mono else audio, name="audio", ndim=2,
@@ -448,7 +472,7 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
     >>> estimates.shape, rate          # (n_sources, n_channels, n_samples) at the file's rate
     ((2, 2, 44100), 44100)
     """
-    grid = _model_grid(estimator)
+    grid = model_grid(estimator)
     audio, file_rate = load_audio(path, mono=False)
     n_samples = audio.shape[1]
     shortest = int(np.ceil(grid.n_fft * file_rate / grid.sample_rate))
@@ -458,7 +482,7 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
             f"expected at least {shortest} (one {grid.n_fft}-sample STFT window at "
             f"{grid.sample_rate} Hz) to separate"
         )
-    n_sources = getattr(_final_step(estimator), "n_sources_", None)
+    n_sources = getattr(final_step(estimator), "n_sources_", None)
     if source_names is not None and n_sources is not None and len(source_names) != n_sources:
         raise InvalidInputError(
             f"source_names={list(source_names)!r} names {len(source_names)} sources; "
