@@ -250,7 +250,7 @@ def naive_whitened_kmeans_loss(embedding, assignments, weights=None):
     return torch.stack(losses).mean()
 
 
-def masked_mean(values, valid=None, *, per_example=False):
+def masked_mean(values, valid=None, *, per_example=False, weights=None):
     """Mean of ``values`` over the real frames of a batch of segments.
 
     Parameters
@@ -264,6 +264,10 @@ def masked_mean(values, valid=None, *, per_example=False):
         each real frame counting once. ``True``: the mean over each segment's real
         frames, then the mean over the batch, each segment counting once (a segment
         without real frames counts 0).
+    weights : Tensor of the shape of ``values``, optional
+        Weights of the values in a pooled (``per_example=False``) mean,
+        ``sum(w * values) / sum(w)`` over the real frames, e.g. the mixture
+        magnitude of each bin; ``None``: equal weights.
 
     Returns
     -------
@@ -280,6 +284,14 @@ def masked_mean(values, valid=None, *, per_example=False):
     >>> float(masked_mean(values, valid, per_example=True))         # (1.5 + 6) / 2
     3.75
     """
+    if weights is not None:
+        if per_example:
+            raise ValueError("masked_mean: weights apply to the pooled mean (per_example=False)")
+        weights = weights.to(values.dtype)
+        if valid is not None:
+            weights = weights * valid.to(values.dtype).reshape(
+                valid.shape + (1,) * (values.dim() - 2))
+        return (values * weights).sum() / weights.sum().clamp_min(1e-12)
     if valid is None:
         return values.mean()
     valid = valid.to(values.dtype)
@@ -634,19 +646,10 @@ def soft_mask_objective(outputs, targets):
     """
     reference = targets["reference"].transpose(1, 2)
     if "weights" in targets:
-        return _weighted_bin_mean((outputs - reference).pow(2).mean(dim=1), targets)
+        return masked_mean((outputs - reference).pow(2).mean(dim=1), targets["valid"],
+                           weights=targets["weights"])
     per_frame = (outputs - reference).pow(2).mean(dim=(1, 3))
     return masked_mean(per_frame, targets["valid"])
-
-
-def _weighted_bin_mean(per_bin, targets):
-    """``sum(w * loss) / sum(w)`` over the bins of the real frames of a batch.
-
-    ``per_bin (batch, T, K)``; ``targets["weights"] (batch, T, K)``, e.g. the mixture
-    magnitude (:func:`sksep._masks.magnitude_weights`); ``targets["valid"] (batch, T)``.
-    """
-    weights = targets["weights"].to(per_bin.dtype) * targets["valid"].to(per_bin.dtype)[..., None]
-    return (per_bin * weights).sum() / weights.sum().clamp_min(1e-12)
 
 
 def dominant_source_objective(outputs, targets):
@@ -676,7 +679,8 @@ def dominant_source_objective(outputs, targets):
     """
     labels = targets["labels"].long().unsqueeze(1)  # (batch, 1, T, K)
     if "weights" in targets:
-        return _weighted_bin_mean(-outputs.gather(1, labels).squeeze(1), targets)
+        return masked_mean(-outputs.gather(1, labels).squeeze(1), targets["valid"],
+                           weights=targets["weights"])
     per_frame = -outputs.gather(1, labels).squeeze(1).mean(dim=2)
     return masked_mean(per_frame, targets["valid"])
 
