@@ -2,6 +2,7 @@
 TimeBudget records, on a tiny Chimera fitted for real (``sksep train`` relies on them)."""
 
 import re
+import time
 
 import pytest
 
@@ -73,3 +74,22 @@ class TestTimeBudgetRecordsWhetherItStoppedTraining:
         budget = TimeBudget(3600)
         _fit(clips, [budget], max_epochs=2, patience=None)
         assert not budget.exhausted_ and budget.epochs_completed_ == 2
+
+    @pytest.mark.parametrize("clock", ["wall", "process"])
+    def test_clocks(self, clips, clock):
+        spent, ample = TimeBudget(1e-9, clock=clock), TimeBudget(3600, clock=clock)
+        _fit(clips, [spent], max_epochs=3, patience=None)
+        _fit(clips, [ample], max_epochs=2, patience=None)
+        assert (spent.exhausted_, spent.epochs_completed_) == (True, 1)
+        assert (ample.exhausted_, ample.epochs_completed_) == (False, 2)
+
+    def test_process_clock_counts_cpu_time(self, clips):
+        budget = TimeBudget(3600, clock="process")
+        before = time.process_time()
+        _fit(clips, [budget], max_epochs=1, patience=None)
+        assert before <= budget.started_ <= time.process_time()
+
+    @pytest.mark.parametrize("clock", ["cpu", None, 1])
+    def test_bad_clock(self, clips, clock):
+        with pytest.raises(InvalidParameterTypeError, match=r"clock=.* must be 'wall'"):
+            _fit(clips, [TimeBudget(10, clock=clock)])
