@@ -123,14 +123,10 @@ def worker(seconds, repeats, profile):
 def embedding_skip_gain(model, audio, rounds=10):
     """Paired rounds: the network pass of a whole clip computing both heads (the generic
     NeuralSeparator path) vs the mask path alone (what predict does with the MI head)."""
-    # TODO(public API): the network's raw outputs over a record, with and without the
-    # embedding head, are private (NeuralSeparator._network_outputs).
-    from sksep.separators._neural import NeuralSeparator
-
-    record = model.features_.transform([audio])[0]
+    record = model.features_.transform([audio])
     both, masks_only = paired_rounds(
-        lambda: NeuralSeparator._network_outputs(model, record, keep=("masks",)),
-        lambda: model._network_outputs(record), rounds)
+        lambda: model.network_outputs(record, outputs=("embedding", "masks")),
+        lambda: model.network_outputs(record, outputs=("masks",)), rounds)
     return {"rounds": rounds, **ratio_summary(masks_only, both),
             "both_heads_median_s": statistics.median(both),
             "masks_only_median_s": statistics.median(masks_only)}

@@ -21,6 +21,7 @@ Usage::
 """
 
 import argparse
+import copy
 import statistics
 import time
 
@@ -36,8 +37,6 @@ from sksep import (
     UNetSeparator,
 )
 from sksep.datasets import load_mir1k
-# TODO(public API): what fit trains on (per-clip targets, segment dataset, a fresh module).
-from sksep.separators._training import SegmentDataset
 
 COMMON = dict(max_epochs=1, validation_fraction=0.0, patience=None, max_grad_norm=None,
               random_state=0, verbose=0)
@@ -60,26 +59,17 @@ def estimators():
 
 def bare_setup(est, records, sources):
     """Module factory, objective and the collated batches of one epoch of the fitted ``est``."""
-    features = [r.features for r in records]
-    targets = [est._clip_targets(r, s) for r, s in zip(records, sources)]  # TODO(public API)
-    segment = est.segment_frames if np.ndim(est.segment_frames) == 0 else est.segment_frames[0]
-    dataset = SegmentDataset(features, targets, segment)
+    problem = est.training_problem(records, sources)
     generator = torch.Generator().manual_seed(0)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=est.batch_size, shuffle=True,
-                                         generator=generator)
+    loader = torch.utils.data.DataLoader(problem.dataset, batch_size=est.batch_size,
+                                         shuffle=True, generator=generator)
     batches = list(loader)
-    stacked = np.concatenate(features, axis=0)
-    mean, scale = stacked.mean(0), stacked.std(0) + 1e-5
-    n_features = features[0].shape[1]
 
-    def build():
-        # TODO(public API): a fresh, untrained module as fit builds it.
-        module = est._build_module(n_features, est.grid_.n_bins, est.n_sources_)
-        module.set_feature_statistics(mean, scale)
-        return module
+    def build():  # a fresh, untrained module as fit builds it (fit builds one per fit)
+        return copy.deepcopy(problem.module)
 
-    frames = len(dataset) * segment
-    return build, est.net_.objective, batches, frames
+    frames = len(problem.dataset) * problem.dataset[0][0].shape[0]
+    return build, problem.objective, batches, frames
 
 
 def bare_epoch(build, objective, batches, lr, optimizer_class):

@@ -11,7 +11,8 @@ from numpydoc.docscrape import ClassDoc
 import sksep
 import sksep.separators._base
 from fast_settings import make, neural_separator_names
-from sksep.exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
+from sksep.exceptions import (InvalidAudioTypeError, InvalidInputError,
+                              InvalidParameterTypeError, NotFittedError)
 from sksep.nn.standardize import StandardizedNetwork
 from sksep.separators._neural import NeuralSeparator
 
@@ -139,3 +140,63 @@ def test_bad_weight_decay_is_named(name, weight_decay, error, match, clips):
     X, Y, _, _ = clips
     with pytest.raises(error, match=match):
         make(name, weight_decay=weight_decay).fit(X, Y)
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_training_problem_is_what_fit_trains(name, clips):
+    X, Y, _, _ = clips
+    est = make(name, validation_fraction=0.0).fit(X, Y)
+    module, objective, dataset = est.training_problem(X, Y)
+    trained = est.net_.module_
+    assert module is not trained
+    assert ({k: v.shape for k, v in module.state_dict().items()}
+            == {k: v.shape for k, v in trained.state_dict().items()})
+    # fit standardised with the statistics of the same clips
+    torch.testing.assert_close(module.standardize.mean, trained.standardize.mean)
+    features, targets = next(iter(torch.utils.data.DataLoader(dataset, batch_size=2)))
+    assert features.shape[1:] == (dataset[0][0].shape[0], est.n_features_)
+    outputs = module(features)
+    loss = objective(outputs, targets)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    torch.testing.assert_close(loss, est.net_.get_loss(outputs, targets))
+    loss.backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in module.parameters())
+
+
+def test_training_problem_validates_its_input(clips):
+    X, Y, _, _ = clips
+    with pytest.raises(NotFittedError):
+        make("ChimeraSeparator").training_problem(X, Y)
+    est = make("ChimeraSeparator").fit(X, Y)
+    with pytest.raises(InvalidInputError, match="Y"):
+        est.training_problem(X, [y[:1] for y in Y])
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_network_outputs(name, clips):
+    X, Y, _, _ = clips
+    est = make(name).fit(X, Y)
+    n_frames = [r.features.shape[0] for r in est.features_.transform(X)]
+    default = est.network_outputs(X)
+    assert len(default) == len(X)
+    masks = est.network_outputs(X, outputs=("masks",))
+    for outputs, frames in zip(masks, n_frames):
+        assert list(outputs) == ["masks"]
+        assert outputs["masks"].shape == (2, frames, est.grid_.n_bins)
+    if hasattr(est, "embed"):
+        both = est.network_outputs(X, outputs=("masks", "embedding"))
+        assert [list(o) for o in both] == [["embedding", "masks"]] * len(X)
+        for outputs, embedding, only in zip(both, est.embed(X), masks):
+            np.testing.assert_allclose(outputs["embedding"], embedding, atol=1e-6)
+            np.testing.assert_allclose(outputs["masks"], only["masks"], atol=1e-6)
+    else:
+        with pytest.raises(InvalidParameterTypeError, match=r"outputs=\('embedding',\)"):
+            est.network_outputs(X, outputs=("embedding",))
+
+
+@pytest.mark.parametrize("outputs", ["masks", (), ("mask",), 3])
+def test_network_outputs_validates_outputs(outputs, clips):
+    X, Y, _, _ = clips
+    est = make("ChimeraSeparator").fit(X, Y)
+    with pytest.raises(InvalidParameterTypeError, match="outputs=.* must be a non-empty tuple"):
+        est.network_outputs(X, outputs=outputs)

@@ -30,6 +30,7 @@ import inspect
 import os
 import re
 import textwrap
+from collections import namedtuple
 from functools import partial
 from pathlib import Path
 
@@ -38,6 +39,7 @@ import torch
 from skorch.callbacks import EarlyStopping, GradientNormClipping
 from skorch.helper import predefined_split
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseSeparator
 from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
@@ -50,9 +52,28 @@ from .._device import check_device
 from .._masks import IdealBinaryMask
 from ..exceptions import InvalidParameterTypeError, ModelFileError
 
-__all__ = ["NeuralSeparator", "OPTIMIZERS", "TRAINING_PARAMETERS_DOC", "NETWORK_CONSTRAINTS",
+__all__ = ["NeuralSeparator", "TrainingProblem", "OPTIMIZERS", "TRAINING_PARAMETERS_DOC", "NETWORK_CONSTRAINTS",
            "check_stored_shapes", "curriculum", "document_training_parameters",
            "training_arguments"]
+
+#: What :meth:`NeuralSeparator.training_problem` returns.
+TrainingProblem = namedtuple("TrainingProblem", ["module", "objective", "dataset"])
+TrainingProblem.__doc__ = """What ``fit`` trains: a new network, its objective and the training segments.
+
+Attributes
+----------
+module : torch.nn.Module
+    A new, untrained network as ``fit`` builds it, standardising its input with the
+    feature statistics of the clips it was built for; its initial weights are drawn
+    from torch's global generator (seed it with ``torch.manual_seed``).
+objective : callable
+    ``objective(outputs, targets) -> loss``: the scalar training loss of the module's
+    outputs on a batch and the batch's targets.
+dataset : torch.utils.data.Dataset
+    Fixed-length segments of the clips, ``(features, targets)`` pairs: features
+    ``(segment_frames, n_features)`` float32 and a dict of target arrays, the items
+    ``fit`` batches (segments of the first curriculum stage).
+"""
 
 # The ``optimizer`` parameter's choices: Luo et al. and Xi train with RMSprop, Roma et
 # al. with Adam.
@@ -434,9 +455,7 @@ class NeuralSeparator(BaseSeparator):
         train_features = [features[i] for i in train]
 
         self.n_features_ = int(features[0].shape[1])
-        module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
-        stacked = np.concatenate(train_features, axis=0)
-        module.set_feature_statistics(stacked.mean(0), stacked.std(0) + 1e-5)
+        module = self._standardized_module(train_features)
 
         def datasets(length):
             train_set = SegmentDataset(train_features, [targets[i] for i in train], length)
@@ -575,7 +594,99 @@ class NeuralSeparator(BaseSeparator):
         check_stored_shapes({key: tuple(tensor.shape)
                              for key, tensor in module.state_dict().items()}, state_dict)
 
+    def _standardized_module(self, features):
+        """A new network that standardises its input with the statistics of ``features``
+        (a list of ``(n_frames, n_features)`` arrays)."""
+        module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
+        stacked = np.concatenate(features, axis=0)
+        module.set_feature_statistics(stacked.mean(0), stacked.std(0) + 1e-5)
+        return module
+
+    def training_problem(self, X, Y):
+        """What ``fit`` trains on, built for ``X`` and ``Y`` with this separator's settings.
+
+        For profiling a training step, writing a custom training loop or checking an
+        objective: the network, objective and segments are those ``fit`` uses, without
+        skorch around them. The separator must be fitted (its features, grid and number
+        of sources are fixed by ``fit``); its own weights are not used.
+
+        Parameters
+        ----------
+        X : ndarray (n_clips, n_samples), list of 1-D arrays, or list of SpectrogramRecord
+            Mixtures, as for :meth:`fit`.
+        Y : ndarray (n_clips, n_sources, n_samples) or list of (n_sources, n_i) arrays
+            Their sources, in the order the separator was fitted with.
+
+        Returns
+        -------
+        problem : TrainingProblem
+            ``(module, objective, dataset)``; see :class:`TrainingProblem`.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sksep import ChimeraSeparator
+        >>> from sksep.datasets import load_mir1k
+        >>> data = load_mir1k("../shared/data/MIR-1K", "train", max_clips=2)
+        >>> X, Y = data.X, data.Y
+        >>> est = ChimeraSeparator(hidden_size=8, num_layers=1, embedding_dim=4,
+        ...                        segment_frames=16, max_epochs=1).fit(X, Y)
+        >>> module, objective, dataset = est.training_problem(X, Y)
+        >>> loader = torch.utils.data.DataLoader(dataset, batch_size=4)
+        >>> features, targets = next(iter(loader))
+        >>> loss = objective(module(features), targets)
+        >>> loss.backward()
+        """
+        check_is_fitted(self, "net_")
+        records, _ = self._as_records(X)
+        sources = check_sources(Y, [r.n_samples for r in records], name="Y",
+                                n_sources=self.n_sources_)
+        features = [r.features for r in records]
+        targets = [self._clip_targets(r, s) for r, s in zip(records, sources)]
+        stages, _ = curriculum(self.segment_frames, self.max_epochs)
+        return TrainingProblem(self._standardized_module(features), self._objective(),
+                               SegmentDataset(features, targets, stages[0]))
+
     # -- inference --------------------------------------------------------------------------
+
+    #: Names of the outputs of the network, in the order it returns them.
+    _output_names = ("masks",)
+
+    def network_outputs(self, X, *, outputs=None):
+        """The network's raw outputs on each clip, before they become masks.
+
+        Parameters
+        ----------
+        X : ndarray (n_clips, n_samples), list of 1-D arrays, or list of SpectrogramRecord
+            Mixtures, as for :meth:`predict`.
+        outputs : tuple of str or None, default=None
+            Which outputs to compute, among ``"masks"`` (every separator) and
+            ``"embedding"`` (the separators with a deep-clustering head); ``None`` is
+            the ones :meth:`predict` reads. Asking only for ``"masks"`` skips an
+            embedding head.
+
+        Returns
+        -------
+        outputs : list of dict
+            One dict per clip from output name to array: ``"masks"`` ``(n_sources,
+            n_frames, n_bins)``, the mask head's output before :meth:`predict_masks`'s
+            post-processing (e.g. log-probabilities for a softmax head), and
+            ``"embedding"`` ``(n_frames, n_bins, embedding_dim)``.
+        """
+        check_is_fitted(self, "net_")
+        available = self._output_names
+        if outputs is None:
+            keep = tuple(name for name in available if name in self._needed_outputs())
+        else:
+            if (isinstance(outputs, str) or not isinstance(outputs, (tuple, list))
+                    or not outputs or any(name not in available for name in outputs)):
+                raise InvalidParameterTypeError(
+                    f"outputs={outputs!r} must be a non-empty tuple of names among "
+                    f"{available} (the outputs of {type(self).__name__}'s network), or None")
+            keep = tuple(name for name in available if name in outputs)
+        records, _ = self._as_records(X)
+        return [dict(zip(keep, self._network_outputs(record, keep=keep)))
+                for record in records]
 
     def _check_ready(self):
         # ``device`` may have been set after fit or load: the network follows it.

@@ -108,6 +108,8 @@ class _ChimeraBase(NeuralSeparator):
                            batch_size=self.batch_size,
                            reduce=partial(self._reduce_outputs, keep=("masks",)))
 
+    _output_names = ("embedding", "masks")
+
     def _needed_outputs(self):
         if self._predict_head() == "mi":
             return ("masks",)

@@ -291,6 +291,13 @@ default="tied_spherical"
     def _masks_from_outputs(self, outputs, record):
         return np.clip(outputs[0], 0.0, 1.0)
 
+    @property
+    def _output_names(self):
+        # The sigmoid baseline's network has an embedding layer the loss never trains.
+        if isinstance(self.net_.module_, ClassConditionalNetwork):
+            return ("embedding", "masks")
+        return ("masks",)
+
     def _fit(self, records, sources, *, n_validation=0):
         if self.n_sources_ > 255:
             raise InvalidInputError(f"Y has {self.n_sources_} sources per clip; expected "
