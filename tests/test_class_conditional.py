@@ -309,6 +309,44 @@ class TestCovarianceTypes:
         assert np.all(est.variances_ == est.variances_[0]) == tied
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_the_objective_reaches_variances_and_priors(covariance_type, mir1k_train_small):
+    """The training loss has a non-zero gradient for every parameter of the Gaussians:
+    the variances (beta of the tied spherical GMM) and the priors can move."""
+    X, Y, _ = mir1k_train_small
+    X, Y = _short(X, Y, seconds=0.5)
+    est = ClassConditionalSeparator(covariance_type=covariance_type, max_epochs=1,
+                                    **SHORT_TRAINING).fit(X, Y)
+    module, objective, dataset = est.training_problem(X, Y)
+    features, targets = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
+    objective(module(features), targets).backward()
+    gaussians = module.gaussians
+    dim = est.embedding_dim
+    bias = gaussians.linear.bias.grad
+    # The prior logits are row ``dim`` of the one-hot layer: its weights (one per
+    # class) get a gradient; its bias shifts every logit alike, which the softmax ignores.
+    assert gaussians.linear.weight.grad[dim].abs().min() > 0
+    assert bias[dim].abs() < 1e-6 * gaussians.linear.weight.grad[dim].abs().max()
+    variance_grad = (gaussians.tied_log_variance.grad if gaussians.tied
+                     else bias[dim + 1:])
+    assert variance_grad.abs().min() > 0, variance_grad
+
+
+def test_tied_spherical_beta_is_not_identifiable():
+    """Scaling the tied variance by k and mapping the means to k * means + v, with v
+    solving (k - 1) / 2 (|m1|^2 - |m2|^2) + (m1 - m2) . v = 0, leaves every posterior
+    unchanged: with two classes the masks fix beta only together with the means, so
+    training need not move beta (issue 16: it stays near its initial 4)."""
+    embedding, means, _, log_priors = _random_gmm(n_bins=50, n_classes=2, dim=4)
+    variances = torch.full_like(means, 0.25)
+    k = 3.0
+    difference = means[0] - means[1]
+    gap = (k - 1) / 2 * (means[0].square().sum() - means[1].square().sum())
+    v = -gap * difference / difference.square().sum()
+    moved = gmm_posteriors(embedding, k * means + v, k * variances, log_priors)
+    torch.testing.assert_close(moved, gmm_posteriors(embedding, means, variances, log_priors))
+
+
 class TestComposition:
     def test_pipeline_and_grid_search(self, mir1k_train_small):
         X, Y, songs = mir1k_train_small
