@@ -30,10 +30,10 @@ inter-channel covariance of each source; this is what open-unmix does with the
 import warnings
 from functools import lru_cache
 
-import librosa
+import librosa.filters  # the mel formulas only: no numba kernel to compile
 import numpy as np
 
-from ._spectral import FeatureGrid
+from ._spectral import FeatureGrid, resample
 from ._validation import InvalidInputError, check_choice, check_int
 
 __all__ = ["HIGH_BAND_RULES", "song_grid", "frequency_projection", "time_interpolation",
@@ -99,7 +99,7 @@ def _high_band_weights(centres, nyquist, high_band):
 
 @lru_cache(maxsize=16)
 def _projection(grid, target, high_band):
-    freqs = librosa.fft_frequencies(sr=target.sample_rate, n_fft=target.n_fft)
+    freqs = np.fft.rfftfreq(target.n_fft, 1.0 / target.sample_rate)
     nyquist = grid.sample_rate / 2
     if grid.n_mels is not None and grid.fmax is not None:
         nyquist = float(grid.fmax)  # the top of the model's bands
@@ -325,7 +325,7 @@ def separate_full_band(estimator, grid, audio, sample_rate, *, high_band="top",
                                   maximum=MAX_WIENER_ITERATIONS)
     mid = audio.mean(axis=0)
     if sample_rate != grid.sample_rate:
-        mid = librosa.resample(mid, orig_sr=sample_rate, target_sr=grid.sample_rate)
+        mid = resample(mid, orig_sr=sample_rate, target_sr=grid.sample_rate)
     masks = model_masks(estimator, mid)
     target = song_grid(grid, sample_rate)
     spectra = target.stft(audio)  # (n_channels, n_freq, n_frames)

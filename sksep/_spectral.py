@@ -10,46 +10,155 @@ mixture STFT and inverted with the mixture phase.
 from dataclasses import dataclass
 from functools import lru_cache
 
-import librosa
 import numpy as np
+import scipy.signal
 
 from ._validation import InvalidInputError
 
-__all__ = ["FeatureGrid", "stft", "istft", "apply_masks", "grid_magnitudes",
+__all__ = ["FeatureGrid", "stft", "istft", "resample", "apply_masks", "grid_magnitudes",
            "grid_phase_sensitive_magnitudes"]
+
+# The STFT, its inverse and resampling are computed here with numpy, scipy and soxr
+# rather than through librosa.stft / istft / resample: those import librosa's core,
+# whose numba kernels are compiled on first use (about a minute the first time a
+# fresh installation separates a song). The conventions are librosa's: centred
+# frames, zero padding, periodic window, least-squares overlap-add (Griffin & Lim).
+
+
+@lru_cache(maxsize=32)
+def _window(window, n_fft):
+    """The periodic analysis window of length ``n_fft`` (float64, read-only)."""
+    values = scipy.signal.get_window(window, n_fft, fftbins=True).astype(np.float64)
+    values.flags.writeable = False
+    return values
 
 
 def stft(audio, *, n_fft=512, hop_length=128, window="hann"):
     """Complex STFT of mono audio, frames centred on multiples of ``hop_length``.
+
+    The signal is padded with ``n_fft // 2`` zeros at both ends, so frame ``t`` is
+    centred on sample ``t * hop_length``; each frame is multiplied by the periodic
+    ``window`` and transformed with a real FFT (librosa's ``stft`` with
+    ``center=True, pad_mode="constant"``).
 
     Parameters
     ----------
     audio : ndarray of shape (..., n_samples)
     n_fft, hop_length : int
         Window length and hop in samples.
+    window : str
+        A window name of :func:`scipy.signal.get_window`.
 
     Returns
     -------
     spectrum : ndarray of complex64, shape (..., n_fft // 2 + 1, n_frames)
         ``n_frames = 1 + n_samples // hop_length``.
     """
-    return librosa.stft(np.asarray(audio, dtype=np.float32), n_fft=n_fft,
-                        hop_length=hop_length, window=window, center=True)
+    audio = np.asarray(audio, dtype=np.float32)
+    half = n_fft // 2
+    padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(half, half)])
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[..., ::hop_length, :]
+    spectrum = np.fft.rfft(frames * _window(window, n_fft), axis=-1)
+    return np.swapaxes(spectrum, -1, -2).astype(np.complex64)
+
+
+@lru_cache(maxsize=32)
+def _window_power_sum(window, n_fft, hop_length, n_frames):
+    """Overlap-added squared window of ``n_frames`` frames (the ISTFT's normaliser)."""
+    squared = _window(window, n_fft) ** 2
+    return _overlap_add(np.broadcast_to(squared, (n_frames, n_fft)), hop_length)
+
+
+def _overlap_add(frames, hop_length):
+    """Sum of ``frames (..., n_frames, n_fft)`` placed ``hop_length`` samples apart:
+    ``(..., n_fft + hop_length * (n_frames - 1))``."""
+    n_frames, n_fft = frames.shape[-2:]
+    n_chunks = -(-n_fft // hop_length)
+    chunked = np.zeros(frames.shape[:-1] + (n_chunks * hop_length,), dtype=frames.dtype)
+    chunked[..., :n_fft] = frames
+    chunked = chunked.reshape(frames.shape[:-1] + (n_chunks, hop_length))
+    total = np.zeros(frames.shape[:-2] + ((n_frames + n_chunks - 1) * hop_length,),
+                     dtype=frames.dtype)
+    span = n_frames * hop_length
+    for k in range(n_chunks):  # chunk k of every frame lands k hops after the frame start
+        start = k * hop_length
+        total[..., start:start + span] += chunked[..., k, :].reshape(frames.shape[:-2] + (span,))
+    return total[..., :n_fft + hop_length * (n_frames - 1)]
 
 
 def istft(spectrum, *, n_fft=512, hop_length=128, window="hann", length):
     """Inverse of :func:`stft`, cut or padded to exactly ``length`` samples.
 
+    Each frame's inverse FFT is windowed and overlap-added; the sum is divided by the
+    overlap-added squared window where that is not negligible (the least-squares
+    inverse of Griffin and Lim, librosa's ``istft`` with ``center=True``).
+
+    Parameters
+    ----------
+    spectrum : ndarray of complex, shape (..., n_fft // 2 + 1, n_frames)
+    n_fft, hop_length : int
+        Window length and hop in samples.
+    window : str
+        A window name of :func:`scipy.signal.get_window`.
+    length : int
+        Samples of the output.
+
     Returns
     -------
     audio : ndarray of float32, shape (..., length)
     """
-    return librosa.istft(spectrum, n_fft=n_fft, hop_length=hop_length, window=window,
-                         center=True, length=length).astype(np.float32, copy=False)
+    spectrum = np.asarray(spectrum)
+    n_frames = spectrum.shape[-1]
+    frames = np.fft.irfft(np.swapaxes(spectrum, -1, -2), n=n_fft, axis=-1)
+    signal = _overlap_add(frames * _window(window, n_fft), hop_length)
+    power = _window_power_sum(window, n_fft, hop_length, n_frames)
+    loud = power > np.finfo(np.float32).tiny
+    signal[..., loud] /= power[loud]
+    start = n_fft // 2
+    signal = signal[..., start:start + length]
+    if signal.shape[-1] < length:
+        signal = np.pad(signal, [(0, 0)] * (signal.ndim - 1)
+                        + [(0, length - signal.shape[-1])])
+    return signal.astype(np.float32)
+
+
+def resample(audio, *, orig_sr, target_sr):
+    """Resample along the last axis with soxr's high-quality filter.
+
+    The output has ``ceil(n_samples * target_sr / orig_sr)`` samples (cut or padded
+    with zeros) and the input's dtype, as ``librosa.resample`` with its default
+    ``res_type="soxr_hq"`` returns.
+
+    Parameters
+    ----------
+    audio : ndarray of float, shape (..., n_samples)
+    orig_sr, target_sr : int
+        Sample rates in Hz.
+
+    Returns
+    -------
+    audio : ndarray, shape (..., ceil(n_samples * target_sr / orig_sr))
+    """
+    import soxr
+
+    audio = np.asarray(audio)
+    if orig_sr == target_sr:
+        return audio
+    n_samples = int(np.ceil(audio.shape[-1] * float(target_sr) / orig_sr))
+    flat = audio.reshape(-1, audio.shape[-1])
+    # soxr reads (n_samples, n_channels): every row is one channel.
+    resampled = soxr.resample(np.ascontiguousarray(flat.T), orig_sr, target_sr,
+                              quality="soxr_hq").T
+    fixed = np.zeros((flat.shape[0], n_samples), dtype=audio.dtype)
+    kept = min(n_samples, resampled.shape[-1])
+    fixed[:, :kept] = resampled[:, :kept]
+    return fixed.reshape(audio.shape[:-1] + (n_samples,))
 
 
 @lru_cache(maxsize=16)
 def _filterbank(sample_rate, n_fft, n_mels, fmin, fmax):
+    import librosa.filters  # no numba kernel to compile (the mel formulas only)
+
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
                                fmax=fmax).astype(np.float32)
 
@@ -61,6 +170,8 @@ def _projection(sample_rate, n_fft, n_mels, fmin, fmax):
     uncovered = np.flatnonzero(totals[:, 0] <= 0)
     if uncovered.size:
         # Bins outside every triangle (DC, Nyquist, beyond fmax) take the nearest band's mask.
+        import librosa
+
         freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
         centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
         nearest = np.abs(freqs[uncovered, None] - centres[None, :]).argmin(axis=1)
@@ -117,6 +228,8 @@ class FeatureGrid:
 
     def bin_frequencies(self):
         """Centre frequency in Hz of each feature-grid bin, shape ``(n_bins,)``."""
+        import librosa
+
         if self.n_mels is None:
             return librosa.fft_frequencies(sr=self.sample_rate, n_fft=self.n_fft)
         return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin,
@@ -247,6 +360,8 @@ def apply_masks(record, masks, *, phase="mixture", n_iter=32):
     if phase == "mixture":
         return grid.istft(masked, length=record.n_samples)
     if phase == "griffinlim":
+        import librosa
+
         return np.stack([
             librosa.griffinlim(np.abs(m), n_iter=n_iter, hop_length=grid.hop_length,
                                n_fft=grid.n_fft, window=grid.window, length=record.n_samples,
