@@ -2,8 +2,11 @@
 user would (``python -m sksep`` in a subprocess) with the shipped model on one-second
 clips: ``--stems``, ``--format``, ``--bit-depth``, a folder of songs, ``--device``,
 ``--high-band`` and ``evaluate --head``; each with its bad values answered by one plain
-error line and a documented exit code, before anything is written."""
+error line and a documented exit code, before anything is written. Then MUSDB18's
+``.stem.mp4`` files in ``train``, ``evaluate`` and ``separate``, and the deep-clustering
+head of four-stem models (``--jobs`` is in test_cli_jobs.py)."""
 
+import json
 import re
 
 import numpy as np
@@ -12,8 +15,9 @@ import soundfile as sf
 import torch
 
 import sksep
-from sksep.cli import EXIT_BAD_INPUT, EXIT_MISSING_PROGRAM, EXIT_OK, EXIT_USAGE
+from sksep.cli import EXIT_BAD_INPUT, EXIT_MISSING_PROGRAM, EXIT_OK, EXIT_USAGE, main
 from test_cli import MIR1K_WAV, MUSDB_MIXTURE, sksep_cli
+from test_datasets import needs_ffmpeg, synthetic_stems, write_stem_file
 
 MODEL = "chimera-mir1k"
 
@@ -192,6 +196,127 @@ class TestDeviceHeadAndHighBand:
                             if line.startswith("| annar_1_01")]
             assert len(scores[head]) == 2, result.stdout
         assert scores["mi"] != scores["dc"]
+
+
+#: Tiny four-stem networks, trained in a second (``sksep train`` options).
+TINY_FOUR = ["--sources", "vocals,drums,bass,other", "--epochs", "1", "--segment-frames", "16",
+             "--batch-size", "4", "--hidden-size", "8", "--layers", "1", "--embedding-dim", "4"]
+
+#: What ``separate --head dc`` says of a four-stem model.
+UNNAMED = ("with its deep-clustering head, and its K-means clusters get names for two "
+           "sources only")
+
+
+@pytest.fixture(scope="module")
+def stem_files(tmp_path_factory):
+    """A MUSDB18-style folder of two 2-second ``.stem.mp4`` songs of synthetic stems."""
+    folder = tmp_path_factory.mktemp("musdb18") / "train"
+    rng = np.random.default_rng(0)
+    for name in ("Song A", "Song B"):
+        stems = {source: (audio * rng.uniform(0.5, 1.5)
+                          + 0.01 * rng.standard_normal(audio.shape)).astype(np.float32)
+                 for source, audio in synthetic_stems(seconds=2.0).items()}
+        write_stem_file(folder / f"{name}.stem.mp4", stems)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def four_stems(stem_files, tmp_path_factory):
+    """A tiny four-stem Chimera (alpha 0.1) trained with ``sksep train`` on the stem files."""
+    path = tmp_path_factory.mktemp("four") / "four.sksep"
+    assert main(["train", str(stem_files), "--out", str(path), "-q", *TINY_FOUR]) == EXIT_OK
+    return path
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory):
+    """One second of the synthetic stems' mixture, at 16 kHz."""
+    path = tmp_path_factory.mktemp("song") / "song.wav"
+    sf.write(path, np.sum(list(synthetic_stems(seconds=1.0, rate=16000).values()), axis=0).T,
+             16000)
+    return path
+
+
+@needs_ffmpeg
+class TestStemFiles:
+    def test_train_reads_them(self, four_stems):
+        model = sksep.load(four_stems)
+        assert model.source_names_ == ("vocals", "drums", "bass", "other")
+        assert model.n_sources_ == 4 and model.grid_.sample_rate == 16000
+
+    def test_evaluate_reads_them(self, stem_files, four_stems, tmp_path):
+        report = tmp_path / "scores.json"
+        result = sksep_cli("evaluate", "--model", four_stems, stem_files, "--no-bss",
+                           "--out-json", report, "-q")
+        assert result.returncode == EXIT_OK, result.stderr
+        scores = json.loads(report.read_text())
+        assert scores["layout"] == "musdb" and scores["n_clips"] == 2
+        assert scores["permutation_invariant"] is False
+        assert [(clip["clip"], clip["source"]) for clip in scores["clips"]][:4] == [
+            ("Song A", source) for source in ("vocals", "drums", "bass", "other")]
+
+    def test_separate_names_the_folder_without_stem(self, stem_files, four_stems, tmp_path):
+        out = tmp_path / "out"
+        result = sksep_cli("separate", stem_files / "Song A.stem.mp4", "--model", four_stems,
+                           "--out", out, "-q")
+        assert result.returncode == EXIT_OK, result.stderr
+        assert _written(out) == [f"Song A/{source}.wav"
+                                 for source in ("bass", "drums", "other", "vocals")]
+        info = sf.info(out / "Song A" / "vocals.wav")
+        assert (info.samplerate, info.channels) == (44100, 2)
+        assert abs(info.frames - 88200) <= 2048  # the mixture stream, AAC-padded
+
+
+class TestFourStemsWithTheDeepClusteringHead:
+    """K-means clusters have names for two sources only: ``separate`` refuses the DC head of
+    a four-stem model rather than write the drums into bass.wav; ``evaluate`` matches the
+    clusters to the true stems (permutation-invariant scores)."""
+
+    @needs_ffmpeg
+    def test_separate_refuses_head_dc(self, four_stems, song, tmp_path, capsys):
+        out = tmp_path / "out"
+        assert main(["separate", str(song), "--model", str(four_stems), "--head", "dc",
+                     "--out", str(out)]) == EXIT_USAGE
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert error.startswith(f"sksep: error: --head dc: model '{four_stems}' separates 4 "
+                                f"sources (vocals, drums, bass, other) {UNNAMED}")
+        assert "expected --head mi, or `sksep evaluate --head dc`" in error
+        assert not out.exists()
+        assert main(["separate", str(song), "--model", str(four_stems), "--head", "mi",
+                     "--out", str(out), "-q"]) == EXIT_OK
+        assert _written(out) == [f"song/{source}.wav"
+                                 for source in ("bass", "drums", "other", "vocals")]
+
+    @needs_ffmpeg
+    def test_evaluate_matches_clusters_to_the_stems(self, stem_files, four_stems, tmp_path):
+        report = tmp_path / "scores.json"
+        result = sksep_cli("evaluate", "--model", four_stems, stem_files, "--head", "dc",
+                           "--no-bss", "--out-json", report)
+        assert result.returncode == EXIT_OK, result.stderr
+        assert ("note: the deep-clustering head does not name the clusters of 4 sources; "
+                "each clip's clusters are matched to the true stems") in result.stderr
+        assert json.loads(report.read_text())["permutation_invariant"] is True
+
+    def test_a_model_with_unnamed_clusters_is_refused(self, song, tmp_path, capsys):
+        folder = tmp_path / "songs"
+        rng = np.random.default_rng(1)
+        for name in ("a", "b"):  # MUSDB-style song folders
+            (folder / name).mkdir(parents=True)
+            for source, audio in synthetic_stems(seconds=2.0, rate=16000).items():
+                noisy = audio + 0.01 * rng.standard_normal(audio.shape)
+                sf.write(folder / name / f"{source}.wav", noisy.T, 16000)
+        path = tmp_path / "dc.sksep"
+        assert main(["train", str(folder), "--out", str(path), "--estimator", "dc", "--param",
+                     "cluster_naming=None", *TINY_FOUR]) == EXIT_OK
+        assert ("note: this model separates with K-means clusters that have no names for 4 "
+                "sources: `sksep separate` refuses it") in capsys.readouterr().err
+        out = tmp_path / "out"
+        assert main(["separate", str(song), "--model", str(path), "--out",
+                     str(out)]) == EXIT_BAD_INPUT
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert UNNAMED in error
+        assert "its stems would be written under arbitrary names" in error
+        assert not out.exists()
 
 
 def test_version_and_help_import_no_heavy_package():

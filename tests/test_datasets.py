@@ -1,4 +1,5 @@
-"""Tests for sksep.datasets on the real data in ../shared/data and on tiny synthetic folders."""
+"""Tests for sksep.datasets on the real data in ../shared/data and on tiny synthetic folders
+(MUSDB18's ``.stem.mp4`` files are written here from synthetic stems with stempeg)."""
 
 import shutil
 from pathlib import Path
@@ -10,7 +11,7 @@ from sklearn.model_selection import GroupKFold
 
 from sksep.datasets import (load_mir1k, load_musdb, load_stems_folder, make_remix,
                             remove_silence, stems_folder_layout)
-from sksep.exceptions import InvalidInputError, InvalidParameterTypeError
+from sksep.exceptions import InvalidInputError, InvalidParameterTypeError, MissingProgramError
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MIR1K = SHARED / "MIR-1K"
@@ -43,6 +44,40 @@ def _write(path, audio, sample_rate=8000):
 
 def _noise(seed, n=800, scale=0.1):
     return (np.random.default_rng(seed).standard_normal(n) * scale).astype(np.float32)
+
+
+#: The four sources of a synthetic stem file: a stereo tone each (Hz, left; right is 1.5x).
+STEM_TONES = {"vocals": 330.0, "drums": 110.0, "bass": 55.0, "other": 660.0}
+
+needs_ffmpeg = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+    reason="ffmpeg/ffprobe are not on PATH: .stem.mp4 files can be neither written nor read")
+
+
+def synthetic_stems(seconds=1.0, rate=44100):
+    """``{source: (2, n) float32}``: a tone per source, a louder left channel."""
+    t = np.arange(int(seconds * rate)) / rate
+    return {name: np.stack([0.2 * np.sin(2 * np.pi * hz * t),
+                            0.1 * np.sin(2 * np.pi * 1.5 * hz * t)]).astype(np.float32)
+            for name, hz in STEM_TONES.items()}
+
+
+def write_stem_file(path, stems, rate=44100, order=("mixture", "drums", "bass", "other",
+                                                     "vocals")):
+    """Write ``stems`` (``{source: (2, n)}``) as a MUSDB18 stem file: AAC streams in
+    ``order``, the mixture being the sum of the sources."""
+    import stempeg
+
+    streams = {"mixture": np.sum(list(stems.values()), axis=0), **stems}
+    data = np.stack([streams[name].T for name in order]).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stempeg.write_stems(str(path), data, sample_rate=rate,
+                        writer=stempeg.StreamsWriter(codec="aac", bitrate=256000))
+    return path
+
+
+def _snr_db(reference, estimate):
+    return 10 * np.log10(np.sum(reference ** 2) / np.sum((reference - estimate) ** 2))
 
 
 def _copy_clips(target, names):
@@ -255,6 +290,100 @@ class TestLoadMusdb:
             load_musdb(MUSDB, sources=("vocals", "vocals"))
         with pytest.raises(InvalidInputError, match="max_songs=0 must be an integer >= 1"):
             load_musdb(MUSDB, max_songs=0)
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    """``musdb18/train/Artist - Song.stem.mp4``, one second of :func:`synthetic_stems`."""
+    folder = tmp_path_factory.mktemp("stem-files") / "musdb18" / "train"
+    write_stem_file(folder / "Artist - Song.stem.mp4", synthetic_stems())
+    return folder
+
+
+@needs_ffmpeg
+class TestStemFiles:
+    """MUSDB18's own ``<song>.stem.mp4`` files. AAC is lossy: decoded stems are compared
+    with the synthetic ones by their signal-to-noise ratio (25 dB or more here)."""
+
+    def test_every_stream_in_musdb_order(self, songs):
+        data = load_musdb(songs, mono=False)
+        assert list(data.names) == ["Artist - Song"] and data.sample_rate == 44100
+        assert data.source_names == ("vocals", "drums", "bass", "other")
+        assert data.X[0].shape == (2, 44100) and data.Y[0].shape == (4, 2, 44100)
+        assert data.X[0].dtype == data.Y[0].dtype == np.float32
+        stems = synthetic_stems()
+        for decoded, name in zip(data.Y[0], data.source_names):
+            assert _snr_db(stems[name], decoded) > 20, name
+        assert _snr_db(np.sum(list(stems.values()), axis=0), data.X[0]) > 20
+
+    def test_mono_resampled_and_accompaniment(self, songs):
+        four = load_musdb(songs, sample_rate=16000)
+        two = load_musdb(songs, sources=("vocals", "accompaniment"), sample_rate=16000)
+        assert two.sample_rate == 16000 and two.Y[0].shape == (2, 16000)
+        np.testing.assert_array_equal(two.Y[0][0], four.Y[0][0])
+        np.testing.assert_allclose(two.Y[0][1], four.Y[0][1:].sum(axis=0), atol=1e-6)
+        np.testing.assert_array_equal(two.X[0], four.X[0])  # the mixture stream
+
+    def test_beside_song_folders(self, songs, tmp_path):
+        folder = tmp_path / "songs"
+        folder.mkdir()
+        shutil.copy(songs / "Artist - Song.stem.mp4", folder / "b.stem.mp4")
+        for name, seed in [("vocals", 0), ("drums", 1), ("bass", 2), ("other", 3)]:
+            _write(folder / "a" / f"{name}.wav", _noise(seed, n=8000), sample_rate=16000)
+        (folder / "notes.stem.txt").write_text("not a song")
+        assert stems_folder_layout(folder) == "musdb"
+        data = load_stems_folder(folder, sources=("vocals", "accompaniment"),
+                                 sample_rate=16000)
+        assert list(data.names) == ["a", "b"]
+        assert [y.shape for y in data.Y] == [(2, 8000), (2, 16000)]
+
+    def test_musdb18_root_points_to_its_splits(self, songs):
+        root = songs.parent
+        hint = r"\(its songs are in train/: pass '.*musdb18/train'\)"
+        with pytest.raises(InvalidInputError, match=r"holds no song folders with stems.*"
+                                                    r"<song>.stem.mp4 files \(MUSDB18\) " + hint):
+            load_musdb(root)
+        with pytest.raises(InvalidInputError, match=r"has neither supported layout.*" + hint):
+            stems_folder_layout(root)
+
+    def test_song_twice(self, songs, tmp_path):
+        shutil.copy(songs / "Artist - Song.stem.mp4", tmp_path / "a.stem.mp4")
+        _write(tmp_path / "a" / "vocals.wav", _noise(0))
+        with pytest.raises(InvalidInputError, match=r"song 'a' in .* is both 'a' and "
+                                                    r"'a.stem.mp4'; expected one song folder"):
+            load_musdb(tmp_path)
+
+    def test_missing_stem(self, songs):
+        with pytest.raises(InvalidInputError,
+                           match=r"song 'Artist - Song' in .* \(Artist - Song.stem.mp4\) has no "
+                                 r"'piano' stem; a .stem.mp4 file holds mixture, drums, bass, "
+                                 r"other, vocals"):
+            load_musdb(songs, sources=("vocals", "piano"))
+
+    @pytest.mark.parametrize("damage", ["text", "truncated"])
+    def test_unreadable_or_truncated(self, songs, tmp_path, damage):
+        content = (songs / "Artist - Song.stem.mp4").read_bytes()
+        (tmp_path / "song.stem.mp4").write_bytes(
+            b"not an MP4 file" if damage == "text" else content[:len(content) // 2])
+        with pytest.raises(InvalidInputError,
+                           match=r"song.stem.mp4' is not a readable stem file \(ffprobe: .+\); "
+                                 r"expected an MP4 file with MUSDB18's 5 streams"):
+            load_musdb(tmp_path)
+
+    def test_other_stream_counts(self, tmp_path):
+        stems = synthetic_stems(seconds=0.5)
+        write_stem_file(tmp_path / "two.stem.mp4", stems, order=("mixture", "vocals"))
+        with pytest.raises(InvalidInputError,
+                           match=r"two.stem.mp4' holds 2 audio streams; expected MUSDB18's 5 "
+                                 r"\(mixture, drums, bass, other, vocals, in that order\)"):
+            load_musdb(tmp_path)
+
+    def test_without_ffmpeg(self, songs, monkeypatch):
+        monkeypatch.setattr("sksep.datasets._musdb.shutil.which", lambda program: None)
+        with pytest.raises(MissingProgramError,
+                           match=r"\(.stem.mp4 stems\) needs the ffmpeg program, which was not "
+                                 r"found on PATH; install ffmpeg"):
+            load_musdb(songs)
 
 
 class TestLoadStemsFolder:

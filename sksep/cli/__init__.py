@@ -11,8 +11,9 @@ Layout: ``_parser.py`` builds the parser from one module per command
 ``_evaluate.py``, ``_list_models.py``); ``_options.py`` and ``_prediction.py`` hold
 the options commands share; ``_exit.py`` the exit codes and how errors and signals
 become them; ``_console.py`` what is printed; ``_files.py`` the checks of output
-files. Heavy packages (torch, librosa, scikit-learn) are imported by the commands
-when they run, so that ``--help`` and ``--version`` answer at once.
+files; ``_jobs.py`` the worker processes of ``separate --jobs``. Heavy packages
+(torch, librosa, scikit-learn) are imported by the commands when they run, so that
+``--help`` and ``--version`` answer at once.
 
 Exit codes, for scripts:
 
@@ -21,10 +22,12 @@ Exit codes, for scripts:
 1     unexpected error (a bug, or an environment problem such as a failing disk)
 2     bad usage: unknown option, bad option value, conflicting arguments, a
       ``--stems`` name the model does not have, ``--device cuda`` without CUDA,
-      a ``train --param`` the estimator does not have or refuses
+      a ``train --param`` the estimator does not have or refuses, ``separate
+      --head dc`` for a model of more than two sources (its clusters have no names)
 3     bad input: missing, unreadable or non-audio file, a sample rate outside
       1 kHz..768 kHz, a folder with neither supported layout, a file that is not
-      a valid sksep model or a model that needs the true sources (an oracle)
+      a valid sksep model, a model that needs the true sources (an oracle), or one
+      whose deep-clustering head cannot name its stems (``separate``)
 4     refused to overwrite an existing output (pass ``--overwrite``)
 5     a missing external program or optional package (``ffmpeg``, ``matplotlib``),
       or a libsndfile that cannot write the ``--format`` asked (MP3 before 1.1.0)

@@ -14,7 +14,19 @@ import sys
 def say(args, message):
     """A status message on stderr, silenced by --quiet (results go to stdout)."""
     if not args.quiet:
-        print(message, file=sys.stderr, flush=True)
+        _line(sys.stderr, message)
+
+
+def result(message):
+    """A line of results on stdout (e.g. ``wrote PATH``)."""
+    _line(sys.stdout, message)
+
+
+def _line(stream, message):
+    """Write ``message`` and its newline in one call: unbuffered (``PYTHONUNBUFFERED``),
+    ``print`` writes them apart, and the lines of ``separate --jobs`` workers would mix."""
+    stream.write(f"{message}\n")
+    stream.flush()
 
 
 def shows_progress(args):

@@ -11,7 +11,7 @@ from ._console import decibels, markdown_table, plural, progress, say, shows_pro
 from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError
 from ._files import check_outputs, write_text
 from ._options import formatter, paragraphs, positive_float, positive_int
-from ._prediction import load_model
+from ._prediction import clusters_are_named, load_model
 
 #: Per-clip columns: SI-SDRi, then BSS Eval's (left out of the printed table with --no-bss).
 CLIP_METRICS = ("SI-SDRi", "SDR", "SIR", "SAR", "NSDR")
@@ -30,11 +30,19 @@ def add_parser(commands, parents):
             "Prints per clip and source the SI-SDR improvement (SI-SDRi) and BSS Eval "
             "SDR/SIR/SAR/NSDR, then per source the length-weighted SI-SDRi and the MIREX "
             "globals GNSDR/GSIR/GSAR. All in dB, higher is better. Audio is read at the "
-            "model's sample rate, mono."),
+            "model's sample rate, mono.\n\n"
+            "DATA_DIR is MIR-1K style or MUSDB style: song folders of stem files, or "
+            "MUSDB18's own <song>.stem.mp4 files (decoded by ffmpeg; AAC is lossy, so "
+            "the scores differ a little from those on the uncompressed MUSDB18-HQ).\n\n"
+            "The deep-clustering head (--head dc) names its K-means clusters only for "
+            "2-source models: for more sources, or a model that leaves them unnamed, "
+            "each clip's clusters are matched to the true stems that fit them best "
+            "(permutation-invariant scores, as deep-clustering papers report them)."),
         epilog="example:\n  sksep evaluate --model chimera-mir1k ../shared/data/MIR-1K "
                "--out-json scores.json\n\n" + EXIT_CODES_HELP)
     evaluate.add_argument("data_dir", type=Path, metavar="DATA_DIR",
-                          help="folder of stems, MIR-1K or MUSDB style (see `sksep train -h`)")
+                          help="folder of stems, MIR-1K or MUSDB style, or of MUSDB18 "
+                               ".stem.mp4 files (see `sksep train -h`)")
     evaluate.add_argument("--model", "-m", required=True, metavar="NAME_OR_PATH",
                           help="shipped model name or model file")
     evaluate.add_argument("--split", choices=("train", "test", "all"), default=None,
@@ -67,17 +75,21 @@ def run(args):
     model, names = load_model(args)
     rate = model.grid_.sample_rate
     layout = stems_folder_layout(args.data_dir, name="DATA_DIR")
+    permutation_invariant = not clusters_are_named(model, names)
     data, names = _load_clips(args, layout, names, rate)
     X, Y = data.X, data.Y
+    if permutation_invariant:
+        say(args, f"note: the deep-clustering head does not name the clusters of "
+                  f"{plural(len(names), 'source')}; each clip's clusters are matched to the "
+                  f"true stems that fit them best (permutation-invariant scores)")
 
     estimates = [separate_long(model, x, block_seconds=args.block_seconds)
                  for x in progress(X, total=len(X), description="separating",
                                    enabled=shows_progress(args))]
     if not args.no_bss:
         say(args, f"BSS Eval of {plural(len(X), 'clip')} (slow; --no-bss skips it)")
-    scores = separation_scores(
-        Y, estimates, X, source_names=list(names), bss=not args.no_bss,
-        permutation_invariant=bool(getattr(model, "permutation_invariant_", False)))
+    scores = separation_scores(Y, estimates, X, source_names=list(names),
+                               bss=not args.no_bss, permutation_invariant=permutation_invariant)
     rows = [{"clip": str(clip), "source": name, "n_samples": len(X[i]),
              "seconds": len(X[i]) / rate,
              **{key: (float(scores["per_clip"][key][i, j]) if key in scores["per_clip"]
@@ -95,6 +107,7 @@ def run(args):
             "split": (args.split or "test") if layout == "mir1k" else None,
             "sample_rate": int(rate), "source_names": list(names), "n_clips": len(X),
             "seconds": total, "bss": not args.no_bss,
+            "permutation_invariant": permutation_invariant,
             "clips": [{key: (_json_number(value) if isinstance(value, float) else value)
                        for key, value in row.items()} for row in rows],
             "overall": {name: {key: _json_number(value) for key, value in metrics.items()}

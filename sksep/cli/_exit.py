@@ -28,8 +28,10 @@ exit codes:
   0  success
   1  unexpected error
   2  bad usage (unknown option, bad option value, unknown --stems name, --device cuda
-     without CUDA, a --param the estimator refuses)
+     without CUDA, a --param the estimator refuses, separate --head dc for a model of
+     more than 2 sources)
   3  bad input: missing, unreadable or non-audio file, bad data folder, bad model file
+     (or one that cannot name its stems)
   4  refused to overwrite an existing output (pass --overwrite)
   5  missing external program or optional package (ffmpeg for M4A/MP4, matplotlib for --plot,
      a libsndfile that writes MP3 for --format mp3)

@@ -48,6 +48,9 @@ positive_int = _number_type(int, "an integer", lambda v: v >= 1, "a positive int
 fraction = _number_type(float, "a number", lambda v: 0.0 <= v <= 0.9, "between 0 and 0.9")
 wiener_iterations = _number_type(int, "an integer", lambda v: 0 <= v <= 10, "between 0 and 10")
 unit_interval = _number_type(float, "a number", lambda v: 0.0 <= v <= 1.0, "between 0 and 1")
+job_count = _number_type(int, "an integer", lambda v: v >= 1,
+                         "a positive integer: the number of songs separated at once "
+                         "(1: one at a time)")
 
 _DURATION = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*(s|m|min|h)?\s*", re.IGNORECASE)
 _SECONDS_PER_UNIT = {None: 1, "s": 1, "m": 60, "min": 60, "h": 3600}

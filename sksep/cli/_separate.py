@@ -4,11 +4,12 @@
 from functools import partial
 from pathlib import Path
 
-from ._console import say, shows_progress
+from ._console import plural, result, say, shows_progress
 from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, usage_errors
 from ._files import check_outputs
-from ._options import formatter, name_list, paragraphs, positive_float, wiener_iterations
-from ._prediction import DEFAULT_MODEL, load_model
+from ._options import (formatter, job_count, name_list, paragraphs, positive_float,
+                       wiener_iterations)
+from ._prediction import DEFAULT_MODEL, check_cluster_names, load_model
 
 #: ``--high-band`` choices, :data:`sksep._fullband.HIGH_BAND_RULES` (not imported here: that
 #: module imports librosa).
@@ -26,6 +27,12 @@ OUTPUT_FORMATS = ("wav", "flac", "mp3")
 #: The bit depth a stem gets by default from its song's sample encoding (others: 16).
 _SONG_DEPTHS = {"FLOAT": "float", "DOUBLE": "float", "PCM_24": "24", "PCM_32": "24"}
 
+#: MUSDB18's song files, ``<song>.stem.mp4``: their stems go to ``OUT/<song>/``.
+_STEM_FILE_SUFFIX = ".stem.mp4"
+
+#: In a ``--jobs`` worker process: the command's arguments, the model and its source names.
+_worker = {}
+
 
 def add_parser(commands, parents):
     """The ``separate`` subcommand and its options."""
@@ -40,11 +47,17 @@ def add_parser(commands, parents):
             "in overlapping blocks (memory stays bounded for long songs); its masks are "
             "applied to every channel at the song's own rate, so the stems are full-band, "
             "keep the song's sample rate, channel count, length and stereo image, and sum to "
-            "the song. Writes OUT/<song>/<source>.wav (or .flac, .mp3) and never overwrites "
-            "an existing file unless --overwrite is given; every target of every song is "
-            "checked before anything is written."),
+            "the song. Writes OUT/<song>/<source>.wav (or .flac, .mp3; a MUSDB18 "
+            "<song>.stem.mp4 file, whose first stream is the mixture, to OUT/<song>/) and "
+            "never overwrites an existing file unless --overwrite is given; every target "
+            "of every song is checked before anything is written.\n\n"
+            "The deep-clustering head (--head dc) names its K-means clusters only for "
+            "2-source models (the low-frequency rule, or the mask-inference head): a "
+            "model with more sources is refused with it, as its stems would be written "
+            "under the wrong names."),
         epilog="examples:\n  sksep separate song.mp3 other.flac --out stems --plot\n"
-               "  sksep separate album/ --stems vocals --format flac --bit-depth 24\n\n"
+               "  sksep separate album/ --stems vocals --format flac --bit-depth 24\n"
+               "  sksep separate album/ --jobs 4    # 4 songs at once, 1 thread each\n\n"
                + EXIT_CODES_HELP)
     separate.add_argument("songs", nargs="+", metavar="SONG", type=Path,
                           help="audio files, or folders of audio files, to separate")
@@ -71,6 +84,11 @@ def add_parser(commands, parents):
                                "(as open-unmix); default 0: none. Measured on the MUSDB "
                                "excerpts it lowers the shipped model's SI-SDRi: see "
                                "benchmarks/RESULTS.md")
+    separate.add_argument("--jobs", "-j", type=job_count, default=1, metavar="N",
+                          help="separate up to N songs at once, each in a process of its "
+                               "own using one thread (default 1: one song at a time, "
+                               "with every thread); each process loads the model once, "
+                               "which takes a few seconds")
     separate.add_argument("--overwrite", action="store_true",
                           help="replace existing output files")
     separate.add_argument("--plot", action="store_true",
@@ -103,17 +121,48 @@ def run(args):
         check_matplotlib()  # a missing matplotlib fails here, before any work
 
     model, names = load_model(args)
+    check_cluster_names(args, model, names)
     with usage_errors():
         stems = select_stems(args.stems, names, name="--stems")
-    targets = {song: [folder / f"{name}.{args.format}" for name in stems]
-               + ([folder / "separation.png"] if args.plot else [])
-               for song, folder in zip(songs, folders)}
-    check_outputs(args, [path for paths in targets.values() for path in paths], inside=args.out)
-    for song in songs:
-        _separate_song(args, model, names, song, dict(zip(stems, targets[song])))
-        if args.plot:
-            _plot_song(args, model, names, song, targets[song][-1])
+    work = [(song, {name: folder / f"{name}.{args.format}" for name in stems},
+             folder / "separation.png" if args.plot else None)
+            for song, folder in zip(songs, folders)]
+    check_outputs(args, [path for _, targets, plot in work
+                         for path in [*targets.values(), *([plot] if plot else [])]],
+                  inside=args.out)
+    jobs = min(args.jobs, len(songs))
+    if jobs == 1:
+        for song, targets, plot in work:
+            _separate_one(args, model, names, song, targets, plot,
+                          progress=shows_progress(args))
+        return EXIT_OK
+    from ._jobs import run_in_processes
+
+    say(args, f"separating {plural(len(songs), 'song')} in {jobs} processes, one thread each")
+    run_in_processes(_separate_in_worker, work, jobs=jobs, setup=_load_worker_model,
+                     setup_args=(args,))
     return EXIT_OK
+
+
+def _load_worker_model(args):
+    """``--jobs`` worker set-up: load the model once (see :mod:`sksep.cli._jobs`)."""
+    model, names = load_model(args)
+    _worker.update(args=args, model=model, names=names)
+
+
+def _separate_in_worker(item):
+    """``--jobs`` worker task: separate one song, ``(song, targets, plot)``."""
+    song, targets, plot = item
+    _separate_one(_worker["args"], _worker["model"], _worker["names"], song, targets, plot,
+                  progress=False)  # bars of several processes would overwrite each other
+
+
+def _separate_one(args, model, names, song, targets, plot, *, progress):
+    """Separate ``song``, write the stems of ``targets`` (``{name: path}``) and, unless
+    ``plot`` is None, the figure there."""
+    _separate_song(args, model, names, song, targets, progress=progress)
+    if plot is not None:
+        _plot_song(args, model, names, song, plot)
 
 
 def _songs(paths):
@@ -141,10 +190,13 @@ def _songs(paths):
 
 
 def _song_folder(out, song):
-    """``out / <the song's file name without extension>``, if that is a plain folder name."""
+    """``out / <the song's file name without extension>`` (``.stem.mp4`` for a MUSDB18
+    song file), if that is a plain folder name."""
     from ..exceptions import OutputLocationError
 
     name = song.stem  # never holds a separator, but "...wav" gives ".." and "..wav" "."
+    if song.name.lower().endswith(_STEM_FILE_SUFFIX):
+        name = song.name[:-len(_STEM_FILE_SUFFIX)]
     if name in ("", ".", ".."):
         raise OutputLocationError(
             f"song {str(song)!r} would be written to the folder {name!r} in --out; expected a "
@@ -188,8 +240,9 @@ def _stem_encoding(args, song_subtype, peak):
     return BIT_DEPTHS.get(depth), f" (clipped: peaks at {peak:.2f})" if clipped else ""
 
 
-def _separate_song(args, model, names, song, targets):
-    """Separate ``song`` and write the stems of ``targets`` (``{name: path}``)."""
+def _separate_song(args, model, names, song, targets, *, progress):
+    """Separate ``song`` and write the stems of ``targets`` (``{name: path}``); a
+    progress bar if ``progress``."""
     import warnings
 
     from .. import separation
@@ -199,7 +252,7 @@ def _separate_song(args, model, names, song, targets):
     estimates, rate = separation.separate_file(
         model, song, source_names=names, block_seconds=args.block_seconds,
         high_band=args.high_band, wiener_iterations=args.wiener_iterations,
-        progress=shows_progress(args))
+        progress=progress)
     song_subtype = file_subtype(song)
     for name, path in targets.items():
         estimate = estimates[names.index(name)]
@@ -208,7 +261,7 @@ def _separate_song(args, model, names, song, targets):
         with warnings.catch_warnings():  # clipping is told in the note instead
             warnings.simplefilter("ignore", UserWarning)
             save_audio(path, estimate, rate, overwrite=args.overwrite, subtype=subtype)
-        print(f"wrote {path}{note}", flush=True)
+        result(f"wrote {path}{note}")
 
 
 def _plot_song(args, model, names, song, path):
@@ -225,4 +278,4 @@ def _plot_song(args, model, names, song, path):
     figure = plot_masks(record, masks, source_names=names)
     figure.suptitle(f"{song.name}: first {len(excerpt) / model_rate:.0f} s")
     atomic_write(path, partial(figure.savefig, format="png", dpi=110), overwrite=args.overwrite)
-    print(f"wrote {path}", flush=True)
+    result(f"wrote {path}")

@@ -15,6 +15,7 @@ from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, recording_interrupts, u
 from ._files import check_outputs
 from ._options import (duration, formatter, fraction, paragraphs, positive_float,
                        positive_int, source_list, unit_interval)
+from ._prediction import clusters_are_named
 
 #: Sample rate the ``train`` command resamples to (the papers' 16 kHz).
 TRAIN_SAMPLE_RATE = 16000
@@ -23,8 +24,10 @@ _DESCRIPTION = """\
 Train a separator on a folder of stems and save it as a model file.
 
 STEMS_DIR is MIR-1K style (stereo <singer>_<song>_<clip>.wav, accompaniment left, vocals \
-right, optionally in Wavfile/ with a split.csv) or MUSDB style (<song>/{{mixture,vocals,\
-drums,bass,other}}.{{wav,flac}}). Audio is down-mixed to mono and resampled to 16 kHz. A \
+right, optionally in Wavfile/ with a split.csv) or MUSDB style: song folders \
+(<song>/{{mixture,vocals,drums,bass,other}}.{{wav,flac}}) or MUSDB18's own <song>.stem.mp4 \
+files (five AAC streams: mixture, drums, bass, other, vocals; decoded by ffmpeg; pass \
+musdb18/train, not musdb18). Audio is down-mixed to mono and resampled to 16 kHz. A \
 validation part of the clips (--validation-fraction) picks the epoch whose weights are kept.
 
 The defaults are small, so that training finishes on a laptop CPU: {epochs} epochs \
@@ -66,7 +69,8 @@ def add_parser(commands, parents):
                "--param objective=nll --param context=3\n"
                "  sksep train ../shared/data/MUSDB18-excerpts --out four.sksep "
                "--sources vocals,drums,bass,other\n\n" + EXIT_CODES_HELP)
-    train.add_argument("stems_dir", type=Path, metavar="STEMS_DIR", help="folder of stems")
+    train.add_argument("stems_dir", type=Path, metavar="STEMS_DIR",
+                       help="folder of stems, or of MUSDB18 .stem.mp4 files")
     train.add_argument("--out", "-o", type=Path, required=True, metavar="MODEL",
                        help="model file to write (e.g. my-model.sksep)")
     train.add_argument("--estimator", "-e", choices=tuple(_estimators.ESTIMATORS),
@@ -163,6 +167,11 @@ def _train(args):
         raise KeyboardInterrupt("during epoch 1, before any epoch was complete; no model "
                                 "was written")
     model.source_names_ = tuple(data.source_names)
+    if not clusters_are_named(model, data.source_names):
+        say(args, f"note: this model separates with K-means clusters that have no names for "
+                  f"{plural(len(data.source_names), 'source')}: `sksep separate` refuses it "
+                  f"and `sksep evaluate` scores it permutation-invariantly (see --head in "
+                  f"`sksep separate -h`)")
     path = model.save(args.out, overwrite=args.overwrite)
     kept = _kept(model, completed)
     if interrupts.count:

@@ -1,7 +1,8 @@
 """Datasets: loaders for MIR-1K-style and MUSDB-style folders, and random remixing.
 
 - :func:`load_mir1k` reads stereo karaoke clips (accompaniment left, vocals right).
-- :func:`load_musdb` reads one folder per song with one file per stem.
+- :func:`load_musdb` reads one folder per song with one file per stem, or MUSDB18's
+  own ``.stem.mp4`` files (one AAC stream per stem).
 - :func:`stems_folder_layout` tells which of the two layouts a folder has, and
   :func:`load_stems_folder` loads it with the right loader.
 - :func:`remove_silence` and :func:`make_remix` build DSD100-remix-style training

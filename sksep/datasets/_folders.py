@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ..exceptions import InvalidInputError
 from ._mir1k import is_mir1k_folder, load_mir1k
-from ._musdb import load_musdb, song_folders
+from ._musdb import load_musdb, musdb_songs, split_folders_hint
 
 __all__ = ["stems_folder_layout", "load_stems_folder"]
 
@@ -19,8 +19,8 @@ def stems_folder_layout(root, *, name="root"):
     - ``"mir1k"``: a ``Wavfile/`` folder, or stereo ``<singer>_<song>_<clip>.wav``
       files (accompaniment left, vocals right), read by :func:`load_mir1k`.
     - ``"musdb"``: song folders with stem files
-      (``<song>/{mixture,vocals,drums,bass,other}.{wav,flac}``), read by
-      :func:`load_musdb`.
+      (``<song>/{mixture,vocals,drums,bass,other}.{wav,flac}``) or MUSDB18's own
+      ``<song>.stem.mp4`` files, read by :func:`load_musdb`.
 
     Parameters
     ----------
@@ -58,12 +58,13 @@ def stems_folder_layout(root, *, name="root"):
         raise InvalidInputError(f"{name}={str(root)!r} is a file; expected a folder of stems")
     if is_mir1k_folder(root):
         return "mir1k"
-    if song_folders(root):
+    if musdb_songs(root):
         return "musdb"
     raise InvalidInputError(
         f"{name}={str(root)!r} has neither supported layout; expected MIR-1K style "
         f"(Wavfile/<singer>_<song>_<clip>.wav, stereo: accompaniment left, vocals right) "
-        f"or MUSDB style (<song>/{{mixture,vocals,drums,bass,other}}.{{wav,flac}})"
+        f"or MUSDB style (<song>/{{mixture,vocals,drums,bass,other}}.{{wav,flac}}, or "
+        f"<song>.stem.mp4 files as MUSDB18 ships them)" + split_folders_hint(root)
     )
 
 
@@ -73,7 +74,8 @@ def load_stems_folder(root, **kwargs):
     - MIR-1K style, if ``root`` has a ``Wavfile/`` folder or holds stereo
       ``<singer>_<song>_<clip>.wav`` files: :func:`load_mir1k`.
     - MUSDB style, if ``root`` holds song folders with stem files
-      (``<song>/{mixture,vocals,drums,bass,other}.{wav,flac}``): :func:`load_musdb`.
+      (``<song>/{mixture,vocals,drums,bass,other}.{wav,flac}``) or MUSDB18's
+      ``<song>.stem.mp4`` files: :func:`load_musdb`.
 
     Parameters
     ----------
