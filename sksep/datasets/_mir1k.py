@@ -93,8 +93,8 @@ def load_mir1k(root, split="train", *, max_clips=None, return_X_y=False, sample_
     return_X_y : bool, default=False
         Return ``(X, Y)`` instead of a Bunch.
     sample_rate : int, optional
-        Resample to this rate in Hz (:func:`librosa.resample`); ``None`` keeps
-        MIR-1K's 16000 Hz.
+        Resample to this rate in Hz (soxr, high quality, as
+        :func:`sksep.audio_io.load_audio`); ``None`` keeps MIR-1K's 16000 Hz.
 
     Returns
     -------

@@ -148,9 +148,10 @@ def load_musdb(root, *, sources=MUSDB_SOURCES, sample_rate=None, mono=True, max_
         ``accompaniment.*`` when a song has one, else the sum of every stem present
         except the mixture and the vocals.
     sample_rate : int, optional
-        Resample every file to this rate in Hz with :func:`librosa.resample`
-        (e.g. 16000 for the 16 kHz separators). ``None`` keeps the rate of the
-        first file read; files at another rate are resampled to it.
+        Resample every file to this rate in Hz (soxr, high quality, as
+        :func:`~sksep.audio_io.load_audio`; e.g. 16000 for the 16 kHz separators).
+        ``None`` keeps the rate of the first file read; files at another rate are
+        resampled to it.
     mono : bool, default=True
         Down-mix each file to mono by averaging its channels.
     max_songs : int, optional
@@ -289,7 +290,7 @@ def read_stem_file(path, stems, *, sample_rate=None, mono=True):
     stems : sequence of str
         The streams to decode, by name (a subset of :data:`STEM_FILE_STREAMS`).
     sample_rate : int, optional
-        Resample to this rate in Hz with :func:`librosa.resample`, as
+        Resample to this rate in Hz (soxr, high quality), as
         :func:`~sksep.audio_io.load_audio` does; None keeps the file's.
     mono : bool, default=True
         Average the channels.
@@ -340,9 +341,9 @@ def read_stem_file(path, stems, *, sample_rate=None, mono=True):
         if mono:
             track = track.mean(axis=0)
         if sample_rate is not None and sample_rate != file_rate:
-            import librosa  # as load_audio resamples
+            from .._spectral import resample  # as load_audio resamples
 
-            track = librosa.resample(track, orig_sr=file_rate, target_sr=sample_rate, axis=-1)
+            track = resample(track, orig_sr=file_rate, target_sr=sample_rate)
         audio[stem] = np.ascontiguousarray(track, dtype=np.float32)
     return audio, int(sample_rate or file_rate)
 
