@@ -157,7 +157,7 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips):
     result = {"row": row, "label": label, "seed": seed, "budget_cpu_seconds": budget,
               "train_clips": len(train[0]), "validation_songs": list(VALIDATION_SONGS),
               "validation_clips": len(valid[0]), "train_wall_seconds": wall,
-              "train_cpu_seconds": cpu, "epochs": len(history),
+              "train_cpu_seconds": cpu, "epochs": _completed(history),
               "best_epoch": int(est.best_epoch_),
               "parameters": int(sum(p.numel() for p in est.net_.module_.parameters())),
               "history": history, "validation": {}, "test": {}}
@@ -189,6 +189,11 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips):
     result["test_clips"] = len(X_test)
     result["machine"] = machine(threads=torch.get_num_threads())
     return json_safe(result)
+
+
+def _completed(history):
+    """Epochs that finished (the budget may stop the last one inside its training pass)."""
+    return sum("valid_loss" in entry for entry in history)
 
 
 def _claim(lock):
@@ -299,7 +304,7 @@ def table(results, budget):
                         if r[part].get(head, {}).get(source, {}).get(metric) is not None]
             cells = [runs[0]["label"], head, ",".join(str(r["seed"]) for r in runs),
                      f"{runs[0]['parameters'] / 1e6:.2f} M",
-                     _cell([r["epochs"] for r in runs], 0),
+                     _cell([_completed(r["history"]) for r in runs], 0),
                      _cell([_flattening(r["history"], budget) * 100 for r in runs], 1) + " %",
                      _cell(values("validation", "vocals", "SI-SDRi")),
                      _cell([r["validation"][head]["vocal_mask_mean"] for r in runs], 3),

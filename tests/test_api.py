@@ -157,3 +157,22 @@ class TestBadArguments:
         oracle = OracleMaskSeparator().fit([mono_clip], [np.stack([mono_clip, mono_clip]) / 2])
         with pytest.raises(InvalidInputError, match="is an oracle separator"):
             sksep.separate(mono_clip, oracle, 16000)
+
+    def test_unnamed_clusters_are_refused(self, mono_clip):
+        """A deep-clustering head with clusters in no fixed order (cluster_naming=None)
+        or with more than two sources cannot say which stem is which."""
+        from fast_settings import make
+
+        clips = [mono_clip[:8000], mono_clip[8000:]]
+        two = [np.stack([0.3 * c, 0.7 * c]) for c in clips]
+        unnamed = make("DeepClusteringSeparator", cluster_naming=None).fit(clips, two)
+        with pytest.raises(InvalidInputError, match="deep-clustering head, and its clusters "
+                                                    "are unnamed"):
+            sksep.separate(mono_clip, unnamed, 16000)
+        four = [np.stack([0.1 * c, 0.2 * c, 0.3 * c, 0.4 * c]) for c in clips]
+        chimera = make("ChimeraSeparator").fit(clips, four)
+        with pytest.raises(InvalidInputError, match=r"4 sources with its deep-clustering "
+                                                    r"head \(head='dc'\), and its K-means"):
+            sksep.separate(mono_clip, chimera, 16000, head="dc")
+        stems, _ = sksep.separate(mono_clip, chimera, 16000, head="mi")  # named by the MI head
+        assert len(stems) == 4

@@ -11,7 +11,7 @@ from ._console import decibels, markdown_table, plural, progress, say, shows_pro
 from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError
 from ._files import check_outputs, write_text
 from ._options import formatter, paragraphs, positive_float, positive_int
-from ._prediction import clusters_are_named, load_model
+from ._prediction import load_model
 
 #: Per-clip columns: SI-SDRi, then BSS Eval's (left out of the printed table with --no-bss).
 CLIP_METRICS = ("SI-SDRi", "SDR", "SIR", "SAR", "NSDR")
@@ -75,6 +75,8 @@ def run(args):
     model, names = load_model(args)
     rate = model.grid_.sample_rate
     layout = stems_folder_layout(args.data_dir, name="DATA_DIR")
+    from .._api import clusters_are_named
+
     permutation_invariant = not clusters_are_named(model, names)
     data, names = _load_clips(args, layout, names, rate)
     X, Y = data.X, data.Y

@@ -9,16 +9,6 @@ from ._exit import UsageError, usage_errors
 #: here: that module imports scikit-learn).
 DEFAULT_MODEL = "chimera-mir1k"
 
-#: Why the clusters of more than two sources get no names, for messages. Measured with two
-#: 4-stem Chimera models (2 x 96 BLSTM; alpha 0.1 for 15 epochs, alpha 0.5 for 40) trained
-#: on the three MUSDB excerpts at 16 kHz: on every song the mask-inference head's stems
-#: came in the true stems' order, while the K-means clusters, ordered by their overlap with
-#: that head's masks, did so on 1 song of the 6 (drums under bass, vocals under drums...).
-UNNAMED_CLUSTERS = (
-    "its K-means clusters get names for two sources only (the low-frequency rule: vocals, "
-    "accompaniment); matched to the mask-inference head's masks, four clusters were "
-    "misnamed (drums as bass) in 5 of 6 trials on the MUSDB excerpts")
-
 #: ``--head`` help, shared by ``separate`` and ``evaluate``.
 HEAD_HELP = ("Chimera models: predict with the mask-inference head (mi, soft masks) or "
              "deep-clustering head (dc, K-means binary masks); default: the model's own "
@@ -48,21 +38,9 @@ def load_model(args):
     return model, names
 
 
-def clusters_are_named(model, names):
-    """Whether the model's outputs carry reliable names: True unless it predicts with
-    the deep-clustering head (K-means) and either separates more than two sources or
-    leaves its clusters unnamed (``permutation_invariant_``)."""
-    from ..separation import final_step
-
-    separator = final_step(model)
-    if not _predicts_with_clusters(separator):
-        return True
-    return len(names) == 2 and not getattr(separator, "permutation_invariant_", False)
-
-
 def check_cluster_names(args, model, names):
     """Refuse, for ``separate``, a model whose stems would be written under names that
-    are not theirs (see :func:`clusters_are_named`).
+    are not theirs (see :func:`sksep._api.clusters_are_named`).
 
     Raises
     ------
@@ -71,6 +49,7 @@ def check_cluster_names(args, model, names):
     sksep.exceptions.InvalidInputError
         The model itself predicts with unnamed clusters (exit code 3).
     """
+    from .._api import UNNAMED_CLUSTERS, clusters_are_named
     from ..exceptions import InvalidInputError
 
     if clusters_are_named(model, names):
@@ -88,14 +67,3 @@ def check_cluster_names(args, model, names):
         f"{what}: its stems would be written under arbitrary names; expected a model that "
         f"names its sources (a Chimera with alpha < 1 and --head mi, or another "
         f"estimator). `sksep evaluate` scores this one against the true stems")
-
-
-def _predicts_with_clusters(separator):
-    """Whether ``separator``'s masks come from K-means on its embeddings: a
-    DeepClusteringSeparator, or a ChimeraSeparator with ``head="dc"`` or ``alpha=1``
-    (which never trains its mask-inference head)."""
-    params = separator.get_params(deep=False)
-    if "cluster_naming" in params:  # DeepClusteringSeparator
-        return True
-    return "head" in params and "alpha" in params and (
-        params["head"] == "dc" or params["alpha"] == 1)

@@ -15,7 +15,6 @@ from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, recording_interrupts, u
 from ._files import check_outputs
 from ._options import (duration, formatter, fraction, paragraphs, positive_float,
                        positive_int, source_list, unit_interval)
-from ._prediction import clusters_are_named
 
 #: Sample rate the ``train`` command resamples to (the papers' 16 kHz).
 TRAIN_SAMPLE_RATE = 16000
@@ -167,6 +166,8 @@ def _train(args):
         raise KeyboardInterrupt("during epoch 1, before any epoch was complete; no model "
                                 "was written")
     model.source_names_ = tuple(data.source_names)
+    from .._api import clusters_are_named
+
     if not clusters_are_named(model, data.source_names):
         say(args, f"note: this model separates with K-means clusters that have no names for "
                   f"{plural(len(data.source_names), 'source')}: `sksep separate` refuses it "
