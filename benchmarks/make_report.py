@@ -10,6 +10,7 @@ Usage::
 """
 
 import json
+import re
 
 from _common import BENCHMARKS, RESULTS, atomic_write_text, machine_line, utc_now
 
@@ -370,7 +371,10 @@ def features_section(data, notes):
 
 
 #: Reports written as Markdown by their own scripts, included as they are.
-STANDALONE_REPORTS = ("fullband", "wiener", "probe_conv_nll")
+STANDALONE_REPORTS = ("fullband", "wiener", "probe_conv_nll", "compare_methods", "startup")
+
+#: A relative image link of a report in ``results/``, as written there.
+_IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\((?![a-z]+:|/)([^)]+)\)")
 
 
 def standalone_sections():
@@ -380,7 +384,9 @@ def standalone_sections():
         path = RESULTS / f"{name}.md"
         if path.exists():
             text = path.read_text(encoding="utf-8").strip()
-            lines += [("#" + line if line.startswith("#") else line)
+            # Headings one level down; image links relative to RESULTS.md, not results/.
+            lines += [("#" + line if line.startswith("#")
+                       else _IMAGE_LINK.sub(r"![\1](results/\2)", line))
                       for line in text.splitlines()] + [""]
     return lines
 
