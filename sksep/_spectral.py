@@ -33,13 +33,22 @@ def _window(window, n_fft):
     return values
 
 
+#: Bytes of frames transformed at once by :func:`stft` and :func:`istft`: memory stays a
+#: few blocks of this size over the output, however long the signal.
+_CHUNK_BYTES = 1 << 22
+
+
+def _frames_per_chunk(n_fft, n_signals):
+    return max(1, _CHUNK_BYTES // (16 * n_fft * max(1, n_signals)))
+
+
 def stft(audio, *, n_fft=512, hop_length=128, window="hann"):
     """Complex STFT of mono audio, frames centred on multiples of ``hop_length``.
 
     The signal is padded with ``n_fft // 2`` zeros at both ends, so frame ``t`` is
     centred on sample ``t * hop_length``; each frame is multiplied by the periodic
     ``window`` and transformed with a real FFT (librosa's ``stft`` with
-    ``center=True, pad_mode="constant"``).
+    ``center=True, pad_mode="constant"``). Frames are transformed a chunk at a time.
 
     Parameters
     ----------
@@ -58,32 +67,26 @@ def stft(audio, *, n_fft=512, hop_length=128, window="hann"):
     half = n_fft // 2
     padded = np.pad(audio, [(0, 0)] * (audio.ndim - 1) + [(half, half)])
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=-1)[..., ::hop_length, :]
-    spectrum = np.fft.rfft(frames * _window(window, n_fft), axis=-1)
-    return np.swapaxes(spectrum, -1, -2).astype(np.complex64)
+    n_frames = frames.shape[-2]
+    spectrum = np.empty(audio.shape[:-1] + (n_fft // 2 + 1, n_frames), dtype=np.complex64)
+    step = _frames_per_chunk(n_fft, int(np.prod(audio.shape[:-1])))
+    for start in range(0, n_frames, step):
+        chunk = np.fft.rfft(frames[..., start:start + step, :] * _window(window, n_fft), axis=-1)
+        spectrum[..., start:start + step] = np.swapaxes(chunk, -1, -2)
+    return spectrum
 
 
-@lru_cache(maxsize=32)
-def _window_power_sum(window, n_fft, hop_length, n_frames):
-    """Overlap-added squared window of ``n_frames`` frames (the ISTFT's normaliser)."""
-    squared = _window(window, n_fft) ** 2
-    return _overlap_add(np.broadcast_to(squared, (n_frames, n_fft)), hop_length)
-
-
-def _overlap_add(frames, hop_length):
-    """Sum of ``frames (..., n_frames, n_fft)`` placed ``hop_length`` samples apart:
-    ``(..., n_fft + hop_length * (n_frames - 1))``."""
+def _overlap_add_into(total, frames, hop_length, first_frame):
+    """Add ``frames (..., n_frames, n_fft)`` into ``total (..., n_samples)``, frame ``t``
+    starting at sample ``(first_frame + t) * hop_length``; ``total`` must reach
+    ``hop_length`` samples past the last frame's end rounded up to a hop."""
     n_frames, n_fft = frames.shape[-2:]
-    n_chunks = -(-n_fft // hop_length)
-    chunked = np.zeros(frames.shape[:-1] + (n_chunks * hop_length,), dtype=frames.dtype)
-    chunked[..., :n_fft] = frames
-    chunked = chunked.reshape(frames.shape[:-1] + (n_chunks, hop_length))
-    total = np.zeros(frames.shape[:-2] + ((n_frames + n_chunks - 1) * hop_length,),
-                     dtype=frames.dtype)
-    span = n_frames * hop_length
-    for k in range(n_chunks):  # chunk k of every frame lands k hops after the frame start
-        start = k * hop_length
-        total[..., start:start + span] += chunked[..., k, :].reshape(frames.shape[:-2] + (span,))
-    return total[..., :n_fft + hop_length * (n_frames - 1)]
+    for offset in range(0, n_fft, hop_length):  # the part of every frame in one hop
+        width = min(hop_length, n_fft - offset)
+        begin = first_frame * hop_length + offset
+        target = total[..., begin:begin + n_frames * hop_length]
+        target = target.reshape(target.shape[:-1] + (n_frames, hop_length))  # a view
+        target[..., :width] += frames[..., offset:offset + width]
 
 
 def istft(spectrum, *, n_fft=512, hop_length=128, window="hann", length):
@@ -91,7 +94,8 @@ def istft(spectrum, *, n_fft=512, hop_length=128, window="hann", length):
 
     Each frame's inverse FFT is windowed and overlap-added; the sum is divided by the
     overlap-added squared window where that is not negligible (the least-squares
-    inverse of Griffin and Lim, librosa's ``istft`` with ``center=True``).
+    inverse of Griffin and Lim, librosa's ``istft`` with ``center=True``, accumulated
+    in float32 as librosa does). Frames are inverted a chunk at a time.
 
     Parameters
     ----------
@@ -108,10 +112,19 @@ def istft(spectrum, *, n_fft=512, hop_length=128, window="hann", length):
     audio : ndarray of float32, shape (..., length)
     """
     spectrum = np.asarray(spectrum)
-    n_frames = spectrum.shape[-1]
-    frames = np.fft.irfft(np.swapaxes(spectrum, -1, -2), n=n_fft, axis=-1)
-    signal = _overlap_add(frames * _window(window, n_fft), hop_length)
-    power = _window_power_sum(window, n_fft, hop_length, n_frames)
+    lead, n_frames = spectrum.shape[:-2], spectrum.shape[-1]
+    n_total = (n_frames + -(-n_fft // hop_length)) * hop_length
+    signal = np.zeros(lead + (n_total,), dtype=np.float32)
+    window_values = _window(window, n_fft)
+    step = _frames_per_chunk(n_fft, int(np.prod(lead)))
+    for start in range(0, n_frames, step):
+        frames = np.fft.irfft(np.swapaxes(spectrum[..., start:start + step], -1, -2), n=n_fft,
+                              axis=-1)
+        _overlap_add_into(signal, (frames * window_values).astype(np.float32), hop_length,
+                          start)
+    power = np.zeros(n_total, dtype=np.float32)
+    squared = (window_values ** 2).astype(np.float32)
+    _overlap_add_into(power, np.broadcast_to(squared, (n_frames, n_fft)), hop_length, 0)
     loud = power > np.finfo(np.float32).tiny
     signal[..., loud] /= power[loud]
     start = n_fft // 2
@@ -119,7 +132,7 @@ def istft(spectrum, *, n_fft=512, hop_length=128, window="hann", length):
     if signal.shape[-1] < length:
         signal = np.pad(signal, [(0, 0)] * (signal.ndim - 1)
                         + [(0, length - signal.shape[-1])])
-    return signal.astype(np.float32)
+    return np.ascontiguousarray(signal)
 
 
 def resample(audio, *, orig_sr, target_sr):
