@@ -1,8 +1,11 @@
 """Running a function over a long input segment by segment, and stitching the outputs.
 
-One loop, :func:`overlap_add`, serves every separator and the separation of long
-files, as asteroid's ``LambdaOverlapAdd`` and demucs's ``apply_model`` do. Callers
-only choose the segments and how they are stitched:
+One loop, :func:`overlap_add_stream`, serves every separator and the separation of long
+files, as asteroid's ``LambdaOverlapAdd`` and demucs's ``apply_model`` do. It hands
+back each stretch of the output as soon as no later segment can change it, so a caller
+may write a long song's stems block by block and hold O(segment) of it;
+:func:`overlap_add` collects the stretches into whole arrays. Callers only choose the
+segments and how they are stitched:
 
 ==========================================  ==========================================
 caller                                      segments and stitching
@@ -14,9 +17,11 @@ caller                                      segments and stitching
                                             :func:`crossfade_window` and normalised
 ``framewise`` (context CNN)                 chunks that also read ``context`` frames on
                                             each side, none of them stitched
-``separate_long``, ``separate_audio``       blocks of audio with complementary
+songs (:mod:`sksep.separation`)             blocks of audio with complementary
                                             raised-cosine fades, reordered for
-                                            separators whose sources have no fixed order
+                                            separators whose sources have no fixed order;
+                                            ``separate_to_files`` reads and writes the
+                                            song block by block
 ==========================================  ==========================================
 
 The loop is plain numpy: ``apply`` is any function of a batch of segments. Running a
@@ -26,7 +31,7 @@ torch module without gradients on a device is
 
 import numpy as np
 
-__all__ = ["overlap_add", "segment_starts", "crossfade_window"]
+__all__ = ["overlap_add", "overlap_add_stream", "segment_starts", "crossfade_window"]
 
 
 def segment_starts(n_frames, segment_frames, hop=None):
@@ -200,6 +205,7 @@ def overlap_add(apply, signal, segments, *, axis=0, output_axis=0, context=0, we
 
     See Also
     --------
+    overlap_add_stream : the same loop, handing back finished stretches as they come.
     segment_starts : starts of segments that cover a clip.
     crossfade_window : weights for overlapping segments.
 
@@ -232,58 +238,175 @@ def overlap_add(apply, signal, segments, *, axis=0, output_axis=0, context=0, we
         raise ValueError(f"axis={axis} is out of range for a signal of shape {signal.shape}")
     axis %= signal.ndim
     n_frames = signal.shape[axis]
-    segments = _check_segments(segments, n_frames)
     if context:
         padding = [(0, 0)] * signal.ndim
         padding[axis] = (context, context)
         signal = np.pad(signal, padding, mode="edge")
 
-    results = totals = previous = None
+    results = None
+    for start, stop, outputs in overlap_add_stream(
+            apply, lambda start, stop: signal[_along(axis, start, stop + 2 * context)],
+            n_frames, segments, output_axis=output_axis, weights=weights,
+            normalize=normalize, batch_size=batch_size, reorder=reorder, progress=progress):
+        single = not isinstance(outputs, tuple)
+        outputs = (outputs,) if single else outputs
+        if results is None:
+            out_axes = [_output_axis(output_axis, output) for output in outputs]
+            results = [np.empty(output.shape[:a] + (n_frames,) + output.shape[a + 1:],
+                                dtype=output.dtype) for output, a in zip(outputs, out_axes)]
+        for result, output, a in zip(results, outputs, out_axes):
+            result[_along(a, start, stop)] = output
+    return results[0] if single else tuple(results)
+
+
+def overlap_add_stream(apply, read, n_frames, segments, *, output_axis=0, weights=None,
+                       normalize=True, batch_size=1, reorder=None, progress=None):
+    """:func:`overlap_add` as a generator of finished stretches, for inputs too long to hold.
+
+    Segments are read with ``read`` and processed in order, exactly as
+    :func:`overlap_add` does; as soon as no later segment covers a frame, the
+    stretch of finished frames before it is yielded. Only the frames that a later
+    segment may still change are held, so a caller can write each stretch out and
+    keep memory bounded by the segments, however long the signal.
+
+    Parameters
+    ----------
+    apply : callable
+        As in :func:`overlap_add`.
+    read : callable
+        ``read(start, stop) -> ndarray``, the input of segment ``[start, stop)`` (with
+        whatever context ``apply`` expects); called once per segment, in the order of
+        ``segments``.
+    n_frames : int
+        Length of the signal.
+    segments : sequence of (int, int)
+        As in :func:`overlap_add`: half-open ranges covering ``[0, n_frames)``,
+        processed in this order.
+    output_axis, weights, normalize, batch_size, reorder, progress
+        As in :func:`overlap_add`.
+
+    Yields
+    ------
+    start, stop : int
+        The stretch ``[start, stop)`` of the result; consecutive stretches follow one
+        another and together cover ``[0, n_frames)``.
+    outputs : ndarray or tuple of ndarray
+        The result over that stretch, in the structure and dtypes ``apply`` returns,
+        ``stop - start`` frames along ``output_axis``: concatenated, the stretches are
+        :func:`overlap_add`'s result, to the bit.
+
+    Raises
+    ------
+    ValueError
+        As :func:`overlap_add`; weights that sum to zero are found at the stretch that
+        holds them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep._inference import overlap_add_stream
+    >>> signal = np.arange(10.0)
+    >>> stream = overlap_add_stream(np.square, lambda start, stop: signal[start:stop], 10,
+    ...                             [(0, 6), (4, 10)], weights=lambda index: np.ones(6))
+    >>> [(start, stop) for start, stop, _ in stream]  # (4, 6) waits for the second segment
+    [(0, 4), (4, 10)]
+    """
+    segments = _check_segments(segments, n_frames)
+    # Frames before finished_until[i] are covered by no segment after segment i.
+    finished_until = [n_frames] * len(segments)
+    for i in range(len(segments) - 2, -1, -1):
+        finished_until[i] = min(finished_until[i + 1], segments[i + 1][0])
+
+    # ``held`` sums the frames from ``done`` on, which are not yielded yet.
+    done, held, previous = 0, None, None
     for batch in _batches(segments, batch_size):
-        inputs = [signal[_along(axis, start, stop + 2 * context)] for _, start, stop in batch]
+        inputs = [read(start, stop) for _, start, stop in batch]
         outputs = apply(inputs[0][None] if len(inputs) == 1 else np.stack(inputs))
+        del inputs
         single = not isinstance(outputs, tuple)
         outputs = (outputs,) if single else outputs
         for row, (index, start, stop) in enumerate(batch):
             piece = tuple(np.asarray(output[row]) for output in outputs)
             weight = None if weights is None else np.asarray(weights(index))
-            if results is None:
-                out_axes = [_output_axis(output_axis, p) for p in piece]
-                dtypes = [p.dtype for p in piece]
-                results = [np.zeros(p.shape[:a] + (n_frames,) + p.shape[a + 1:],
-                                    dtype=p.dtype if weight is None
-                                    else np.result_type(p.dtype, weight.dtype))
-                           for p, a in zip(piece, out_axes)]
-            for p, a in zip(piece, out_axes):
-                if p.shape[a] != stop - start:
-                    raise ValueError(f"apply returned {p.shape[a]} frames along "
-                                     f"output_axis={output_axis} for the segment ({start}, "
-                                     f"{stop}); expected {stop - start}")
+            if held is None:
+                held = _Held(piece, weight, output_axis, normalize)
+            held.check(piece, start, stop, output_axis)
             if reorder is not None:
                 if previous is not None:
-                    previous_start, previous_piece = previous
-                    tail = tuple(p[_along(a, start - previous_start, None)]
-                                 for p, a in zip(previous_piece, out_axes))
+                    tail = held.after(previous, start)
                     piece = reorder(tail[0] if single else tail, piece[0] if single else piece)
                     piece = (piece,) if single else tuple(piece)
+                    del tail
                 previous = (start, piece)
-            for result, p, a in zip(results, piece, out_axes):
-                if weight is None:
-                    result[_along(a, start, stop)] = p
-                else:
-                    result[_along(a, start, stop)] += p * _on_axis(weight, a, p.ndim)
-            if weight is not None and normalize:
-                if totals is None:
-                    totals = np.zeros(n_frames, dtype=weight.dtype)
-                totals[start:stop] += weight
+            held.add(piece, weight, start - done, stop - done)
+            del piece, weight
+            if finished_until[index] > done:
+                stretch = held.pop(finished_until[index] - done)
+                yield done, finished_until[index], stretch[0] if single else stretch
+                done = finished_until[index]
+                del stretch
+        # Nothing of a batch may outlive it but the reorder's previous piece: with long
+        # segments, each output is as large as a block of a song.
+        del outputs
         if progress is not None:
             progress(len(batch))
 
-    if weights is not None and normalize:
-        if not np.all(totals > 0):
-            raise ValueError("weights sum to 0 at some frames; expected a positive total "
-                             "weight at every frame (or normalize=False)")
-        results = [result / _on_axis(totals, a, result.ndim)
-                   for result, a in zip(results, out_axes)]
-    results = tuple(result.astype(dtype, copy=False) for result, dtype in zip(results, dtypes))
-    return results[0] if single else results
+
+class _Held:
+    """The weighted sums (and total weights) of the frames :func:`overlap_add_stream` has
+    not yielded yet: one array per output of ``apply``, from the first such frame on."""
+
+    def __init__(self, piece, weight, output_axis, normalize):
+        self.axes = [_output_axis(output_axis, p) for p in piece]
+        self.dtypes = [p.dtype for p in piece]
+        self.sums = [np.zeros(p.shape[:a] + (0,) + p.shape[a + 1:],
+                              dtype=p.dtype if weight is None
+                              else np.result_type(p.dtype, weight.dtype))
+                     for p, a in zip(piece, self.axes)]
+        self.totals = (np.zeros(0, dtype=weight.dtype)
+                       if weight is not None and normalize else None)
+
+    def check(self, piece, start, stop, output_axis):
+        for p, a in zip(piece, self.axes):
+            if p.shape[a] != stop - start:
+                raise ValueError(f"apply returned {p.shape[a]} frames along "
+                                 f"output_axis={output_axis} for the segment ({start}, "
+                                 f"{stop}); expected {stop - start}")
+
+    def after(self, previous, start):
+        """The previous segment's piece from frame ``start`` on."""
+        previous_start, previous_piece = previous
+        return tuple(p[_along(a, start - previous_start, None)]
+                     for p, a in zip(previous_piece, self.axes))
+
+    def add(self, piece, weight, start, stop):
+        """Add ``piece`` (times ``weight``) at held frames ``[start, stop)``; without
+        weights, put it there."""
+        grow = stop - self.sums[0].shape[self.axes[0]]
+        if grow > 0:  # room for the new frames, zero before anything is added
+            self.sums = [np.concatenate([s, np.zeros(s.shape[:a] + (grow,) + s.shape[a + 1:],
+                                                     dtype=s.dtype)], axis=a)
+                         for s, a in zip(self.sums, self.axes)]
+            if self.totals is not None:
+                self.totals = np.concatenate([self.totals, np.zeros(grow, self.totals.dtype)])
+        for s, p, a in zip(self.sums, piece, self.axes):
+            if weight is None:
+                s[_along(a, start, stop)] = p
+            else:
+                s[_along(a, start, stop)] += p * _on_axis(weight, a, p.ndim)
+        if self.totals is not None:
+            self.totals[start:stop] += weight
+
+    def pop(self, count):
+        """The first ``count`` held frames, finished: normalised, in ``apply``'s dtypes."""
+        stretch = [s[_along(a, 0, count)] for s, a in zip(self.sums, self.axes)]
+        if self.totals is not None:
+            if not np.all(self.totals[:count] > 0):
+                raise ValueError("weights sum to 0 at some frames; expected a positive total "
+                                 "weight at every frame (or normalize=False)")
+            stretch = [s / _on_axis(self.totals[:count], a, s.ndim)
+                       for s, a in zip(stretch, self.axes)]
+            self.totals = self.totals[count:].copy()
+        # Copies: the frames still held must not keep the yielded ones alive.
+        self.sums = [s[_along(a, count, None)].copy() for s, a in zip(self.sums, self.axes)]
+        return tuple(s.astype(dtype, copy=False) for s, dtype in zip(stretch, self.dtypes))

@@ -7,8 +7,13 @@ rate outside :data:`FILE_SAMPLE_RATES` is refused. :func:`save_audio` writes
 WAV, FLAC, OGG or MP3 (where the installed libsndfile writes MP3, see
 :func:`check_write_format`) atomically: the file at the target path is either the
 complete new file or untouched, never half-written.
+
+For songs too long to hold, :class:`AudioReader` and :class:`AudioWriter` are the
+block-by-block counterparts of the two functions, with the same checks and the same
+guarantees; :func:`sksep.separation.separate_to_files` separates a song with them.
 """
 
+import contextlib
 import errno
 import os
 import shutil
@@ -23,11 +28,13 @@ import librosa
 import numpy as np
 import soundfile as sf
 
-from ._atomic import atomic_write
+from ._atomic import _NO_SPACE, _reserve_temporary, atomic_write, check_writable
 from ._validation import check_audio, check_choice, check_int
-from .exceptions import InvalidInputError, InvalidParameterTypeError, MissingProgramError
+from .exceptions import (DiskFullError, InvalidInputError, InvalidParameterTypeError,
+                         MissingProgramError)
 
-__all__ = ["load_audio", "save_audio", "check_write_format", "file_subtype"]
+__all__ = ["load_audio", "save_audio", "check_write_format", "file_subtype", "AudioReader",
+           "AudioWriter"]
 
 #: Suffixes libsndfile cannot read, decoded through ffmpeg instead.
 FFMPEG_SUFFIXES = (".m4a", ".mp4", ".aac")
@@ -50,6 +57,11 @@ FILE_SAMPLE_RATES = (1000, 768000)
 
 #: libsndfile's error code for a failed system call (``SF_ERR_SYSTEM``, "System error.").
 _LIBSNDFILE_SYSTEM_ERROR = 2
+
+#: Frames per read when :class:`AudioReader` skips samples between windows and when
+#: :class:`AudioWriter` encodes its float temporary file into the final format (about 6 s
+#: at 44.1 kHz: 2 MiB of stereo float32).
+_CHUNK_FRAMES = 1 << 18
 
 _FFMPEG_INSTALL_HINT = (
     "install it (Debian/Ubuntu: `sudo apt-get install ffmpeg`, macOS: `brew install ffmpeg`, "
@@ -139,6 +151,27 @@ def load_audio(path, *, sample_rate=None, mono=True):
     path = _as_path(path)
     sample_rate = check_int(sample_rate, name="sample_rate", minimum=1, allow_none=True)
     check_choice(mono, name="mono", choices=(True, False))
+    _check_audio_path(path)
+
+    if path.suffix.lower() in FFMPEG_SUFFIXES:
+        with _decoded_by_ffmpeg(path) as decoded:
+            audio, file_rate = _read_with_soundfile(decoded, name=path)
+    else:
+        audio, file_rate = _read_with_soundfile(path)
+
+    if audio.shape[1] == 0:
+        raise _no_samples(path)
+    _check_finite(audio, path)
+    if mono:
+        audio = audio.mean(axis=0)
+    if sample_rate is not None and sample_rate != file_rate:
+        audio = librosa.resample(audio, orig_sr=file_rate, target_sr=sample_rate, axis=-1)
+        file_rate = sample_rate
+    return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
+
+
+def _check_audio_path(path):
+    """Refuse a missing ``path`` or a folder, before any decoder runs."""
     if not path.exists():
         raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
     if path.is_dir():
@@ -146,25 +179,17 @@ def load_audio(path, *, sample_rate=None, mono=True):
             f"path {str(path)!r} is a directory; expected an audio file (WAV, FLAC, OGG, MP3, M4A)"
         )
 
-    if path.suffix.lower() in FFMPEG_SUFFIXES:
-        audio, file_rate = _read_with_ffmpeg(path)
-    else:
-        audio, file_rate = _read_with_soundfile(path)
 
-    if audio.shape[1] == 0:
-        raise InvalidInputError(
-            f"{str(path)!r} contains no audio samples; expected a non-empty audio file"
-        )
+def _no_samples(path):
+    return InvalidInputError(
+        f"{str(path)!r} contains no audio samples; expected a non-empty audio file")
+
+
+def _check_finite(audio, path):
     if not np.all(np.isfinite(audio)):
         raise InvalidInputError(
             f"{str(path)!r} contains NaN or infinite samples; expected finite audio"
         )
-    if mono:
-        audio = audio.mean(axis=0)
-    if sample_rate is not None and sample_rate != file_rate:
-        audio = librosa.resample(audio, orig_sr=file_rate, target_sr=sample_rate, axis=-1)
-        file_rate = sample_rate
-    return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
 
 
 def _read_with_soundfile(path, name=None):
@@ -215,8 +240,11 @@ def _starts_with_id3_tag(path):
         return False
 
 
-def _read_with_ffmpeg(path):
-    """Decode with ffmpeg to a temporary 32-bit float WAV and read that."""
+@contextlib.contextmanager
+def _decoded_by_ffmpeg(path):
+    """Decode ``path`` with ffmpeg to a temporary 32-bit float WAV; yield that file's path.
+
+    The temporary folder (as large as the song in float32) is removed on leaving."""
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
         raise MissingProgramError(
@@ -236,7 +264,7 @@ def _read_with_ffmpeg(path):
                 f"{str(path)!r} is not a readable audio file (ffmpeg: {detail}); expected an "
                 f"audio file ffmpeg can decode"
             )
-        return _read_with_soundfile(decoded, name=path)
+        yield decoded
 
 
 def _short(error):
@@ -385,49 +413,69 @@ def save_audio(path, audio, sample_rate, *, overwrite=False, subtype="PCM_16"):
             f"samples; expected (n_channels, n_samples) (transpose with audio.T?)"
         )
 
-    if path.suffix.lower() not in WRITE_FORMATS:
-        raise InvalidInputError(
-            f"path {str(path)!r} has extension {path.suffix!r}; expected one of "
-            f"{', '.join(WRITE_FORMATS)}"
-        )
-    file_format = check_write_format(path.suffix)
-    if subtype is not None:
-        if not isinstance(subtype, str):
-            raise InvalidParameterTypeError(f"subtype={subtype!r} must be a str or None")
-        subtype = subtype.upper()
-        if file_format in LOSSY_SUBTYPES and subtype.startswith("PCM"):
-            subtype = LOSSY_SUBTYPES[file_format]
-        if not sf.check_format(file_format, subtype):
-            choices = ", ".join(repr(s) for s in sf.available_subtypes(file_format))
-            raise InvalidInputError(
-                f"subtype={subtype!r} cannot be stored in a {file_format} file; expected one "
-                f"of {choices} or None"
-            )
-    effective = subtype or sf.default_subtype(file_format)
-    peak = float(np.abs(data).max())
-    if peak > 1.0 and effective.startswith("PCM"):
-        warnings.warn(
-            f"audio peaks at {peak:.3f} > 1 and will be clipped in the {effective} file "
-            f"{str(path)!r}; scale it down or use subtype='FLOAT' with a .wav file",
-            UserWarning, stacklevel=2,
-        )
-
-    if path.is_dir():
-        raise InvalidInputError(f"path {str(path)!r} is a directory; expected a file path")
+    file_format = _output_format(path)
+    subtype = _check_subtype(subtype, file_format)
+    _warn_if_clipped(float(np.abs(data).max()), subtype, file_format, path, stacklevel=2)
+    _check_not_a_folder(path)
     return atomic_write(path, partial(_write_samples, audio=data, sample_rate=sample_rate,
                                       subtype=subtype, file_format=file_format),
                         overwrite=overwrite)
 
 
-def _write_samples(temporary, *, audio, sample_rate, subtype, file_format):
-    """Write ``audio`` ``(n_channels, n_samples)`` to ``temporary`` with soundfile.
+def _output_format(path):
+    """The soundfile format ``path``'s extension picks; refuses an extension sksep does not
+    write (:class:`InvalidInputError`) or a format this libsndfile cannot write
+    (:class:`MissingProgramError`)."""
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise InvalidInputError(
+            f"path {str(path)!r} has extension {path.suffix!r}; expected one of "
+            f"{', '.join(WRITE_FORMATS)}"
+        )
+    return check_write_format(path.suffix)
 
-    libsndfile reports every failed system call as "System error."; it is re-raised
-    as the :class:`OSError` it stands for, so that a full disk is recognised as one.
-    """
+
+def _check_subtype(subtype, file_format):
+    """``subtype`` (a soundfile subtype name or None) as ``file_format`` stores it."""
+    if subtype is None:
+        return None
+    if not isinstance(subtype, str):
+        raise InvalidParameterTypeError(f"subtype={subtype!r} must be a str or None")
+    subtype = subtype.upper()
+    if file_format in LOSSY_SUBTYPES and subtype.startswith("PCM"):
+        subtype = LOSSY_SUBTYPES[file_format]
+    if not sf.check_format(file_format, subtype):
+        choices = ", ".join(repr(s) for s in sf.available_subtypes(file_format))
+        raise InvalidInputError(
+            f"subtype={subtype!r} cannot be stored in a {file_format} file; expected one "
+            f"of {choices} or None"
+        )
+    return subtype
+
+
+def _warn_if_clipped(peak, subtype, file_format, path, *, stacklevel):
+    """Warn that samples peaking at ``peak`` will be clipped in an integer-PCM file."""
+    effective = subtype or sf.default_subtype(file_format)
+    if peak > 1.0 and effective.startswith("PCM"):
+        warnings.warn(
+            f"audio peaks at {peak:.3f} > 1 and will be clipped in the {effective} file "
+            f"{str(path)!r}; scale it down or use subtype='FLOAT' with a .wav file",
+            UserWarning, stacklevel=stacklevel + 1,
+        )
+
+
+def _check_not_a_folder(path):
+    if path.is_dir():
+        raise InvalidInputError(f"path {str(path)!r} is a directory; expected a file path")
+
+
+@contextlib.contextmanager
+def _system_errors(temporary):
+    """Re-raise libsndfile's "System error." as the :class:`OSError` it stands for.
+
+    libsndfile reports every failed system call alike; the errno tells a full disk
+    from the rest."""
     try:
-        sf.write(_soundfile_name(temporary), audio.T, sample_rate, subtype=subtype,
-                 format=file_format)
+        yield
     except sf.LibsndfileError as error:
         if error.code != _LIBSNDFILE_SYSTEM_ERROR:
             raise
@@ -437,3 +485,367 @@ def _write_samples(temporary, *, audio, sample_rate, subtype, file_format):
                       str(temporary)) from error
 
 
+def _write_samples(temporary, *, audio, sample_rate, subtype, file_format):
+    """Write ``audio`` ``(n_channels, n_samples)`` to ``temporary`` with soundfile."""
+    with _system_errors(temporary):
+        sf.write(_soundfile_name(temporary), audio.T, sample_rate, subtype=subtype,
+                 format=file_format)
+
+
+
+
+class _ForwardSoundFile(sf.SoundFile):
+    """A soundfile reader that never seeks.
+
+    soundfile re-seeks a seekable file to where it stands after every read, and
+    libsndfile's seek in an MP3 file is not sample-exact: reads in pieces would then
+    skip or repeat samples. Reported as not seekable, the file is read straight on.
+    """
+
+    def seekable(self):
+        return False
+
+
+class AudioReader:
+    """An audio file read block by block: the streaming counterpart of :func:`load_audio`.
+
+    The file is checked as :func:`load_audio` checks it, and read forwards only, in
+    windows ``[start, stop)`` whose starts never go back: no seeking, so every format
+    libsndfile decodes (MP3 and OGG included) gives the samples :func:`load_audio`
+    gives, and only the window asked for and the samples it shares with the next one
+    are held. An M4A/MP4/AAC file is first decoded whole by ``ffmpeg`` into a
+    temporary 32-bit float WAV file (on disk, as large as the song in float32,
+    removed on :meth:`close`), which is then read block by block.
+
+    Use it as a context manager, or call :meth:`close`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The audio file.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    sample_rate : int
+        Its sample rate in Hz.
+    n_channels : int
+        Its number of channels.
+    n_samples : int
+        Its length in samples per channel, as :func:`load_audio` reads it.
+    subtype : str or None
+        Its sample encoding (:func:`file_subtype`): ``"PCM_16"``, ``"FLOAT"``...;
+        None for a file decoded through ffmpeg.
+
+    Raises
+    ------
+    FileNotFoundError, sksep.exceptions.InvalidInputError, sksep.exceptions.MissingProgramError
+        As :func:`load_audio`, for a missing, unreadable or empty file (when opened) and
+        for non-finite samples in a window, or a file that ends before its header says
+        (when the window holding them is read).
+
+    See Also
+    --------
+    AudioWriter : Write audio block by block.
+
+    Examples
+    --------
+    >>> from sksep.audio_io import AudioReader, load_audio
+    >>> wav = "../shared/data/MIR-1K/Wavfile/abjones_1_01.wav"  # relative to the repository
+    >>> with AudioReader(wav) as reader:
+    ...     first = reader.read(0, 16000)        # (n_channels, n) float32
+    ...     overlapping = reader.read(8000, 24000)
+    >>> reader.sample_rate, reader.n_channels, reader.n_samples, first.shape
+    (16000, 2, 185856, (2, 16000))
+    >>> bool((overlapping == load_audio(wav, mono=False)[0][:, 8000:24000]).all())
+    True
+    """
+
+    def __init__(self, path):
+        self.path = _as_path(path)
+        _check_audio_path(self.path)
+        self._resources = contextlib.ExitStack()
+        try:
+            self._source = self.path
+            if self.path.suffix.lower() in FFMPEG_SUFFIXES:
+                self._source = self._resources.enter_context(_decoded_by_ffmpeg(self.path))
+            with self._unreadable_as_invalid():
+                self._file = self._resources.enter_context(
+                    _ForwardSoundFile(_soundfile_name(self._source)))
+            _check_file_rate(self._file.samplerate, str(self.path))
+        except BaseException:
+            self._resources.close()
+            raise
+        self.sample_rate = int(self._file.samplerate)
+        self.n_channels = int(self._file.channels)
+        self.n_samples = int(self._file.frames)
+        self.subtype = None if self._source != self.path else self._file.subtype
+        if self.n_samples == 0:
+            self.close()
+            raise _no_samples(self.path)
+        self._held = np.zeros((self.n_channels, 0), dtype=np.float32)
+        self._held_start = 0  # the first sample of self._held
+
+    @contextlib.contextmanager
+    def _unreadable_as_invalid(self):
+        try:
+            yield
+        except sf.SoundFileError as error:
+            raise InvalidInputError(_unreadable(self._source, str(self.path), error)) from error
+
+    def read(self, start, stop):
+        """The samples ``[start, stop)`` of every channel.
+
+        Parameters
+        ----------
+        start, stop : int
+            ``0 <= start < stop <= n_samples``; ``start`` at least the previous
+            window's start (windows move forwards; they may overlap or leave gaps,
+            which are decoded and dropped).
+
+        Returns
+        -------
+        audio : ndarray of float32, shape (n_channels, stop - start)
+            Read-only: it may share memory with the next window.
+        """
+        if not 0 <= start < stop <= self.n_samples:
+            raise InvalidInputError(f"window ({start}, {stop}) must satisfy 0 <= start < stop "
+                                    f"<= {self.n_samples} (the file's length)")
+        if start < self._held_start:
+            raise InvalidInputError(f"window ({start}, {stop}) starts before the previous "
+                                    f"window's start, {self._held_start}; expected windows "
+                                    f"that move forwards")
+        position = self._held_start + self._held.shape[1]  # the next sample the file gives
+        if start > position:  # a gap: decode and drop it (seeking is not exact in every format)
+            for offset in range(position, start, _CHUNK_FRAMES):
+                self._read_frames(min(_CHUNK_FRAMES, start - offset), offset)
+            position = start
+        held = self._held[:, start - self._held_start:]
+        if stop > position:
+            new = self._read_frames(stop - position, position)
+            _check_finite(new, self.path)
+            held = np.concatenate([held, new.T], axis=1)
+        self._held, self._held_start = held, start
+        window = held[:, :stop - start]
+        window.flags.writeable = False
+        return window
+
+    def _read_frames(self, count, position):
+        """The next ``count`` frames, ``(count, n_channels)``, reading from ``position``."""
+        with self._unreadable_as_invalid():
+            frames = self._file.read(count, dtype="float32", always_2d=True)
+        if len(frames) < count:
+            raise InvalidInputError(
+                f"{str(self.path)!r} ended after {position + len(frames)} samples; its header "
+                f"declares {self.n_samples} (a damaged file?)")
+        return frames
+
+    def close(self):
+        """Close the file (and remove ffmpeg's decoded copy); safe to call twice."""
+        self._held = None
+        self._resources.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+class AudioWriter:
+    """An audio file written block by block, atomically: the streaming counterpart of
+    :func:`save_audio`.
+
+    Blocks go to a hidden temporary file beside ``path``; :meth:`commit` flushes it
+    to disk and renames it onto ``path`` (through :func:`sksep._atomic.atomic_write`),
+    :meth:`discard` removes it. As a context manager it commits when its block ends
+    normally (unless committed already) and discards on any exception, Ctrl-C
+    included: ``path`` is then never half-written, and an existing file there is
+    untouched. Only the block being written is held in memory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target file; its extension (``.wav``, ``.flac``, ``.ogg``, ``.mp3``) picks the
+        format, as in :func:`save_audio`. Missing parent folders are created.
+    sample_rate : int
+        Sample rate in Hz.
+    n_channels : int
+        Channels of every block.
+    overwrite : bool, default=False
+        Replace an existing file at ``path``; otherwise an existing file is an error
+        (checked here, before anything is written, and again at :meth:`commit`).
+    subtype : str, None or callable, default="PCM_16"
+        Sample encoding, as in :func:`save_audio`. A callable ``subtype(peak) -> str or
+        None`` chooses it at :meth:`commit` from the largest absolute sample written
+        (e.g. float for a stem that peaks above full scale, which a ``PCM_*`` subtype
+        would clip): the blocks then go to a 32-bit float WAV temporary file, encoded
+        into the final file in one more pass over the disk when the choice is another
+        encoding.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The target file.
+    peak : float
+        Largest absolute sample written so far.
+    n_samples : int
+        Samples per channel written so far.
+    subtype : str
+        The file's sample encoding (for a callable ``subtype``, known after
+        :meth:`commit`).
+
+    Raises
+    ------
+    FileExistsError, sksep.exceptions.InvalidInputError,
+    sksep.exceptions.MissingProgramError, sksep.exceptions.OutputLocationError
+        As :func:`save_audio`, before anything is written.
+    sksep.exceptions.DiskFullError
+        From :meth:`write` or :meth:`commit` when the disk fills up; ``path`` is then
+        not written.
+
+    See Also
+    --------
+    AudioReader : Read audio block by block.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sksep.audio_io import AudioWriter, load_audio
+    >>> tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(32000) / 16000)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with AudioWriter(Path(folder) / "tone.flac", 16000, 1) as writer:
+    ...         for start in range(0, 32000, 10000):
+    ...             writer.write(tone[None, start:start + 10000])
+    ...     audio, sr = load_audio(Path(folder) / "tone.flac")
+    >>> audio.shape, writer.subtype, bool(np.abs(audio - tone).max() < 1e-4)
+    ((32000,), 'PCM_16', True)
+    """
+
+    def __init__(self, path, sample_rate, n_channels, *, overwrite=False, subtype="PCM_16"):
+        self.path = _as_path(path)
+        check_choice(overwrite, name="overwrite", choices=(True, False))
+        self.sample_rate = check_int(sample_rate, name="sample_rate", minimum=1)
+        self.n_channels = check_int(n_channels, name="n_channels", minimum=1)
+        self._format = _output_format(self.path)
+        self._choose_subtype = subtype if callable(subtype) else None
+        if self._choose_subtype is None:
+            self.subtype = _check_subtype(subtype, self._format) or sf.default_subtype(
+                self._format)
+            staging = (self._format, self.subtype)
+        else:  # lossless until the peak is known
+            self.subtype = None
+            staging = ("WAV", "FLOAT")
+        _check_not_a_folder(self.path)
+        self._overwrite = overwrite
+        check_writable(self.path, overwrite=overwrite)
+        self.peak, self.n_samples = 0.0, 0
+        self._staging = self._file = None
+        with self._disk_full_named():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._staging = _reserve_temporary(self.path)
+        try:
+            with self._disk_full_named(), _system_errors(self._staging):
+                self._file = sf.SoundFile(_soundfile_name(self._staging), "w",
+                                          samplerate=self.sample_rate,
+                                          channels=self.n_channels, format=staging[0],
+                                          subtype=staging[1])
+        except BaseException:
+            self.discard()
+            raise
+        self._staged = staging
+
+    @contextlib.contextmanager
+    def _disk_full_named(self):
+        """A full disk as :func:`sksep._atomic.atomic_write` reports it, naming ``path``."""
+        try:
+            yield
+        except OSError as error:
+            if error.errno not in _NO_SPACE:
+                raise
+            raise DiskFullError(
+                f"the disk is full: {str(self.path)!r} was not written (no space left in "
+                f"{str(self.path.parent)!r}; free some space and run again)") from error
+
+    def write(self, audio):
+        """Append samples to the file.
+
+        Parameters
+        ----------
+        audio : ndarray of shape (n_channels, n_samples)
+            Finite float samples, nominally in [-1, 1]; ``(n_samples,)`` for a mono
+            file.
+        """
+        if self._file is None:
+            raise InvalidInputError(f"{str(self.path)!r} is already committed or discarded; "
+                                    f"expected an open AudioWriter")
+        data = check_audio(np.asarray(audio)[None] if np.ndim(audio) == 1 else audio,
+                           name="audio", ndim=2, min_samples=0)
+        if data.shape[0] != self.n_channels:
+            raise InvalidInputError(
+                f"audio has shape {data.shape}; expected ({self.n_channels}, n_samples) for "
+                f"the {self.n_channels}-channel file {str(self.path)!r}")
+        if data.shape[1] == 0:
+            return
+        self.peak = max(self.peak, float(data.max()), -float(data.min()))
+        with self._disk_full_named(), _system_errors(self._staging):
+            self._file.write(data.T)
+        self.n_samples += data.shape[1]
+
+    def commit(self):
+        """Finish the file and rename it onto ``path``.
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        if self._file is None:
+            raise InvalidInputError(f"{str(self.path)!r} is already committed or discarded; "
+                                    f"expected an open AudioWriter")
+        try:
+            if self._choose_subtype is not None:
+                self.subtype = _check_subtype(self._choose_subtype(self.peak),
+                                              self._format) or sf.default_subtype(self._format)
+            _warn_if_clipped(self.peak, self.subtype, self._format, self.path, stacklevel=2)
+            return atomic_write(self.path, self._finish, overwrite=self._overwrite)
+        finally:
+            self.discard()
+
+    def _finish(self, temporary):
+        """Close the staged file and put it, in its final encoding, at ``temporary``."""
+        file, self._file = self._file, None
+        with _system_errors(self._staging):
+            file.close()
+        if self._staged == (self._format, self.subtype):
+            os.replace(self._staging, temporary)
+            return
+        with sf.SoundFile(_soundfile_name(self._staging)) as source, \
+                _system_errors(temporary), \
+                sf.SoundFile(_soundfile_name(temporary), "w", samplerate=self.sample_rate,
+                             channels=self.n_channels, format=self._format,
+                             subtype=self.subtype) as target:
+            for block in source.blocks(_CHUNK_FRAMES, dtype="float32", always_2d=True):
+                target.write(block)
+
+    def discard(self):
+        """Remove the temporary file, leaving ``path`` as it was; safe to call twice."""
+        file, self._file = self._file, None
+        if file is not None:
+            with contextlib.suppress(Exception):
+                file.close()
+        if self._staging is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self._staging)
+            self._staging = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        if exc_type is None and self._file is not None:
+            self.commit()
+        else:  # an error, or already committed
+            self.discard()

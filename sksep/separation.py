@@ -8,7 +8,9 @@ at any rate and channel count, at full band: the network analyses the mid signal
 at its own rate, and its masks are applied to the STFT of every channel at the
 song's own rate (:mod:`sksep._fullband`), so stems keep the whole band, the stereo
 image, and sum to the song. :func:`separate_file` reads a file and separates it
-that way, as ``sksep separate`` writes it.
+that way. :func:`separate_to_files` does the same from a file to one file per stem,
+as ``sksep separate`` writes them, reading the song and writing the stems block by
+block, so that its memory does not grow with the song's length.
 
 How blocks are stitched
 -----------------------
@@ -24,17 +26,29 @@ raised-cosine weights ``w`` and ``1 - w``. Every sample therefore gets weights
 summing to one: away from the fades the output is exactly one block's output,
 and when a model's masks sum to one the stitched estimates still sum to the
 mixture.
+
+Every path goes through one stitching loop (:func:`sksep._inference.overlap_add_stream`),
+which hands back each stretch of the stems as soon as the next block can no longer
+change it: the in-memory functions collect the stretches, :func:`separate_to_files`
+writes them out.
 """
+
+import contextlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from ._fullband import HIGH_BAND_RULES, MAX_WIENER_ITERATIONS, separate_full_band, song_grid
-from ._inference import overlap_add
+from ._inference import overlap_add, overlap_add_stream
 from ._validation import check_audio, check_choice, check_int, check_real
-from .audio_io import load_audio
-from .exceptions import InvalidInputError
+from .audio_io import AudioReader, AudioWriter, load_audio
+from .exceptions import InvalidInputError, InvalidParameterTypeError
 
-__all__ = ["block_layout", "separate_audio", "separate_file", "separate_long"]
+__all__ = ["StemFile", "block_layout", "separate_audio", "separate_file", "separate_long",
+           "separate_to_files"]
 
 
 def final_step(estimator):
@@ -294,26 +308,50 @@ def _unnamed(estimator):
     return bool(getattr(final_step(estimator), "permutation_invariant_", False))
 
 
-def _stitch(separate_block, audio, blocks, fades, *, unnamed, progress):
-    """Separate ``audio (..., n_samples)`` block by block and cross-fade the pieces.
+def _stitching(separate_block, blocks, fades, *, unnamed, bar):
+    """The settings of the one inference loop that stitch blocks of a song.
 
     ``separate_block(audio[..., start:stop])`` returns ``(n_sources, ..., stop - start)``;
-    the result is ``(n_sources, ..., n_samples)`` float32, each sample weighted by
-    :func:`_block_weights` (weights summing to one), through the one inference loop,
-    :func:`sksep._inference.overlap_add`.
+    each block's output is weighted by :func:`_block_weights` (weights summing to one)
+    and, for unnamed sources, reordered to match the previous block. Returns the keyword
+    arguments of :func:`sksep._inference.overlap_add` and
+    :func:`~sksep._inference.overlap_add_stream` other than the input.
     """
+    return dict(
+        apply=lambda batch: np.stack([np.asarray(separate_block(piece), dtype=np.float32)
+                                      for piece in batch]),
+        segments=blocks, output_axis=-1,
+        weights=lambda index: _block_weights(index, blocks, fades).astype(np.float32),
+        normalize=False, reorder=_match_previous_block if unnamed else None,
+        progress=None if bar is None else bar.update)
+
+
+@contextlib.contextmanager
+def _block_progress(blocks, progress):
     bar = _progress_bar(len(blocks), "separating", progress)
     try:
-        return overlap_add(
-            lambda batch: np.stack([np.asarray(separate_block(piece), dtype=np.float32)
-                                    for piece in batch]),
-            audio, blocks, axis=-1, output_axis=-1,
-            weights=lambda index: _block_weights(index, blocks, fades).astype(np.float32),
-            normalize=False, reorder=_match_previous_block if unnamed else None,
-            progress=None if bar is None else bar.update)
+        yield bar
     finally:
         if bar is not None:
             bar.close()
+
+
+def _stitch(separate_block, audio, blocks, fades, *, unnamed, progress):
+    """Separate ``audio (..., n_samples)`` block by block and cross-fade the pieces:
+    ``(n_sources, ..., n_samples)`` float32 (see :func:`_stitching`)."""
+    with _block_progress(blocks, progress) as bar:
+        return overlap_add(signal=audio, axis=-1, **_stitching(
+            separate_block, blocks, fades, unnamed=unnamed, bar=bar))
+
+
+def _stitched_stretches(separate_block, read, n_samples, blocks, fades, *, unnamed,
+                        progress):
+    """:func:`_stitch` over a song read block by block with ``read(start, stop)``:
+    yields ``(start, stop, stems)``, consecutive finished stretches of the result,
+    ``stems`` ``(n_sources, ..., stop - start)`` float32."""
+    with _block_progress(blocks, progress) as bar:
+        yield from overlap_add_stream(read=read, n_frames=n_samples, **_stitching(
+            separate_block, blocks, fades, unnamed=unnamed, bar=bar))
 
 
 def _match_previous_block(previous_tail, piece):
@@ -390,7 +428,27 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
     sample_rate = check_int(sample_rate, name="sample_rate", minimum=1000)
     mono = np.ndim(audio) == 1
     audio = check_audio(np.asarray(audio)[None] if mono else audio, name="audio", ndim=2,
-                        min_samples=int(np.ceil(grid.n_fft * sample_rate / grid.sample_rate)))
+                        min_samples=_shortest_song(grid, sample_rate))
+    options = _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations,
+                            progress)
+    blocks, fades = _song_layout(grid, audio.shape[1], sample_rate, options)
+    stems = _stitch(_block_separator(estimator, grid, sample_rate, options), audio, blocks,
+                    fades, unnamed=_unnamed(estimator), progress=options.progress)
+    return stems[:, 0] if mono else stems
+
+
+class _SongOptions(NamedTuple):
+    """The checked options of a song's separation (see :func:`separate_audio`)."""
+
+    block_seconds: float
+    overlap_seconds: float
+    high_band: str
+    wiener_iterations: int
+    progress: bool
+
+
+def _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations, progress):
+    """Check the options :func:`separate_audio` and :func:`separate_to_files` share."""
     block_seconds = check_real(block_seconds, name="block_seconds", minimum=0.0,
                                exclusive_minimum=True)
     overlap_seconds = min(check_real(overlap_seconds, name="overlap_seconds", minimum=0.0),
@@ -399,17 +457,30 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
     wiener_iterations = check_int(wiener_iterations, name="wiener_iterations", minimum=0,
                                   maximum=MAX_WIENER_ITERATIONS)
     check_choice(progress, name="progress", choices=(True, False))
-    block = round(block_seconds * sample_rate)
-    overlap = round(overlap_seconds * sample_rate)
-    blocks, fades = _checked_layout(
-        audio.shape[1], block, overlap, song_grid(grid, sample_rate).hop_length,
+    return _SongOptions(block_seconds, overlap_seconds, high_band, wiener_iterations,
+                        bool(progress))
+
+
+def _shortest_song(grid, sample_rate):
+    """Fewest samples at ``sample_rate`` to separate: one of the model's STFT windows."""
+    return int(np.ceil(grid.n_fft * sample_rate / grid.sample_rate))
+
+
+def _song_layout(grid, n_samples, sample_rate, options):
+    """Blocks and fades of a song of ``n_samples`` at ``sample_rate``, aligned to the STFT
+    hop of the song's grid (:func:`block_layout`)."""
+    return _checked_layout(
+        n_samples, round(options.block_seconds * sample_rate),
+        round(options.overlap_seconds * sample_rate), song_grid(grid, sample_rate).hop_length,
         int(np.ceil(4 * grid.n_fft * sample_rate / grid.sample_rate)), sample_rate,
-        block_seconds, overlap_seconds)
-    stems = _stitch(lambda piece: separate_full_band(estimator, grid, piece, sample_rate,
-                                                     high_band=high_band,
-                                                     wiener_iterations=wiener_iterations),
-                    audio, blocks, fades, unnamed=_unnamed(estimator), progress=progress)
-    return stems[:, 0] if mono else stems
+        options.block_seconds, options.overlap_seconds)
+
+
+def _block_separator(estimator, grid, sample_rate, options):
+    """``block (n_channels, n) -> stems (n_sources, n_channels, n)``, at full band."""
+    return lambda block: separate_full_band(estimator, grid, block, sample_rate,
+                                            high_band=options.high_band,
+                                            wiener_iterations=options.wiener_iterations)
 
 
 def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
@@ -452,6 +523,8 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
     See Also
     --------
     separate_audio : Separate an array at its own rate and channel count.
+    separate_to_files : The same stems written to files, in memory that does not grow
+        with the song.
 
     Examples
     --------
@@ -474,21 +547,222 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
     """
     grid = model_grid(estimator)
     audio, file_rate = load_audio(path, mono=False)
-    n_samples = audio.shape[1]
-    shortest = int(np.ceil(grid.n_fft * file_rate / grid.sample_rate))
-    if n_samples < shortest:
-        raise InvalidInputError(
-            f"{str(path)!r} holds {n_samples} samples ({n_samples / file_rate:.3f} s); "
-            f"expected at least {shortest} (one {grid.n_fft}-sample STFT window at "
-            f"{grid.sample_rate} Hz) to separate"
-        )
-    n_sources = getattr(final_step(estimator), "n_sources_", None)
-    if source_names is not None and n_sources is not None and len(source_names) != n_sources:
-        raise InvalidInputError(
-            f"source_names={list(source_names)!r} names {len(source_names)} sources; "
-            f"the model separates {n_sources}"
-        )
+    _check_song_length(path, audio.shape[1], file_rate, grid)
+    _check_source_names(estimator, source_names)
     estimates = separate_audio(estimator, audio, file_rate, block_seconds=block_seconds,
                                overlap_seconds=overlap_seconds, high_band=high_band,
                                wiener_iterations=wiener_iterations, progress=progress)
     return estimates, file_rate
+
+
+def _check_song_length(path, n_samples, sample_rate, grid):
+    """Refuse a file too short to separate (shorter than one of the model's windows)."""
+    shortest = _shortest_song(grid, sample_rate)
+    if n_samples < shortest:
+        raise InvalidInputError(
+            f"{str(path)!r} holds {n_samples} samples ({n_samples / sample_rate:.3f} s); "
+            f"expected at least {shortest} (one {grid.n_fft}-sample STFT window at "
+            f"{grid.sample_rate} Hz) to separate"
+        )
+
+
+def _check_source_names(estimator, source_names):
+    """``source_names`` as a tuple, checked against the model's number of sources; the
+    separator's own ``source_names_`` when None (None if it has none)."""
+    n_sources = getattr(final_step(estimator), "n_sources_", None)
+    if source_names is None:
+        names = getattr(final_step(estimator), "source_names_", None)
+        return tuple(names) if names is not None else None
+    if isinstance(source_names, str) or not all(isinstance(n, str) for n in source_names):
+        raise InvalidParameterTypeError(
+            f"source_names={source_names!r} must be a sequence of str, one per source")
+    if n_sources is not None and len(source_names) != n_sources:
+        raise InvalidInputError(
+            f"source_names={list(source_names)!r} names {len(source_names)} sources; "
+            f"the model separates {n_sources}"
+        )
+    return tuple(source_names)
+
+
+def _stem_targets(stem_paths, names, n_sources):
+    """``{key: (source index, path)}`` for ``stem_paths``, keyed by source name or index."""
+    if not isinstance(stem_paths, Mapping) or not stem_paths:
+        raise InvalidParameterTypeError(
+            f"stem_paths={stem_paths!r} must be a non-empty mapping of source (name or "
+            f"index) to output file path, e.g. {{'vocals': 'out/vocals.wav'}}")
+    targets, seen = {}, {}
+    for key, path in stem_paths.items():
+        if isinstance(key, str) and names is not None and key in names:
+            index = names.index(key)
+        elif isinstance(key, (int, np.integer)) and not isinstance(key, bool) and (
+                n_sources is None or 0 <= key < n_sources):
+            index = int(key)
+        else:
+            expected = [f"a source index from 0 to {n_sources - 1}"] if n_sources else []
+            if names is not None:
+                expected.insert(0, f"one of the model's sources {', '.join(map(repr, names))}")
+            raise InvalidInputError(
+                f"stem_paths key {key!r} is not a source of the model; expected "
+                f"{' or '.join(expected) or 'a source index'}")
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, (str, os.PathLike)):
+            raise InvalidParameterTypeError(
+                f"stem_paths[{key!r}]={path!r} must be a str or os.PathLike file path")
+        where = os.path.abspath(path)
+        if where in seen:
+            raise InvalidInputError(
+                f"stem_paths[{key!r}] and stem_paths[{seen[where]!r}] are the same file "
+                f"{os.fspath(path)!r}; expected one file per stem")
+        if index in (i for i, _ in targets.values()):
+            raise InvalidInputError(
+                f"stem_paths names source {index} twice (by name and by index); expected "
+                f"one file per stem")
+        seen[where] = key
+        targets[key] = (index, path)
+    return targets
+
+
+class StemFile(NamedTuple):
+    """One stem written by :func:`separate_to_files`."""
+
+    #: The file written.
+    path: Path
+    #: Largest absolute sample of the stem before encoding (above 1: clipped in a
+    #: ``PCM_*`` file).
+    peak: float
+    #: The file's sample encoding, e.g. ``"PCM_16"``, ``"FLOAT"``.
+    subtype: str
+
+
+def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_seconds=60.0,
+                      overlap_seconds=4.0, high_band="top", wiener_iterations=0,
+                      subtype="PCM_16", overwrite=False, progress=False):
+    """Separate an audio file into one file per stem, block by block, in bounded memory.
+
+    The stems are those :func:`separate_file` returns (the same blocks, cross-fades,
+    full-band masks and source matching), but the song is read one block at a time
+    (:class:`sksep.audio_io.AudioReader`) and each stretch of every stem is written
+    to its file as soon as it is final (:class:`sksep.audio_io.AudioWriter`). Only
+    about two blocks of audio and one block's spectra are held, so peak memory does
+    not grow with the song's length (``benchmarks/long_audio_memory.md``). M4A, MP4
+    and AAC files are first decoded whole by ``ffmpeg`` into a temporary float WAV
+    file on disk (as large as the song in float32), then read the same way.
+
+    Each stem goes to a hidden temporary file beside its target, renamed onto the
+    target only once every stem is complete: on any error, Ctrl-C included, every
+    temporary file is removed and existing files are left untouched.
+
+    Parameters
+    ----------
+    estimator : fitted separator (or Pipeline ending in one)
+    path : str or os.PathLike
+        The audio file: WAV, FLAC, OGG, MP3 or another format libsndfile reads;
+        M4A/MP4/AAC through ``ffmpeg``.
+    stem_paths : mapping of str or int to str or os.PathLike
+        The stems to write and where: keys are source names (from ``source_names``)
+        or source indices, values output files whose extension (``.wav``, ``.flac``,
+        ``.ogg``, ``.mp3``) picks the format (:func:`sksep.audio_io.save_audio`).
+        Missing folders are created.
+    source_names : sequence of str, optional
+        One name per source, in the model's order. Default: the separator's
+        ``source_names_``.
+    block_seconds, overlap_seconds, high_band, wiener_iterations, progress
+        As in :func:`separate_audio`: blocks of ``block_seconds`` seconds (default
+        60) bound the memory.
+    subtype : str, None or callable, default="PCM_16"
+        Sample encoding of every stem file, as in :func:`sksep.audio_io.save_audio`;
+        or ``subtype(peak) -> str or None``, called for each stem once it is complete
+        with its largest absolute sample, to choose an encoding by level (e.g.
+        ``"FLOAT"`` for a WAV stem that peaks above full scale); the stem is then
+        staged as a float WAV file and encoded at the end, one more pass on disk.
+    overwrite : bool, default=False
+        Replace existing files; otherwise an existing target is an error, raised
+        before anything is separated.
+
+    Returns
+    -------
+    written : dict
+        For each key of ``stem_paths``, in its order, a :class:`StemFile`: the
+        ``path`` written (:class:`pathlib.Path`), the stem's ``peak`` absolute sample
+        and the file's ``subtype``. Every file holds ``(n_channels, n_samples)`` at
+        the song's rate, as long as the song.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    FileExistsError
+        A target exists and ``overwrite`` is False.
+    sksep.exceptions.InvalidInputError
+        A bad argument (the message names it), a file that is not readable audio or
+        too short to separate, a target extension or subtype that cannot be written.
+    sksep.exceptions.MissingProgramError
+        An M4A/MP4/AAC file and no ``ffmpeg`` on ``PATH``; an MP3 target and a
+        libsndfile that cannot write MP3.
+    sksep.exceptions.OutputLocationError
+        A target's folder is read-only, or a file stands where it must go.
+    sksep.exceptions.DiskFullError
+        The disk filled up; no stem was written.
+
+    See Also
+    --------
+    separate_file : The same stems as arrays.
+    sksep.audio_io.save_audio : Write one array atomically.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from sksep import ChimeraSeparator
+    >>> from sksep.audio_io import load_audio, save_audio
+    >>> from sksep.datasets import load_mir1k
+    >>> from sksep.separation import separate_to_files
+    >>> data = load_mir1k("../shared/data/MIR-1K", "train", max_clips=2)
+    >>> model = ChimeraSeparator(hidden_size=8, num_layers=1, max_epochs=1,
+    ...                          random_state=0).fit(data.X, data.Y)
+    >>> stereo_44k = np.random.default_rng(0).uniform(-0.1, 0.1, (2, 3 * 44100))
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     song = save_audio(Path(folder) / "song.wav", stereo_44k, 44100, subtype="FLOAT")
+    ...     written = separate_to_files(
+    ...         model, song, {0: Path(folder) / "a.wav", 1: Path(folder) / "b.wav"},
+    ...         block_seconds=1.0, overlap_seconds=0.5, subtype="FLOAT")
+    ...     a, rate = load_audio(written[0].path, mono=False)
+    ...     b, _ = load_audio(written[1].path, mono=False)
+    >>> a.shape, rate, written[0].subtype
+    ((2, 132300), 44100, 'FLOAT')
+    >>> bool(np.allclose(a + b, stereo_44k, atol=1e-5))   # the stems sum to the song
+    True
+    """
+    grid = model_grid(estimator)
+    options = _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations,
+                            progress)
+    check_choice(overwrite, name="overwrite", choices=(True, False))
+    if not (subtype is None or isinstance(subtype, str) or callable(subtype)):
+        raise InvalidParameterTypeError(
+            f"subtype={subtype!r} must be a str, None or a callable subtype(peak)")
+    names = _check_source_names(estimator, source_names)
+    n_sources = getattr(final_step(estimator), "n_sources_", None)
+    targets = _stem_targets(stem_paths, names, n_sources)
+
+    with AudioReader(path) as reader, contextlib.ExitStack() as writers:
+        _check_song_length(reader.path, reader.n_samples, reader.sample_rate, grid)
+        blocks, fades = _song_layout(grid, reader.n_samples, reader.sample_rate, options)
+        # Every target is opened (and checked) before the first block is separated; they
+        # are committed in order once every stem is complete, and on an error the stack
+        # discards every one not committed yet.
+        files = {key: writers.enter_context(AudioWriter(
+                     target, reader.sample_rate, reader.n_channels, overwrite=overwrite,
+                     subtype=subtype))
+                 for key, (_, target) in targets.items()}
+        for _, _, stems in _stitched_stretches(
+                _block_separator(estimator, grid, reader.sample_rate, options), reader.read,
+                reader.n_samples, blocks, fades, unnamed=_unnamed(estimator),
+                progress=options.progress):
+            for key, (index, _) in targets.items():
+                files[key].write(stems[index])
+            del stems  # not held while the next block is separated
+        for file in files.values():
+            file.commit()
+    return {key: StemFile(file.path, file.peak, file.subtype) for key, file in files.items()}

@@ -10,8 +10,9 @@ import pytest
 import soundfile as sf
 
 import sksep._atomic
+import sksep.audio_io
 from sksep._atomic import atomic_write
-from sksep.audio_io import FILE_SAMPLE_RATES, load_audio, save_audio
+from sksep.audio_io import FILE_SAMPLE_RATES, AudioReader, AudioWriter, load_audio, save_audio
 from sksep.exceptions import (DiskFullError, InvalidAudioTypeError, InvalidInputError,
                               InvalidParameterTypeError, MissingProgramError,
                               OutputLocationError)
@@ -365,4 +366,248 @@ class TestSaveAudio:
         (tmp_path / "folder.wav").mkdir()
         with pytest.raises(InvalidInputError, match="folder.wav' is a directory"):
             save_audio(tmp_path / "folder.wav", _tone(), 16000, overwrite=True)
+        assert [p.name for p in tmp_path.iterdir()] == ["folder.wav"]
+
+
+#: Overlapping windows that move forwards, as the blocks of a song are read.
+WINDOWS = [(0, 5000), (3000, 9000), (9000, 9500), (9200, 16000)]
+
+
+class TestAudioReader:
+    @pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg", ".mp3"])
+    def test_windows_equal_load_audio(self, tmp_path, suffix):
+        # Read forwards, never seeking: lossy formats decode exactly as read whole.
+        path = tmp_path / f"tone{suffix}"
+        sf.write(path, _tone(16000, 16000, channels=2).T, 16000)
+        whole, rate = load_audio(path, mono=False)
+        with AudioReader(path) as reader:
+            assert (reader.sample_rate, reader.n_channels, reader.n_samples) == (
+                rate, 2, whole.shape[1])
+            assert reader.subtype == sf.info(path).subtype
+            for start, stop in [(a, min(b, reader.n_samples)) for a, b in WINDOWS]:
+                window = reader.read(start, stop)
+                assert window.dtype == np.float32 and not window.flags.writeable
+                np.testing.assert_array_equal(window, whole[:, start:stop])
+
+    def test_real_stereo_file(self, mir1k_stereo):
+        with AudioReader(MIR1K_WAV) as reader:
+            np.testing.assert_array_equal(reader.read(100000, 185856),
+                                          mir1k_stereo[0][:, 100000:])
+            assert reader.subtype == "PCM_16"
+
+    @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not on PATH")
+    def test_m4a_through_ffmpeg(self, tmp_path):
+        wav = save_audio(tmp_path / "tone.wav", _tone(44100, 44100, channels=2), 44100)
+        m4a = tmp_path / "tone.m4a"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wav), "-c:a", "aac",
+                        str(m4a)], check=True)
+        whole, _ = load_audio(m4a, mono=False)
+        with AudioReader(m4a) as reader:
+            decoded = reader._source
+            assert reader.subtype is None and reader.n_samples == whole.shape[1]
+            np.testing.assert_array_equal(reader.read(1000, 30000), whole[:, 1000:30000])
+        assert not decoded.exists()  # ffmpeg's decoded copy is removed on closing
+
+    def test_windows_must_move_forwards(self):
+        with AudioReader(MIR1K_WAV) as reader:
+            reader.read(1000, 2000)
+            with pytest.raises(InvalidInputError,
+                               match=r"window \(999, 1500\) starts before the previous "
+                                     r"window's start, 1000; expected windows that move"):
+                reader.read(999, 1500)
+            with pytest.raises(InvalidInputError, match=r"window \(1000, 185857\) must satisfy "
+                                                        r"0 <= start < stop <= 185856"):
+                reader.read(1000, 185857)
+
+    def test_bad_files_as_load_audio(self, tmp_path):
+        with pytest.raises(FileNotFoundError, match="nope.wav' does not exist"):
+            AudioReader(tmp_path / "nope.wav")
+        with pytest.raises(InvalidInputError, match="is a directory; expected an audio file"):
+            AudioReader(tmp_path)
+        (tmp_path / "notes.wav").write_text("these are not samples\n" * 20)
+        with pytest.raises(InvalidInputError, match="notes.wav' is not a readable audio file "
+                                                    r"\(Format not recognised"):
+            AudioReader(tmp_path / "notes.wav")
+        (tmp_path / "header.wav").write_bytes(MIR1K_WAV.read_bytes()[:44])
+        with pytest.raises(InvalidInputError, match="header.wav' contains no audio samples"):
+            AudioReader(tmp_path / "header.wav")
+        sf.write(tmp_path / "odd.wav", _tone(3000), 999)
+        with pytest.raises(InvalidInputError, match="odd.wav' declares a sample rate of 999 Hz"):
+            AudioReader(tmp_path / "odd.wav")
+
+    def test_bad_samples_found_when_read(self, tmp_path):
+        audio = _tone(16000)
+        audio[12000] = np.inf
+        sf.write(tmp_path / "inf.wav", audio, 16000, subtype="FLOAT")
+        with AudioReader(tmp_path / "inf.wav") as reader:
+            reader.read(0, 10000)
+            with pytest.raises(InvalidInputError,
+                               match="inf.wav' contains NaN or infinite samples"):
+                reader.read(8000, 16000)
+
+    def test_truncated_flac(self, tmp_path):
+        data = MUSDB_FLAC.read_bytes()
+        (tmp_path / "half.flac").write_bytes(data[:len(data) // 2])
+        with pytest.raises(InvalidInputError, match="half.flac' is not a readable audio file"):
+            with AudioReader(tmp_path / "half.flac") as reader:
+                for start in range(0, reader.n_samples, 100000):
+                    reader.read(start, min(start + 100000, reader.n_samples))
+
+    def test_file_shorter_than_its_header(self):
+        with AudioReader(MIR1K_WAV) as reader:
+            reader.n_samples += 10  # as an MP3 whose header overestimates its length
+            with pytest.raises(InvalidInputError, match="abjones_1_01.wav' ended after 185856 "
+                                                        "samples; its header declares 185866"):
+                reader.read(100000, 185866)
+
+
+class TestAudioWriter:
+    @staticmethod
+    def _in_blocks(path, audio, rate, **kwargs):
+        with AudioWriter(path, rate, audio.shape[0], **kwargs) as writer:
+            for start in range(0, audio.shape[1], 7000):
+                writer.write(audio[:, start:start + 7000])
+        return writer
+
+    def test_same_file_as_save_audio(self, tmp_path):
+        audio = _tone(channels=2)
+        expected = save_audio(tmp_path / "whole.wav", audio, 16000)
+        writer = self._in_blocks(tmp_path / "blocks.wav", audio, 16000)
+        assert (writer.path, writer.n_samples, writer.subtype) == (
+            tmp_path / "blocks.wav", 16000, "PCM_16")
+        assert writer.peak == pytest.approx(0.4)
+        assert writer.path.read_bytes() == expected.read_bytes()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["blocks.wav", "whole.wav"]
+
+    @pytest.mark.parametrize("suffix, subtype", [(".flac", "PCM_24"), (".wav", "FLOAT"),
+                                                 (".ogg", "VORBIS")])
+    def test_formats(self, tmp_path, suffix, subtype):
+        audio = _tone(channels=2)
+        writer = self._in_blocks(tmp_path / f"out{suffix}", audio, 16000, subtype=subtype)
+        assert sf.info(writer.path).subtype == writer.subtype == subtype
+        loaded, _ = load_audio(writer.path, mono=False)
+        assert loaded.shape == audio.shape
+        if subtype != "VORBIS":
+            np.testing.assert_allclose(loaded, audio, atol=2 ** -23)
+
+    def test_mono_blocks_may_be_1d(self, tmp_path):
+        with AudioWriter(tmp_path / "mono.wav", 16000, 1, subtype="FLOAT") as writer:
+            writer.write(_tone()[:9000])
+            writer.write(_tone()[9000:])
+        np.testing.assert_array_equal(load_audio(writer.path)[0], _tone())
+
+    def test_subtype_chosen_by_peak(self, tmp_path):
+        def by_peak(peak):
+            return "FLOAT" if peak > 1 else "PCM_16"
+
+        quiet = self._in_blocks(tmp_path / "quiet.wav", _tone(channels=2), 16000,
+                                subtype=by_peak)
+        loud = self._in_blocks(tmp_path / "loud.wav", 3 * _tone(channels=2), 16000,
+                               subtype=by_peak)
+        assert (quiet.subtype, loud.subtype) == ("PCM_16", "FLOAT")
+        assert [sf.info(w.path).subtype for w in (quiet, loud)] == ["PCM_16", "FLOAT"]
+        # Staged as float, then encoded: the file save_audio writes.
+        assert quiet.path.read_bytes() == save_audio(tmp_path / "q.wav", _tone(channels=2),
+                                                     16000).read_bytes()
+        np.testing.assert_array_equal(load_audio(loud.path, mono=False)[0],
+                                      3 * _tone(channels=2))
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["loud.wav", "q.wav", "quiet.wav"]
+
+    def test_refuses_to_overwrite_before_writing(self, tmp_path):
+        path = save_audio(tmp_path / "out.wav", _tone(), 16000)
+        before = path.read_bytes()
+        with pytest.raises(FileExistsError,
+                           match="out.wav' already exists; pass overwrite=True to replace it"):
+            AudioWriter(path, 16000, 1)
+        assert path.read_bytes() == before
+        assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
+
+    def test_overwrite_replaces(self, tmp_path):
+        path = save_audio(tmp_path / "out.wav", _tone(), 16000)
+        self._in_blocks(path, -_tone()[None], 16000, overwrite=True)
+        np.testing.assert_allclose(load_audio(path)[0], -_tone(), atol=1 / 32768)
+        assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]
+
+    @pytest.mark.parametrize("error", [OSError("network down"), KeyboardInterrupt()])
+    def test_error_leaves_nothing(self, tmp_path, error):
+        with pytest.raises(type(error)):
+            with AudioWriter(tmp_path / "deeper" / "out.wav", 16000, 1) as writer:
+                writer.write(_tone())
+                raise error
+        assert [p.name for p in tmp_path.iterdir()] == ["deeper"]
+        assert list((tmp_path / "deeper").iterdir()) == []
+
+    def test_failed_overwrite_keeps_old_file(self, tmp_path):
+        path = save_audio(tmp_path / "out.flac", _tone(), 16000)
+        before = path.read_bytes()
+        with pytest.raises(RuntimeError, match="failed"):
+            with AudioWriter(path, 16000, 1, overwrite=True) as writer:
+                writer.write(-_tone())
+                raise RuntimeError("failed")
+        assert path.read_bytes() == before
+        assert [p.name for p in tmp_path.iterdir()] == ["out.flac"]
+
+    def test_file_gets_usual_permissions(self, tmp_path):
+        reference = tmp_path / "reference"
+        reference.write_bytes(b"")
+        writer = self._in_blocks(tmp_path / "out.wav", _tone()[None], 16000)
+        assert writer.path.stat().st_mode == reference.stat().st_mode
+
+    @needs_dev_full
+    @pytest.mark.parametrize("subtype", ["PCM_16", lambda peak: "PCM_24"])
+    def test_full_disk(self, tmp_path, monkeypatch, subtype):
+        reserve = sksep.audio_io._reserve_temporary
+
+        def on_a_full_disk(path):
+            temporary = reserve(path)
+            temporary.unlink()
+            temporary.symlink_to(DEV_FULL)
+            return temporary
+
+        monkeypatch.setattr(sksep.audio_io, "_reserve_temporary", on_a_full_disk)
+        with pytest.raises(DiskFullError, match=r"^the disk is full: '.*out.wav' was not written "
+                                                r"\(no space left in '"):
+            self._in_blocks(tmp_path / "out.wav", _tone(160000, channels=2), 16000,
+                            subtype=subtype)
+        assert list(tmp_path.iterdir()) == []
+
+    def test_clipping_warns_at_commit(self, tmp_path):
+        with AudioWriter(tmp_path / "loud.wav", 8000, 1) as writer:
+            writer.write(np.array([[0.5, -0.5]]))
+            writer.write(np.array([[2.0]]))
+            with pytest.warns(UserWarning, match="audio peaks at 2.000 > 1 and will be clipped "
+                                                 "in the PCM_16 file"):
+                writer.commit()
+        assert load_audio(writer.path)[0].max() == pytest.approx(1.0, abs=1e-4)
+
+    def test_bad_blocks(self, tmp_path):
+        with pytest.raises(InvalidInputError, match="audio contains 1 NaN"):
+            with AudioWriter(tmp_path / "out.wav", 16000, 2) as writer:
+                with pytest.raises(InvalidInputError,
+                                   match=r"audio has shape \(3, 100\); expected \(2, n_samples\) "
+                                         r"for the 2-channel file '.*out.wav'"):
+                    writer.write(np.zeros((3, 100), dtype=np.float32))
+                writer.write(np.array([[0.0, np.nan], [0.0, 0.0]]))
+        assert list(tmp_path.iterdir()) == []
+        writer = self._in_blocks(tmp_path / "done.wav", _tone()[None], 16000)
+        with pytest.raises(InvalidInputError, match="done.wav' is already committed or "
+                                                    "discarded"):
+            writer.write(_tone()[None])
+
+    def test_bad_options(self, tmp_path):
+        with pytest.raises(InvalidInputError,
+                           match=r"has extension '.m4a'; expected one of .wav, .flac, .ogg, .mp3"):
+            AudioWriter(tmp_path / "out.m4a", 16000, 1)
+        with pytest.raises(InvalidInputError,
+                           match="subtype='FLOAT' cannot be stored in a FLAC file"):
+            AudioWriter(tmp_path / "out.flac", 16000, 1, subtype="FLOAT")
+        with pytest.raises(InvalidInputError, match="overwrite='yes' must be one of True, False"):
+            AudioWriter(tmp_path / "out.wav", 16000, 1, overwrite="yes")
+        with pytest.raises(InvalidInputError, match="n_channels=0 must be an integer >= 1"):
+            AudioWriter(tmp_path / "out.wav", 16000, 0)
+        with pytest.raises(InvalidInputError, match="sample_rate=0 must be an integer >= 1"):
+            AudioWriter(tmp_path / "out.wav", 0, 1)
+        (tmp_path / "folder.wav").mkdir()
+        with pytest.raises(InvalidInputError, match="folder.wav' is a directory"):
+            AudioWriter(tmp_path / "folder.wav", 16000, 1, overwrite=True)
         assert [p.name for p in tmp_path.iterdir()] == ["folder.wav"]
