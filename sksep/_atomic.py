@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .exceptions import DiskFullError, OutputLocationError
 
-__all__ = ["atomic_write", "check_folder", "check_writable", "remove_stale_temporaries"]
+__all__ = ["atomic_write", "check_folder", "check_writable", "disk_full_named",
+           "remove_stale_temporaries", "reserve_temporary"]
 
 #: Random bytes in a temporary file's name (written as twice as many hex digits).
 _TOKEN_BYTES = 6
@@ -125,22 +126,32 @@ def atomic_write(path, write, *, overwrite=False):
         The disk (or the quota) filled up; ``path`` was not written.
     """
     path = check_writable(path, overwrite=overwrite)
-    try:
+    with disk_full_named(path):
         path.parent.mkdir(parents=True, exist_ok=True)
         _write_through_temporary(path, write, overwrite)
+    _fsync_directory(path.parent)
+    return path
+
+
+@contextlib.contextmanager
+def disk_full_named(path):
+    """Turn an ``OSError`` meaning "no space left" (a full disk, an exhausted quota)
+    inside the block into a :class:`~sksep.exceptions.DiskFullError` naming ``path``,
+    the file that was not written; other errors pass unchanged."""
+    path = Path(path)
+    try:
+        yield
     except OSError as error:
         if error.errno not in _NO_SPACE:
             raise
         raise DiskFullError(
             f"the disk is full: {str(path)!r} was not written (no space left in "
             f"{str(path.parent)!r}; free some space and run again)") from error
-    _fsync_directory(path.parent)
-    return path
 
 
 def _write_through_temporary(path, write, overwrite):
     """Write a hidden temporary beside ``path``, flush it and rename it onto ``path``."""
-    temporary = _reserve_temporary(path)
+    temporary = reserve_temporary(path)
     try:
         write(temporary)
         with open(temporary, "rb+") as handle:
@@ -166,7 +177,7 @@ def _is_temporary_of(candidate, name):
             and set(token) <= set("0123456789abcdef"))
 
 
-def _reserve_temporary(path):
+def reserve_temporary(path):
     """Create an empty, uniquely named hidden file beside ``path``.
 
     Opened with ``"xb"`` (O_EXCL) rather than :func:`tempfile.mkstemp` so that it gets the

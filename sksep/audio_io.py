@@ -24,11 +24,11 @@ import warnings
 from functools import partial
 from pathlib import Path
 
-import librosa
 import numpy as np
 import soundfile as sf
 
-from ._atomic import _NO_SPACE, _reserve_temporary, atomic_write, check_writable
+from ._atomic import atomic_write, check_writable, disk_full_named, reserve_temporary
+from ._spectral import resample
 from ._validation import check_audio, check_choice, check_int
 from .exceptions import (DiskFullError, InvalidInputError, InvalidParameterTypeError,
                          MissingProgramError)
@@ -106,7 +106,7 @@ def load_audio(path, *, sample_rate=None, mono=True):
         The audio file.
     sample_rate : int, optional
         Sample rate in Hz to return. When it differs from the file's rate the
-        audio is resampled with :func:`librosa.resample` (soxr, high quality);
+        audio is resampled with soxr's high-quality filter (as ``librosa.resample``);
         ``None`` keeps the file's rate.
     mono : bool, default=True
         Down-mix to one channel by averaging the channels. Otherwise keep
@@ -165,7 +165,7 @@ def load_audio(path, *, sample_rate=None, mono=True):
     if mono:
         audio = audio.mean(axis=0)
     if sample_rate is not None and sample_rate != file_rate:
-        audio = librosa.resample(audio, orig_sr=file_rate, target_sr=sample_rate, axis=-1)
+        audio = resample(audio, orig_sr=file_rate, target_sr=sample_rate)
         file_rate = sample_rate
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
 
@@ -746,7 +746,7 @@ class AudioWriter:
         self._staging = self._file = None
         with self._disk_full_named():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._staging = _reserve_temporary(self.path)
+            self._staging = reserve_temporary(self.path)
         try:
             with self._disk_full_named(), _system_errors(self._staging):
                 self._file = sf.SoundFile(_soundfile_name(self._staging), "w",
@@ -758,17 +758,9 @@ class AudioWriter:
             raise
         self._staged = staging
 
-    @contextlib.contextmanager
     def _disk_full_named(self):
         """A full disk as :func:`sksep._atomic.atomic_write` reports it, naming ``path``."""
-        try:
-            yield
-        except OSError as error:
-            if error.errno not in _NO_SPACE:
-                raise
-            raise DiskFullError(
-                f"the disk is full: {str(self.path)!r} was not written (no space left in "
-                f"{str(self.path.parent)!r}; free some space and run again)") from error
+        return disk_full_named(self.path)
 
     def write(self, audio):
         """Append samples to the file.

@@ -556,7 +556,7 @@ class TestAudioWriter:
     @needs_dev_full
     @pytest.mark.parametrize("subtype", ["PCM_16", lambda peak: "PCM_24"])
     def test_full_disk(self, tmp_path, monkeypatch, subtype):
-        reserve = sksep.audio_io._reserve_temporary
+        reserve = sksep.audio_io.reserve_temporary
 
         def on_a_full_disk(path):
             temporary = reserve(path)
@@ -564,7 +564,7 @@ class TestAudioWriter:
             temporary.symlink_to(DEV_FULL)
             return temporary
 
-        monkeypatch.setattr(sksep.audio_io, "_reserve_temporary", on_a_full_disk)
+        monkeypatch.setattr(sksep.audio_io, "reserve_temporary", on_a_full_disk)
         with pytest.raises(DiskFullError, match=r"^the disk is full: '.*out.wav' was not written "
                                                 r"\(no space left in '"):
             self._in_blocks(tmp_path / "out.wav", _tone(160000, channels=2), 16000,

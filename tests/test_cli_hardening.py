@@ -3,8 +3,8 @@ problem is found before any work, and odd input files get a plain message.
 
 Each case runs ``python -m sksep`` in a subprocess as a user would, with the shipped
 model on a one-second clip; a case that must fail before separating is shown to (no
-``separating ...`` status line; in-process, a ``separate_file`` that fails the test if
-called). Tests about writing skip the separation itself (``QUICK_SEPARATION``).
+``separating ...`` status line; in-process, a ``separate_to_files`` that fails the test
+if called). Tests about writing skip the separation itself (``QUICK_SEPARATION``).
 Two conditions cannot be made real in
 a test: a full disk (writes are pointed at ``/dev/full``, which fails every write with
 ENOSPC) and, as root, a read-only folder (root writes into it anyway, so those cases
@@ -37,30 +37,35 @@ STALE = ".vocals.wav.0123456789ab.tmp"  # as sksep._atomic names its temporary f
 #: about writing does not wait for a real separation.
 QUICK_SEPARATION = """
 import numpy as np, sksep.separation
-sksep.separation.separate_file = lambda model, path, **options: (
-    np.zeros((2, 1, 16000), np.float32), 16000)
+sksep.separation.separate_full_band = lambda model, grid, block, rate, **options: (
+    np.zeros((2,) + block.shape, np.float32))
 """
 
-#: Run first in the subprocess: every audio file is written to /dev/full, which fails
-#: with ENOSPC as a full disk does (libsndfile reports it as "System error.").
+#: Run first in the subprocess: every stem's temporary file is a link to /dev/full,
+#: where writes fail with ENOSPC as on a full disk (libsndfile: "System error.").
 FULL_DISK = QUICK_SEPARATION + """
-import soundfile
-_write = soundfile.write
-soundfile.write = lambda file, *args, **kwargs: _write("/dev/full", *args, **kwargs)
+import sksep.audio_io
+_reserve = sksep.audio_io.reserve_temporary
+def _on_a_full_disk(path):
+    temporary = _reserve(path)
+    temporary.unlink()
+    temporary.symlink_to("/dev/full")
+    return temporary
+sksep.audio_io.reserve_temporary = _on_a_full_disk
 """
 
 #: Run first in the subprocess: the first stem is written to its temporary file, which
 #: is named in the marker file, and the process then waits to be terminated.
 WRITE_THEN_WAIT = QUICK_SEPARATION + """
-import os, pathlib, time, soundfile
-_write = soundfile.write
-def _write_then_wait(file, *args, **kwargs):
-    _write(file, *args, **kwargs)
+import os, pathlib, time, sksep.audio_io
+_write = sksep.audio_io.AudioWriter.write
+def _write_then_wait(self, audio):
+    _write(self, audio)
     marker = pathlib.Path(os.environ["MARKER"])
-    marker.with_suffix(".part").write_text(os.path.abspath(file))
+    marker.with_suffix(".part").write_text(os.path.abspath(self._staging))
     marker.with_suffix(".part").replace(marker)  # the test never reads half a name
     time.sleep(600)
-soundfile.write = _write_then_wait
+sksep.audio_io.AudioWriter.write = _write_then_wait
 """
 
 
@@ -94,9 +99,10 @@ def _read_only(monkeypatch, folder):
 
 
 def _refuse_to_separate(monkeypatch):
-    def separate_file(*args, **kwargs):
+    def separate(*args, **kwargs):
         raise AssertionError("separated before the outputs were checked")
-    monkeypatch.setattr(sksep.separation, "separate_file", separate_file)
+    monkeypatch.setattr(sksep.separation, "separate_file", separate)
+    monkeypatch.setattr(sksep.separation, "separate_to_files", separate)
 
 
 def _assert_one_plain_line(stderr, *parts):

@@ -215,7 +215,7 @@ class TestNothingLeftBehind:
     def test_full_disk(self, model, song, tmp_path, monkeypatch):
         # The second stem's temporary file is a link to /dev/full: every write fails
         # with ENOSPC, as on a full disk.
-        reserve = sksep.audio_io._reserve_temporary
+        reserve = sksep.audio_io.reserve_temporary
 
         def on_a_full_disk(path):
             temporary = reserve(path)
@@ -224,7 +224,7 @@ class TestNothingLeftBehind:
                 temporary.symlink_to("/dev/full")
             return temporary
 
-        monkeypatch.setattr(sksep.audio_io, "_reserve_temporary", on_a_full_disk)
+        monkeypatch.setattr(sksep.audio_io, "reserve_temporary", on_a_full_disk)
         with pytest.raises(DiskFullError, match=r"^the disk is full: '.*source1.wav' was not "
                                                 r"written \(no space left in '"):
             separate_to_files(model, song[0], _targets(tmp_path), **BLOCKS)

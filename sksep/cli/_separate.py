@@ -246,33 +246,38 @@ def _separate_song(args, model, names, song, targets, *, progress):
     import warnings
 
     from .. import separation
-    from ..audio_io import file_subtype, save_audio
+    from ..audio_io import file_subtype
 
     say(args, f"separating {str(song)!r} with {args.model!r} at {model.grid_.sample_rate} Hz")
-    estimates, rate = separation.separate_file(
-        model, song, source_names=names, block_seconds=args.block_seconds,
-        high_band=args.high_band, wiener_iterations=args.wiener_iterations,
-        progress=progress)
     song_subtype = file_subtype(song)
-    for name, path in targets.items():
-        estimate = estimates[names.index(name)]
-        peak = max(float(estimate.max()), -float(estimate.min()))  # no |x| copy
-        subtype, note = _stem_encoding(args, song_subtype, peak)
-        with warnings.catch_warnings():  # clipping is told in the note instead
-            warnings.simplefilter("ignore", UserWarning)
-            save_audio(path, estimate, rate, overwrite=args.overwrite, subtype=subtype)
-        result(f"wrote {path}{note}")
+    # Unless the format, --bit-depth or a float song fixes it, a WAV stem's encoding
+    # depends on its peak (float above full scale): chosen once the stem is complete.
+    fixed = (args.format != "wav" or args.bit_depth is not None
+             or _SONG_DEPTHS.get(song_subtype) == "float")
+    subtype = (_stem_encoding(args, song_subtype, 0.0)[0] if fixed
+               else (lambda peak: _stem_encoding(args, song_subtype, peak)[0]))
+    with warnings.catch_warnings():  # clipping is told in the note instead
+        warnings.simplefilter("ignore", UserWarning)
+        written = separation.separate_to_files(
+            model, song, targets, source_names=names, block_seconds=args.block_seconds,
+            high_band=args.high_band, wiener_iterations=args.wiener_iterations,
+            subtype=subtype, overwrite=args.overwrite, progress=progress)
+    for stem in written.values():
+        result(f"wrote {stem.path}{_stem_encoding(args, song_subtype, stem.peak)[1]}")
 
 
 def _plot_song(args, model, names, song, path):
     """Write the figure of the mixture and the masks of the song's first seconds."""
     from .._atomic import atomic_write
-    from ..audio_io import load_audio
+    from .._spectral import resample
+    from ..audio_io import AudioReader
     from ..plotting import plot_masks
 
     model_rate = model.grid_.sample_rate
-    mixture, _ = load_audio(song, sample_rate=model_rate, mono=True)
-    excerpt = mixture[:int(PLOT_SECONDS * model_rate)]
+    with AudioReader(song) as reader:  # only the seconds plotted, not the whole song
+        head = reader.read(0, min(reader.n_samples, int(PLOT_SECONDS * reader.sample_rate)))
+        excerpt = resample(head.mean(axis=0), orig_sr=reader.sample_rate,
+                           target_sr=model_rate)
     record = model.features_.transform([excerpt])[0]
     masks = model.predict_masks([record])[0]
     figure = plot_masks(record, masks, source_names=names)
