@@ -41,16 +41,20 @@ def _checkout(revision, folder):
     return folder
 
 
-def _timed(command, env):
+def _timed(command, env, cwd):
+    # ``cwd`` outside the repository: ``python -m`` puts the working folder first on
+    # sys.path, before PYTHONPATH, so running from the repository would import its sksep.
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL,
+    subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
 def _paired(command, envs, rounds, fresh_cache=False):
-    """Seconds of ``command`` under each env of ``envs`` (before, after), alternating."""
+    """Seconds of ``command`` under each env of ``envs`` (before, after), alternating,
+    and with ``fresh_cache`` the numba kernels each run compiled into its empty cache."""
     times = {name: [] for name in envs}
+    kernels = {name: [] for name in envs}
     for k in range(rounds):
         order = list(envs) if k % 2 == 0 else list(reversed(envs))  # alternate who goes first
         for name in order:
@@ -60,8 +64,9 @@ def _paired(command, envs, rounds, fresh_cache=False):
                 if fresh_cache:
                     env["NUMBA_CACHE_DIR"] = cache
                 times[name].append(_timed([part.replace("{out}", out) for part in command],
-                                          env))
-    return times
+                                          env, cwd=out))
+                kernels[name].append(len(list(Path(cache).rglob("*.nbi"))))
+    return times, kernels
 
 
 def main(argv=None):
@@ -86,14 +91,24 @@ def main(argv=None):
         _checkout(args.before, Path(old))
         envs = {"before": one_thread_env(PYTHONPATH=old),
                 "after": one_thread_env(PYTHONPATH=str(ROOT))}
+        for name, env in envs.items():  # each side imports the sksep it should
+            where = subprocess.run([sys.executable, "-c", "import sksep; print(sksep.__file__)"],
+                                   env=env, cwd=tempfile.gettempdir(), check=True,
+                                   capture_output=True,
+                                   text=True).stdout.strip()
+            expected = Path(env["PYTHONPATH"]) / "sksep" / "__init__.py"
+            if Path(where) != expected:
+                raise SystemExit(f"{name} imports {where}, not {expected}")
         # Warm the numba cache and the file system for both before the warm rows.
         for env in envs.values():
             with tempfile.TemporaryDirectory() as out:
-                _timed(sksep + ["separate", str(SONG), "-o", out, "--quiet"], env)
+                _timed(sksep + ["separate", str(SONG), "-o", out, "--quiet"], env, cwd=out)
         for label, (command, rounds, fresh) in commands.items():
-            times = _paired(command, envs, rounds, fresh_cache=fresh)
+            times, kernels = _paired(command, envs, rounds, fresh_cache=fresh)
             rows[label] = {"rounds": rounds, "before_s": times["before"],
                            "after_s": times["after"],
+                           **({"before_kernels_compiled": kernels["before"],
+                               "after_kernels_compiled": kernels["after"]} if fresh else {}),
                            **ratio_summary(times["before"], times["after"])}
             print(label, rows[label], flush=True)
     lines = ["# Command-line start-up, before and after", "",
@@ -103,11 +118,15 @@ def main(argv=None):
              f"'before' is revision {args.before}, 'after' this tree. Song: "
              f"{SONG.parent.name} (30 s, 44.1 kHz stereo FLAC), shipped model.", "",
              "| command | rounds | before (median s) | after (median s) | before / after "
-             "(median of per-round ratios, range) |", "|---|---:|---:|---:|---|"]
+             "(median of per-round ratios, range) | numba kernels compiled (before / after) |",
+             "|---|---:|---:|---:|---|---|"]
     for label, row in rows.items():
+        compiled = (f"{max(row['before_kernels_compiled'])} / "
+                    f"{max(row['after_kernels_compiled'])}"
+                    if "before_kernels_compiled" in row else "")
         lines.append(f"| `{label}` | {row['rounds']} | {statistics.median(row['before_s']):.2f} "
                      f"| {statistics.median(row['after_s']):.2f} | {row['ratio_median']:.2f} "
-                     f"({row['ratio_min']:.2f}–{row['ratio_max']:.2f}) |")
+                     f"({row['ratio_min']:.2f}–{row['ratio_max']:.2f}) | {compiled} |")
     record = machine(threads=1)
     lines += ["", f"Machine: {record['cpu']}, {record['cores']} cores, load average "
               f"{record['load_average'][0]:.1f} at the end (shared; ratios, not wall times, "
