@@ -160,9 +160,18 @@ def _separate_in_worker(item):
 def _separate_one(args, model, names, song, targets, plot, *, progress):
     """Separate ``song``, write the stems of ``targets`` (``{name: path}``) and, unless
     ``plot`` is None, the figure there."""
-    _separate_song(args, model, names, song, targets, progress=progress)
-    if plot is not None:
-        _plot_song(args, model, names, song, plot)
+    from .._atomic import remove_stale_temporaries
+
+    try:
+        _separate_song(args, model, names, song, targets, progress=progress)
+        if plot is not None:
+            _plot_song(args, model, names, song, plot)
+    except BaseException:
+        # Ctrl-C or SIGTERM can land between a temporary file's creation and the code
+        # that removes it on unwinding; nothing else writes this song's targets.
+        for path in [*targets.values(), *([plot] if plot is not None else [])]:
+            remove_stale_temporaries(path)
+        raise
 
 
 def _songs(paths):
