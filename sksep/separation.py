@@ -624,7 +624,16 @@ def _stem_targets(stem_paths, names, n_sources):
 
 
 class StemFile(NamedTuple):
-    """One stem written by :func:`separate_to_files`."""
+    """One stem written by :func:`separate_to_files`.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from sksep.separation import StemFile
+    >>> stem = StemFile(Path("stems/song/vocals.wav"), peak=1.2, subtype="FLOAT")
+    >>> stem.peak > 1, stem.subtype     # above full scale: kept as float, not clipped
+    (True, 'FLOAT')
+    """
 
     #: The file written.
     path: Path
