@@ -20,6 +20,7 @@ import soundfile as sf
 from sksep.cli import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, main
 from sksep.cli._jobs import run_in_processes
 from test_cli import cli_environment, sksep_cli, sksep_command
+from test_cli_train import DEFAULT_SIGINT  # the runner may have been started ignoring SIGINT
 
 MODEL = "chimera-mir1k"
 
@@ -131,7 +132,8 @@ class TestJobs:
     def test_interrupted(self, long_album, tmp_path, target, signal_name, code, message):
         out = tmp_path / "out"
         process = subprocess.Popen(
-            sksep_command("separate", long_album, "--jobs", "2", "--out", out),
+            sksep_command("separate", long_album, "--jobs", "2", "--out", out,
+                          prelude=DEFAULT_SIGINT),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=cli_environment(), start_new_session=True)
         try:
