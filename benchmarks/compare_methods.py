@@ -38,6 +38,9 @@ from _common import MIR1K, RESULTS, atomic_write_text, json_safe, machine, write
 #: singer's clips; the other songs of both singers train).
 VALIDATION_SONGS = ("abjones_5", "amy_9")
 
+#: Where every run's fitted model is kept (ignored by git; float16 ``.sksep`` files).
+MODELS = Path(__file__).resolve().parent / "_work" / "compare_methods"
+
 #: Families of rows: one panel of learning curves each.
 FAMILIES = {
     "deep clustering": ("dc", "chimera"),
@@ -45,10 +48,15 @@ FAMILIES = {
                           "cc_sigmoid"),
     "convolutional": ("dnn", "cnn_mse", "cnn_nll", "cnn_nll_equal"),
     "U-Net": ("unet", "uhnet"),
+    # Levers of the quality issue (15) screened at the same budget against "chimera".
+    "Chimera levers": ("chimera", "chimera_psa", "chimera_wkm", "chimera_linear"),
 }
 
-#: The rows run by default, in queue order (``cnn_nll_equal``, the paper's unweighted NLL,
-#: runs only when asked with ``--only``).
+#: Rows that run only when asked with ``--only``: the paper's unweighted NLL and the
+#: quality issue's levers.
+EXTRA_ROWS = ("cnn_nll_equal", "chimera_psa", "chimera_wkm", "chimera_linear")
+
+#: The rows run by default, in queue order (:data:`EXTRA_ROWS` are not among them).
 DEFAULT_ROWS = ("dc", "chimera", "cc_tied_spherical", "cc_sigmoid", "dnn", "cnn_mse",
                 "cnn_nll", "unet", "uhnet", "cc_spherical", "cc_tied_diag", "cc_diag")
 
@@ -77,6 +85,18 @@ def make_estimator(row, seed):
     if row == "chimera":
         return ("Chimera, alpha 0.1", ChimeraSeparator(alpha=0.1, **recurrent(), **common),
                 ["mi", "dc"])
+    if row.startswith("chimera_"):
+        lever = {"chimera_psa": ("MI head: truncated phase-sensitive target",
+                                 dict(mi_objective="psa")),
+                 "chimera_wkm": ("DC head: whitened K-means objective",
+                                 dict(dc_objective="wkm")),
+                 "chimera_linear": ("linear-frequency features and masks (257 bins)",
+                                    dict(features=MelFeatures(frequency_scale="linear")))}
+        if row in lever:
+            text, settings = lever[row]
+            return (f"Chimera, alpha 0.1, {text}",
+                    ChimeraSeparator(alpha=0.1, **settings, **recurrent(), **common),
+                    ["mi", "dc"])
     if row.startswith("cc_"):
         covariance = None if row == "cc_sigmoid" else row[3:]
         label = ("class-conditional, sigmoid baseline" if covariance is None
@@ -138,8 +158,11 @@ def _epoch_recorder():
     return EpochRecorder()
 
 
-def run_one(row, seed, budget, train, valid, test, max_test_clips):
-    """Train and score one row with one seed; the JSON-ready result."""
+def run_one(row, seed, budget, train, valid, test, max_test_clips, model_path=None):
+    """Train and score one row with one seed; the JSON-ready result.
+
+    With ``model_path``, the fitted estimator is also saved there (float16), so the best
+    seed of a family can be shipped without training it again."""
     import torch
     from sksep import IdealBinaryMask
     from sksep.callbacks import TimeBudget
@@ -152,6 +175,9 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips):
     wall, cpu = time.perf_counter(), time.process_time()
     est.fit(*train, validation_data=valid)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if model_path is not None:
+        model_path.parent.mkdir(parents=True, exist_ok=True)
+        est.save(model_path, overwrite=True, half=True)
     keys = ("epoch", "train_loss", "valid_loss", "dur", "cpu", "beta", "priors")
     history = [{k: entry[k] for k in keys if k in entry} for entry in est.history_]
     result = {"row": row, "label": label, "seed": seed, "budget_cpu_seconds": budget,
@@ -236,8 +262,9 @@ def command_run(args):
                 continue
             try:
                 print(f"{time.strftime('%H:%M:%S')} {row} seed {seed}: training", flush=True)
+                model = MODELS / folder.name / f"{row}-seed{seed}.sksep"
                 result = run_one(row, seed, args.budget, train, valid,
-                                 (list(test.X), list(test.Y)), args.max_test_clips)
+                                 (list(test.X), list(test.Y)), args.max_test_clips, model)
                 atomic_write_text(target, json.dumps(result, indent=1) + "\n")
                 test_scores = result["test"]
                 print(f"{time.strftime('%H:%M:%S')} {row} seed {seed}: {result['epochs']} "
@@ -293,7 +320,7 @@ def table(results, budget):
     lines = ["| " + " | ".join(header) + " |",
              "|" + "|".join(["---"] * 2 + ["---:"] * (len(header) - 2)) + "|"]
     summary = {}
-    order = [row for family in FAMILIES.values() for row in family]
+    order = list(dict.fromkeys(row for family in FAMILIES.values() for row in family))
     for row in order:
         runs = results.get(row)
         if not runs:
@@ -322,6 +349,76 @@ def table(results, budget):
                    for metric in ("SI-SDRi", "GNSDR", "GSIR", "GSAR")
                    if values(part, source, metric)}}
     return "\n".join(lines), summary
+
+
+#: Each paper's finding as ``(paper, claim, (row, head) better, (row, head) worse)``.
+FINDINGS = (
+    ("Luo et al. 2017", "the Chimera MI head is at least as good as DC alone",
+     ("chimera", "mi"), ("dc", "-")),
+    ("Luo et al. 2017", "the Chimera DC head is usable on its own (close to DC alone)",
+     ("chimera", "dc"), ("dc", "-")),
+    ("Seetharaman et al. 2018", "the tied spherical GMM is at least as good as the "
+     "mask-inference (sigmoid) baseline", ("cc_tied_spherical", "-"), ("cc_sigmoid", "-")),
+    ("Roma et al. 2016", "the context CNN beats the DNN", ("cnn_mse", "-"), ("dnn", "-")),
+    ("Roma et al. 2016", "the context CNN (NLL) beats the DNN", ("cnn_nll", "-"), ("dnn", "-")),
+    ("Xi 2020", "the UH-net beats the U-Net", ("uhnet", "-"), ("unet", "-")),
+)
+
+
+def _paired_difference(results, better, worse, part, metric="SI-SDRi"):
+    """Per-seed differences ``better - worse`` of the vocals' ``metric`` (seeds both ran)."""
+    def by_seed(row, head):
+        return {r["seed"]: r[part][head]["vocals"][metric] for r in results.get(row, [])
+                if head in r[part] and r[part][head]["vocals"].get(metric) is not None}
+    a, b = by_seed(*better), by_seed(*worse)
+    return [a[seed] - b[seed] for seed in sorted(set(a) & set(b))]
+
+
+def _budget_note(results, row, budget):
+    runs = results[row]
+    epochs = statistics.fmean(_completed(r["history"]) for r in runs)
+    flat = [_flattening(r["history"], budget) for r in runs]
+    flat = [f for f in flat if f == f]
+    return (f"{runs[0]['label']}: {epochs:.0f} epochs"
+            + (f", validation loss still {100 * statistics.fmean(flat):.0f} % lower in the "
+               "last quarter" if flat else ", every epoch in the first quarter"))
+
+
+def findings(results, budget):
+    """One line per paper finding: the paired per-seed difference on the test clips
+    (mean ± standard deviation over seeds) and on the validation songs, a verdict
+    ('holds' when the mean difference is above one standard deviation above 0, 'does not
+    hold' when below minus one, else 'not separable at these seeds') and each row's epochs
+    and flattening in the budget."""
+    lines, records = [], []
+    for paper, claim, better, worse in FINDINGS:
+        if better[0] not in results or worse[0] not in results:
+            continue
+        test = _paired_difference(results, better, worse, "test")
+        valid = _paired_difference(results, better, worse, "validation")
+        if not test:
+            continue
+        mean, spread, n = _mean_std(test)
+        spread_or_zero = spread if spread == spread else 0.0
+        if "usable" in claim:
+            verdict = ("holds" if mean > -1.0 and all(
+                r["test"][better[1]]["vocals"]["SI-SDRi"] > 0 for r in results[better[0]])
+                else "does not hold")
+        elif mean - spread_or_zero > 0:
+            verdict = "holds"
+        elif mean + spread_or_zero < 0:
+            verdict = "does not hold"
+        else:
+            verdict = "not separable at these seeds"
+        records.append({"paper": paper, "claim": claim, "better": better, "worse": worse,
+                        "test_difference": test, "validation_difference": valid,
+                        "verdict": verdict})
+        lines.append(
+            f"* **{paper}: {claim}** — {verdict} here: vocals SI-SDRi difference "
+            f"{_cell(test)} dB on the test clips, {_cell(valid)} dB on the validation songs "
+            f"({n} seeds, paired by seed). Budget: {_budget_note(results, better[0], budget)};"
+            f" {_budget_note(results, worse[0], budget)}.")
+    return lines, records
 
 
 def plot(results, budget, path):
@@ -388,6 +485,12 @@ def command_report(args):
         "Published vocal GNSDR on MIR-1K for scale (full-size models, different budgets): "
         + "; ".join(f"{k}: {v:.2f} dB" for k, v in PUBLISHED.items()) + ".", "",
         "![learning curves](compare_methods.png)", ""]
+    finding_lines, finding_records = findings(results, args.budget)
+    if finding_lines:
+        lines += ["## Do the papers' findings hold here?", "",
+                  "Differences are per seed (the same seed trains both rows), vocals "
+                  "SI-SDRi, better row minus worse row as the paper orders them.", "",
+                  *finding_lines, ""]
     gmm = [(r["label"], r["seed"], r["best_epoch"], r.get("priors"), r["history"])
            for row in FAMILIES["class-conditional"] for r in results.get(row, [])
            if r.get("priors")]
@@ -409,6 +512,7 @@ def command_report(args):
     markdown = "\n".join(lines)
     write_report(args.output,
                  json_safe({"budget_cpu_seconds": args.budget, "rows": summary,
+                            "findings": finding_records,
                             "validation_songs": list(VALIDATION_SONGS), "machines": machines,
                             "runs": len(runs), "machine": machine()}), markdown)
     plot(results, args.budget, args.output.with_suffix(".png"))

@@ -1,0 +1,312 @@
+"""Training speed of the shipped recipe: what this CPU offers, each as a paired ratio (issue 18).
+
+The training step measured is the one ``benchmarks/train_shipped_model.py`` runs: a
+``ChimeraSeparator`` (2 x 300 BLSTM, alpha 0.1, D 20, mMSA, dropout 0.3, Adam, 100-frame
+segments, batches of 16) on MIR-1K training clips, built with
+:meth:`~sksep.separators._neural.NeuralSeparator.training_problem` (the network,
+objective and segments ``fit`` uses) and driven by a bare loop
+``zero_grad / forward / objective / backward / step`` over the same collated batches.
+
+Each variant runs in paired rounds against the current code (float32, eager, batches of
+16, one thread), the two back to back in every round; the result is the median (and
+range) over rounds of ``frames/s(variant) / frames/s(current)``, with the loss both reach
+after the same batches from the same initial weights (same numerics => same loss):
+
+* ``bf16``: bfloat16 compute, float32 weights and loss. ``torch.autocast("cpu")`` cannot
+  run ``nn.LSTM`` here (oneDNN has no bfloat16 LSTM primitive for this CPU), so the LSTM
+  runs on bfloat16 copies of its weights (``torch.func.functional_call``; the gradients
+  reach the float32 weights) and the linear layers under autocast;
+* ``compile``: ``torch.compile(module)`` (inductor, CPU); its compile time is reported
+  apart and the first call is excluded from the rounds;
+* ``batch 32`` / ``batch 64``: the same segments in larger batches (frames/s only: a
+  larger batch is a different optimisation, so its loss is not compared);
+* ``2 threads``: ``torch.set_num_threads(2)`` in the same process (needs both cores
+  idle to mean anything);
+* ``2 processes``: two processes of one thread each training at the same time (what
+  ``GridSearchCV(n_jobs=2)`` does), total frames/s against one process alone.
+
+The CPU's vector extensions (``/proc/cpuinfo``) and torch's CPU capability are recorded:
+whether bfloat16 can pay depends on them.
+
+Usage::
+
+    python benchmarks/bench_training_speed.py [--quick] [--rounds N] [--variants ...]
+"""
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from _common import (MIR1K, RESULTS, machine, machine_line, one_thread_env, ratio_summary,
+                     write_report)
+
+VARIANTS = ("bf16", "compile", "batch 32", "batch 64", "2 threads", "2 processes")
+
+#: The shipped recipe's network (``train_shipped_model.py``'s defaults).
+RECIPE = dict(alpha=0.1, embedding_dim=20, mi_objective="mmsa", hidden_size=300,
+              num_layers=2, dropout=0.3, optimizer="adam", lr=1e-3, segment_frames=100,
+              batch_size=16)
+
+
+def cpu_extensions():
+    """The vector extensions relevant to bfloat16 that this CPU reports."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        flags = []
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+    return {"flags": [f for f in wanted if f in flags],
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def problem(n_clips):
+    """``(module, objective, segments)`` of the shipped recipe on ``n_clips`` clips."""
+    from sksep import ChimeraSeparator
+    from sksep.datasets import load_mir1k
+
+    data = load_mir1k(MIR1K, "train", max_clips=n_clips)
+    est = ChimeraSeparator(**RECIPE, max_epochs=1, random_state=0)
+    est.fit(data.X[:2], data.Y[:2])  # fixes the features, grid and number of sources
+    module, objective, dataset = est.training_problem(data.X, data.Y)
+    return module, objective, dataset
+
+
+def batches_of(dataset, batch_size, n_frames):
+    """The first ``n_frames`` training frames of ``dataset`` in batches, collated once."""
+    n_segments = max(1, n_frames // dataset.segment_frames)
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(dataset, range(
+        min(n_segments, len(dataset)))), batch_size=batch_size)
+    return list(loader)
+
+
+class _Bfloat16LSTM(torch.nn.Module):
+    """``lstm`` run on bfloat16 copies of its weights; the gradients reach its float32
+    weights through the copies."""
+
+    def __init__(self, lstm):
+        super().__init__()
+        self.lstm = lstm
+
+    def forward(self, x, *args):
+        from torch.func import functional_call
+
+        weights = {k: v.to(torch.bfloat16) for k, v in self.lstm.named_parameters()}
+        with torch.autocast("cpu", enabled=False):
+            return functional_call(self.lstm, weights, (x.to(torch.bfloat16), *args))
+
+
+def _bf16_forward(module):
+    """``forward`` of ``module`` (changed in place) with its LSTMs on bfloat16 weight
+    copies and the rest under CPU autocast; outputs in float32."""
+    for parent in list(module.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, torch.nn.LSTM):
+                setattr(parent, name, _Bfloat16LSTM(child))
+
+    def forward(features):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            out = module(features)
+        return tuple(o.float() for o in out) if isinstance(out, tuple) else out.float()
+    return forward
+
+
+def trainer(module, objective, batches, *, variant=None):
+    """A fresh copy of ``module`` and its Adam optimiser; returns ``run()`` that trains
+    one pass over ``batches`` and gives the last loss."""
+    torch.manual_seed(0)
+    model = copy.deepcopy(module)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=RECIPE["lr"])
+    forward = model
+    if variant == "bf16":
+        forward = _bf16_forward(model)
+    elif variant == "compile":
+        forward = torch.compile(model)
+
+    def run():
+        torch.manual_seed(1)  # the same dropout draws for every variant
+        for features, targets in batches:
+            optimizer.zero_grad()
+            loss = objective(forward(features), targets)
+            loss.backward()
+            optimizer.step()
+        return float(loss.detach())
+    return run
+
+
+def _timed(run):
+    start = time.perf_counter()
+    loss = run()
+    return time.perf_counter() - start, loss
+
+
+def paired(base, variant, rounds, frames, variant_frames=None):
+    """Paired rounds (order alternating); frames/s ratios variant / base."""
+    variant_frames = variant_frames or frames
+    a, b = [], []
+    for i in range(rounds):
+        order = (base, variant) if i % 2 == 0 else (variant, base)
+        times = {run: _timed(run)[0] for run in order}
+        a.append(times[base])
+        b.append(times[variant])
+    fps_a = [frames / t for t in a]
+    fps_b = [variant_frames / t for t in b]
+    return {"rounds": rounds, **ratio_summary(fps_b, fps_a),
+            "current_fps": statistics.median(fps_a), "variant_fps": statistics.median(fps_b)}
+
+
+def losses_from_same_start(module, objective, batches, variant, passes=2):
+    """Loss after ``passes`` passes over ``batches`` from the same initial weights and
+    dropout draws: current code, then ``variant`` (same numerics give the same loss)."""
+    current = trainer(module, objective, batches)
+    other = trainer(module, objective, batches, variant=variant)
+    for _ in range(passes):
+        a, b = current(), other()
+    return {"current_loss": a, "variant_loss": b}
+
+
+def child_throughput(n_clips, n_frames, repeats):
+    """Frames/s of one training process of one thread (run as ``--child``)."""
+    torch.set_num_threads(1)
+    module, objective, dataset = problem(n_clips)
+    batches = batches_of(dataset, RECIPE["batch_size"], n_frames)
+    frames = sum(f.shape[0] * f.shape[1] for f, _ in batches)
+    run = trainer(module, objective, batches)
+    run()  # warm-up
+    start = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return {"frames": frames * repeats, "seconds": time.perf_counter() - start}
+
+
+def processes(n, n_clips, n_frames, repeats):
+    """Total frames/s of ``n`` one-thread training processes started together."""
+    command = [sys.executable, str(Path(__file__).resolve()), "--child",
+               "--clips", str(n_clips), "--frames", str(n_frames), "--repeats", str(repeats)]
+    children = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
+                                 env=one_thread_env()) for _ in range(n)]
+    results = [json.loads(child.communicate()[0].strip().splitlines()[-1])
+               for child in children]
+    if any(child.returncode for child in children):
+        raise RuntimeError("a training child process failed")
+    return sum(r["frames"] / r["seconds"] for r in results)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--clips", type=int, default=8)
+    parser.add_argument("--frames", type=int, default=6400,
+                        help="training frames per timed pass (default: 4 batches of 16)")
+    parser.add_argument("--repeats", type=int, default=3, help="passes per child process")
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child_throughput(args.clips, args.frames, args.repeats)))
+        return None
+    rounds = args.rounds or (2 if args.quick else 6)
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    module, objective, dataset = problem(args.clips)
+    batches = batches_of(dataset, RECIPE["batch_size"], args.frames)
+    frames = sum(f.shape[0] * f.shape[1] for f, _ in batches)
+    base = trainer(module, objective, batches)
+    base()  # warm-up
+    rows = {}
+    for variant in args.variants:
+        print(f"{time.strftime('%H:%M:%S')} {variant}", flush=True)
+        try:
+            rows[variant] = measure(variant, module, objective, dataset, base, batches,
+                                    frames, rounds, args)
+        except Exception as error:  # noqa: BLE001 -- recorded, the other variants go on
+            rows[variant] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+        torch.set_num_threads(1)
+        print(f"  {rows[variant]}", flush=True)
+    result = {"benchmark": "training_speed", "recipe": RECIPE, "quick": args.quick,
+              "rounds": rounds, "clips": args.clips, "frames_per_pass": frames,
+              "cpu": cpu_extensions(), "rows": rows, "machine": machine(),
+              "seconds": time.perf_counter() - start, "torch": torch.__version__}
+    write_report(RESULTS / "training_speed", result, markdown(result))
+    return result
+
+
+def markdown(result):
+    """The table of ``result`` (one row per variant)."""
+    cpu = result["cpu"]
+    lines = [
+        "# Training speed of the shipped recipe", "",
+        f"Produced by `python benchmarks/bench_training_speed.py"
+        f"{' --quick' if result['quick'] else ''}`: the shipped recipe's training step "
+        f"(ChimeraSeparator 2 x 300 BLSTM, D 20, mMSA, dropout 0.3, Adam, 100-frame segments, "
+        f"batches of 16) on {result['clips']} MIR-1K training clips, "
+        f"{result['frames_per_pass']} frames per timed pass; each variant against the current "
+        f"code (float32, eager, batches of 16, one thread) in {result['rounds']} paired rounds "
+        f"(order alternating). Ratio: median (range) of per-round frames/s variant / "
+        f"current; > 1 is faster. CPU: {', '.join(cpu['flags']) or 'no AVX2'} "
+        f"(torch CPU capability {cpu['torch_cpu_capability']}).", "",
+        "| variant | frames/s ratio | current frames/s | variant frames/s | loss current / "
+        "variant (same start) | note |",
+        "|---|---|---:|---:|---|---|"]
+    for name, row in result["rows"].items():
+        if "error" in row:
+            lines.append(f"| {name} | failed | | | | {row['error']} |")
+            continue
+        loss = (f"{row['current_loss']:.4f} / {row['variant_loss']:.4f}"
+                if "variant_loss" in row else "")
+        note = (f"first pass (compiling) {row['first_pass_seconds']:.0f} s"
+                if "first_pass_seconds" in row else "")
+        lines.append(f"| {name} | {row['ratio_median']:.2f} ({row['ratio_min']:.2f}–"
+                     f"{row['ratio_max']:.2f}) | {row['current_fps']:.0f} | "
+                     f"{row['variant_fps']:.0f} | {loss} | {note} |")
+    lines += ["", machine_line(result["machine"]), ""]
+    return "\n".join(lines)
+
+
+def measure(variant, module, objective, dataset, base, batches, frames, rounds, args):
+    """One variant's row (see the module docstring)."""
+    if variant == "bf16":
+        return {**paired(base, trainer(module, objective, batches, variant="bf16"),
+                         max(2, rounds // 3), frames),
+                **losses_from_same_start(module, objective, batches, "bf16")}
+    if variant == "compile":
+        run = trainer(module, objective, batches, variant="compile")
+        compile_seconds, _ = _timed(run)
+        return {**paired(base, run, rounds, frames), "first_pass_seconds": compile_seconds,
+                **losses_from_same_start(module, objective, batches, "compile")}
+    if variant.startswith("batch"):
+        size = int(variant.split()[1])
+        larger = batches_of(dataset, size, args.frames)
+        larger_frames = sum(f.shape[0] * f.shape[1] for f, _ in larger)
+        run = trainer(module, objective, larger)
+        run()
+        return paired(base, run, rounds, frames, larger_frames)
+    if variant == "2 threads":
+        def two_threads():
+            torch.set_num_threads(2)
+            try:
+                return base()
+            finally:
+                torch.set_num_threads(1)
+        return paired(base, two_threads, rounds, frames)
+    single, double = [], []
+    for _ in range(max(1, rounds // 2)):
+        single.append(processes(1, args.clips, args.frames, args.repeats))
+        double.append(processes(2, args.clips, args.frames, args.repeats))
+    return {"rounds": len(single), **ratio_summary(double, single),
+            "current_fps": statistics.median(single), "variant_fps": statistics.median(double)}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,56 @@
+"""``benchmarks/compare_methods.py``: the papers' findings are judged from paired seeds."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def compare(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("compare_methods",
+                                                  BENCHMARKS / "compare_methods.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(row, seed, test, valid, head="-", epochs=4):
+    history = [{"epoch": e + 1, "cpu": 60.0 * (e + 1), "valid_loss": 1.0 / (e + 1)}
+               for e in range(epochs)]
+    score = lambda value: {head: {"vocals": {"SI-SDRi": value}}}  # noqa: E731
+    return {"row": row, "label": row, "seed": seed, "history": history,
+            "test": score(test), "validation": score(valid)}
+
+
+def _results(better, worse):
+    """Rows ``uhnet`` / ``unet`` with per-seed test scores ``better`` / ``worse``."""
+    return {"uhnet": [_run("uhnet", s, v, v) for s, v in enumerate(better)],
+            "unet": [_run("unet", s, v, v) for s, v in enumerate(worse)]}
+
+
+@pytest.mark.parametrize("better, worse, verdict", [
+    ([6.0, 6.2, 6.1], [5.0, 5.1, 5.0], "holds"),
+    ([4.0, 4.2, 4.1], [5.0, 5.1, 5.0], "does not hold"),
+    ([5.0, 5.8, 4.4], [5.0, 5.1, 5.0], "not separable at these seeds"),
+])
+def test_verdict_follows_the_paired_differences(compare, better, worse, verdict):
+    lines, records = compare.findings(_results(better, worse), budget=240)
+    (record,) = records
+    assert record["paper"] == "Xi 2020"
+    assert record["verdict"] == verdict
+    assert record["test_difference"] == pytest.approx([b - w for b, w in zip(better, worse)])
+    assert f"— {verdict} here" in lines[0]
+
+
+def test_differences_pair_seeds_that_both_rows_ran(compare):
+    results = _results([6.0, 7.0, 8.0], [5.0, 5.0])  # seed 2 of the U-Net is missing
+    _, (record,) = compare.findings(results, budget=240)
+    assert record["test_difference"] == pytest.approx([1.0, 2.0])
+
+
+def test_rows_without_results_are_left_out(compare):
+    assert compare.findings({"unet": _results([1.0], [1.0])["unet"]}, budget=240) == ([], [])
