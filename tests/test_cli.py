@@ -218,6 +218,22 @@ class TestSeparate:
                      "--out", str(out), "-q"]) == 0
         assert sf.info(out / songs[0].stem / "vocals.wav").frames == 48001
 
+    def test_int8_option_separates_like_the_float_model(self, workspace, songs, capsys):
+        out = {}
+        for flags in ([], ["--int8"]):
+            out[bool(flags)] = workspace / f"int8-{bool(flags)}"
+            assert main(["separate", str(songs[0]), "--out", str(out[bool(flags)]), "-q",
+                         *flags]) == 0
+        for stem in ("vocals", "accompaniment"):
+            plain, _ = sf.read(out[False] / songs[0].stem / f"{stem}.wav", dtype="float32")
+            int8, _ = sf.read(out[True] / songs[0].stem / f"{stem}.wav", dtype="float32")
+            assert not np.array_equal(plain, int8)  # int8 layers did run
+            assert sksep.metrics.si_sdr(plain, int8) > 20.0
+        assert main(["separate", str(songs[0]), "--int8", "--device", "cuda", "--out",
+                     str(workspace / "int8-cuda")]) == 2
+        assert "--int8 runs the network on the CPU" in capsys.readouterr().err
+        assert not (workspace / "int8-cuda").exists()
+
     @pytest.mark.parametrize("model", ["tiny", *sksep.available_models()])
     def test_each_available_model(self, workspace, songs, tiny_model, model):
         out = workspace / f"model-{model}"

@@ -18,24 +18,49 @@ HEAD_HELP = ("Chimera models: predict with the mask-inference head (mi, soft mas
 
 
 def prediction_options():
-    """A parent parser with ``--head`` and ``--device``."""
+    """A parent parser with ``--head``, ``--device`` and ``--int8``."""
     prediction = argparse.ArgumentParser(add_help=False)
     prediction.add_argument("--head", choices=("mi", "dc"), default=None, help=HEAD_HELP)
     prediction.add_argument("--device", choices=("cpu", "cuda"), default=None,
                             help="where the network runs (default cpu); cuda needs a GPU "
                                  "and a CUDA build of torch, else exit code 2")
+    prediction.add_argument("--int8", action="store_true",
+                            help="run the model's LSTM and linear layers in int8 on the CPU "
+                                 "(dynamic quantisation: about 0.7x the network's time for "
+                                 "chimera-mir1k, its scores unchanged to 0.01 dB; not with "
+                                 "--device cuda)")
     return prediction
 
 
 def load_model(args):
-    """The fitted separator named by ``--model``, with ``--head`` and ``--device`` applied,
-    and its source names."""
+    """The fitted separator named by ``--model``, with ``--head``, ``--device`` and
+    ``--int8`` applied, and its source names."""
     from .._api import configured, named_model
+    from ..separation import final_step
 
+    if getattr(args, "int8", False) and args.device not in (None, "cpu"):
+        raise UsageError(f"--int8 runs the network on the CPU; it cannot be combined with "
+                         f"--device {args.device}")
     model, names = named_model(args.model)
     with usage_errors():
         model = configured(model, head=args.head, device=args.device, copy_first=False)
+        if getattr(args, "int8", False):
+            model = _int8(model, final_step(model))
     return model, names
+
+
+def _int8(model, separator):
+    """``model`` (a separator or a Pipeline ending in one) with its separator quantized."""
+    from ..exceptions import InvalidInputError
+
+    if not hasattr(separator, "quantized"):
+        raise InvalidInputError(f"--int8 applies to neural separators; this model is a "
+                                f"{type(separator).__name__}")
+    quantized = separator.quantized()
+    if separator is model:
+        return quantized
+    model.steps[-1] = (model.steps[-1][0], quantized)
+    return model
 
 
 def check_cluster_names(args, model, names):
