@@ -46,8 +46,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseSeparator
 from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
-from ._training import (AcceleratedSeparationNet, KeepBestWeights, SegmentDataset,
-                        SeparationNet, bare_module, segmentwise)
+from ._training import (AcceleratedSeparationNet, InferenceNet, KeepBestWeights,
+                        SegmentDataset, SeparationNet, bare_module, segmentwise)
 from .._validation import (InvalidInputError, check_choice, check_int,
                           check_real, check_sources)
 from .._device import check_device
@@ -522,8 +522,9 @@ class NeuralSeparator(BaseSeparator):
         return self
 
     def _make_net(self, module, *, max_epochs, callbacks=(), train_split=None,
-                  accelerator=None):
-        """The skorch net that trains ``module``.
+                  accelerator=None, inference=False):
+        """The skorch net that trains ``module`` (with ``inference``, one that only
+        predicts with it: :class:`~sksep.separators._training.InferenceNet`).
 
         With an ``accelerate.Accelerator`` the net is an
         :class:`~sksep.separators._training.AcceleratedSeparationNet`: the accelerator places the
@@ -542,6 +543,9 @@ class NeuralSeparator(BaseSeparator):
             callbacks=list(callbacks),
             verbose=self.verbose,
         )
+        if inference:  # no optimizer, so no optimizer settings (skorch refuses them)
+            del settings["optimizer__weight_decay"]
+            return InferenceNet(module, device=self.device, **settings)
         if accelerator is None:
             return SeparationNet(module, device=self.device, **settings)
         # The module is unwrapped once, at the end of fit, not after each curriculum
@@ -643,7 +647,7 @@ class NeuralSeparator(BaseSeparator):
         self._check_stored_sizes(state_dict)
         module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
         module.load_state_dict(state_dict)
-        self.net_ = self._make_net(module, max_epochs=0).initialize()
+        self.net_ = self._make_net(module, max_epochs=0, inference=True).initialize()
         self.net_.module_.eval()
         self.history_ = self.net_.history
         return self

@@ -4,7 +4,8 @@
   (Luo et al. train on 100-frame segments), padding short clips and marking the
   padding in ``valid``.
 * :class:`SeparationNet` is a small skorch ``NeuralNet`` whose ``get_loss``
-  delegates to an objective function ``objective(outputs, targets) -> loss``.
+  delegates to an objective function ``objective(outputs, targets) -> loss``;
+  :class:`InferenceNet` is the same net without an optimizer, for loaded models.
 * :class:`KeepBestWeights` restores the weights of the epoch with the lowest
   validation loss at the end of training.
 * :class:`AcceleratedSeparationNet` is the same net with skorch's
@@ -26,7 +27,7 @@ from skorch.utils import to_tensor
 
 from .._inference import overlap_add, segment_starts
 
-__all__ = ["SegmentDataset", "SeparationNet", "KeepBestWeights", "segmentwise",
+__all__ = ["SegmentDataset", "SeparationNet", "InferenceNet", "KeepBestWeights", "segmentwise",
            "module_function", "AcceleratedSeparationNet", "bare_module"]
 
 
@@ -98,6 +99,16 @@ class SeparationNet(NeuralNet):
         except KeyboardInterrupt:
             self.interrupted_ = True
             raise
+
+
+class InferenceNet(SeparationNet):
+    """:class:`SeparationNet` of a separator read from a model file: it predicts, so no
+    optimizer is built. Building a torch optimizer imports ``torch._dynamo`` (about
+    1.6 s of a command's start-up); ``fit`` trains a new net of its own."""
+
+    def initialize_optimizer(self, triggered_directly=None):
+        self.optimizer_ = None
+        return self
 
 
 class _ObjectiveOnly:
