@@ -370,8 +370,23 @@ def features_section(data, notes):
     return lines
 
 
+def peers_section(data, notes):
+    """``bench_peers.py``'s report, from its JSON; nothing when it was not run (the
+    environments it builds take minutes, so it is not part of ``run_all.py``)."""
+    if data is None:
+        return []
+    from bench_peers import report_markdown  # the same text as results/peers.md
+
+    lines = [("#" + line if line.startswith("#") else line)
+             for line in report_markdown(data).strip().splitlines()] + [""]
+    if notes.get("peers"):
+        lines += [notes["peers"], ""]
+    return lines
+
+
 #: Reports written as Markdown by their own scripts, included as they are.
-STANDALONE_REPORTS = ("fullband", "wiener", "probe_conv_nll", "compare_methods", "startup")
+STANDALONE_REPORTS = ("fullband", "wiener", "probe_conv_nll", "compare_methods", "startup",
+                      "training_speed", "grid_search", "quantize")
 
 #: A relative image link of a report in ``results/``, as written there.
 _IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\((?![a-z]+:|/)([^)]+)\)")
@@ -417,6 +432,7 @@ def main(argv=None):
     lines += training_section(load("training"), notes)
     lines += separation_section(load("separation"), notes)
     lines += features_section(load("features"), notes)
+    lines += peers_section(load("peers"), notes)
     lines += standalone_sections()
     if notes.get("profiling"):
         lines += ["## Profiling and what was changed", "", notes["profiling"], ""]
