@@ -18,6 +18,8 @@ after the same batches from the same initial weights (same numerics => same loss
   reach the float32 weights) and the linear layers under autocast;
 * ``compile``: ``torch.compile(module)`` (inductor, CPU); its compile time is reported
   apart and the first call is excluded from the rounds;
+* ``no oneDNN``: ``torch.backends.mkldnn`` off, so the LSTM runs on torch's own
+  kernels instead of oneDNN's;
 * ``batch 32`` / ``batch 64``: the same segments in larger batches (frames/s only: a
   larger batch is a different optimisation, so its loss is not compared);
 * ``2 threads``: ``torch.set_num_threads(2)`` in the same process (needs both cores
@@ -36,20 +38,18 @@ Usage::
 import argparse
 import copy
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from _common import (MIR1K, RESULTS, machine, machine_line, one_thread_env, ratio_summary,
                      write_report)
 
-VARIANTS = ("bf16", "compile", "batch 32", "batch 64", "2 threads", "2 processes")
+VARIANTS = ("bf16", "compile", "no oneDNN", "batch 32", "batch 64", "2 threads", "2 processes")
 
 #: The shipped recipe's network (``train_shipped_model.py``'s defaults).
 RECIPE = dict(alpha=0.1, embedding_dim=20, mi_objective="mmsa", hidden_size=300,
@@ -285,6 +285,11 @@ def measure(variant, module, objective, dataset, base, batches, frames, rounds, 
         compile_seconds, _ = _timed(run)
         return {**paired(base, run, rounds, frames), "first_pass_seconds": compile_seconds,
                 **losses_from_same_start(module, objective, batches, "compile")}
+    if variant == "no oneDNN":
+        def native():
+            with torch.backends.mkldnn.flags(enabled=False):
+                return base()
+        return paired(base, native, rounds, frames)
     if variant.startswith("batch"):
         size = int(variant.split()[1])
         larger = batches_of(dataset, size, args.frames)
