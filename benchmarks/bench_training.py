@@ -77,9 +77,15 @@ def bare_epoch(build, objective, batches, lr, optimizer_class):
     module = build()
     module.train()
     optimizer = optimizer_class(module.parameters(), lr=lr)
+    return train_pass(module, optimizer, objective, batches)
+
+
+def train_pass(forward, optimizer, objective, batches):
+    """One pass of ``zero_grad / forward / objective / backward / step`` over ``batches``;
+    the last loss. ``forward`` is the module or any callable standing in for it."""
     for features, targets in batches:
         optimizer.zero_grad()
-        loss = objective(module(features), targets)
+        loss = objective(forward(features), targets)
         loss.backward()
         optimizer.step()
     return float(loss.detach())

@@ -48,6 +48,7 @@ import torch
 
 from _common import (MIR1K, RESULTS, machine, machine_line, one_thread_env, ratio_summary,
                      write_report)
+from bench_training import train_pass
 
 VARIANTS = ("bf16", "compile", "no oneDNN", "batch 32", "batch 64", "2 threads", "2 processes")
 
@@ -135,12 +136,7 @@ def trainer(module, objective, batches, *, variant=None):
 
     def run():
         torch.manual_seed(1)  # the same dropout draws for every variant
-        for features, targets in batches:
-            optimizer.zero_grad()
-            loss = objective(forward(features), targets)
-            loss.backward()
-            optimizer.step()
-        return float(loss.detach())
+        return train_pass(forward, optimizer, objective, batches)
     return run
 
 
