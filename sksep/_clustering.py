@@ -5,10 +5,11 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.utils import check_random_state
 
-__all__ = ["kmeans_masks", "name_by_low_frequency", "name_by_reference"]
+__all__ = ["kmeans_masks", "name_by_low_frequency", "name_by_reference", "whitened"]
 
 
-def kmeans_masks(embedding, weights, n_sources, *, max_points=20000, random_state=None):
+def kmeans_masks(embedding, weights, n_sources, *, whiten=False, max_points=20000,
+                 random_state=None):
     """Binary masks from K-means on the embeddings of a whole clip.
 
     Parameters
@@ -19,6 +20,12 @@ def kmeans_masks(embedding, weights, n_sources, *, max_points=20000, random_stat
         carry no information about the sources), then every bin is assigned.
     n_sources : int
         Number of clusters.
+    whiten : bool, default=False
+        Cluster the whitened embeddings ``V (V^T W V)^(-1/2)`` (:func:`whitened`, ``W``
+        the loud bins' weights) instead of ``V``: the inference matched to the whitened
+        k-means objective (:func:`sksep.losses.whitened_kmeans_loss`), which is the
+        k-means cost of the ideal partition in that space (Wang, Le Roux and Hershey
+        2018 match test-time clustering to the training objective).
     max_points : int
         Centres are fitted on at most this many loud bins (drawn at random),
         which bounds the cost on long songs.
@@ -33,6 +40,8 @@ def kmeans_masks(embedding, weights, n_sources, *, max_points=20000, random_stat
     loud = np.flatnonzero(weights.reshape(-1) > 0)
     if loud.size < n_sources:
         loud = np.arange(points.shape[0])
+    if whiten:
+        points = whitened(points, np.clip(weights.reshape(-1), 0, None), loud)
     rng = check_random_state(random_state)
     if loud.size > max_points:
         loud = np.sort(rng.choice(loud, size=max_points, replace=False))
@@ -40,6 +49,40 @@ def kmeans_masks(embedding, weights, n_sources, *, max_points=20000, random_stat
     kmeans.fit(points[loud])
     labels = kmeans.predict(points).reshape(n_frames, n_bins)
     return (np.arange(n_sources)[:, None, None] == labels[None]).astype(np.float32)
+
+
+def whitened(points, weights, rows, *, eps=1e-6):
+    """Embeddings in the whitened space of a clip: ``V (V^T W V)^(-1/2)``.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_points, D)
+        Embeddings ``V`` of every time-frequency bin.
+    weights : ndarray of shape (n_points,)
+        Non-negative weight of each bin (``W``; the rows of ``V`` are scaled by
+        ``sqrt(w)`` as in :func:`sksep.losses.whitened_kmeans_loss`). Where the
+        chosen rows all weigh zero they count equally.
+    rows : ndarray of int
+        The bins ``V^T W V`` is computed over (e.g. the loud ones).
+    eps : float, default=1e-6
+        Eigenvalues of ``V^T W V`` below ``eps`` times their mean are raised to that
+        floor, so directions the embeddings never use are not blown up.
+
+    Returns
+    -------
+    whitened : ndarray of float32, shape (n_points, D)
+        Every bin mapped by the same matrix; over ``rows``, weighted by ``weights``,
+        their second moment is the identity.
+    """
+    chosen = points[rows].astype(np.float64)
+    w = weights[rows].astype(np.float64)
+    if not w.sum() > 0:
+        w = np.ones_like(w)
+    moment = (chosen * w[:, None]).T @ chosen
+    values, vectors = np.linalg.eigh(moment)
+    values = np.maximum(values, eps * max(values.mean(), np.finfo(np.float64).tiny))
+    inverse_root = (vectors / np.sqrt(values)) @ vectors.T
+    return (points.astype(np.float64) @ inverse_root).astype(np.float32)
 
 
 def name_by_low_frequency(masks, weights, bin_frequencies, *, low_frequency_source=-1,

@@ -121,7 +121,8 @@ class _ChimeraBase(NeuralSeparator):
         if self._predict_head() == "mi":
             return outputs[0]
         weights = self._dc_target().weights(record)
-        masks = kmeans_masks(outputs[0], weights, self.n_sources_, random_state=self.seed_)
+        masks = kmeans_masks(outputs[0], weights, self.n_sources_,
+                             whiten=self.dc_objective == "wkm", random_state=self.seed_)
         naming = self._naming()
         if naming == "low_frequency":
             return name_by_low_frequency(masks, weights, self.grid_.bin_frequencies(),
@@ -160,6 +161,8 @@ class DeepClusteringSeparator(_ChimeraBase):
         (:func:`sksep.losses.deep_clustering_loss`) or the whitened k-means objective
         of Wang, Le Roux and Hershey (2018, :func:`sksep.losses.whitened_kmeans_loss`),
         which lies between ``D - C`` and ``D``, so ``alpha`` balances it differently.
+        With ``"wkm"`` the deep-clustering head clusters the whitened embeddings
+        (:func:`sksep._clustering.whitened`), the inference matched to that objective.
     cluster_naming : {"low_frequency", None}, default="low_frequency"
         How clusters become named sources: the MIREX low-frequency rule (two
         sources; the source at index ``low_frequency_source`` is the accompaniment)
