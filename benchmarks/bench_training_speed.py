@@ -30,9 +30,16 @@ after the same batches from the same initial weights (same numerics => same loss
 The CPU's vector extensions (``/proc/cpuinfo``) and torch's CPU capability are recorded:
 whether bfloat16 can pay depends on them.
 
+``--profile`` instead writes ``results/training_profile.{json,md}``: where one thread's
+time goes in the same training step (``torch.profiler`` over passes of the same batches,
+after a warm-up pass): the share of each phase (forward, objective, backward, optimiser
+step) and the operators that take the most time. Shares within one process, so they
+hold on a busy machine too.
+
 Usage::
 
     python benchmarks/bench_training_speed.py [--quick] [--rounds N] [--variants ...]
+    python benchmarks/bench_training_speed.py --profile
 """
 
 import argparse
@@ -140,6 +147,73 @@ def trainer(module, objective, batches, *, variant=None):
     return run
 
 
+PHASES = ("zero_grad", "forward", "objective", "backward", "optimizer step")
+
+
+def profile_step(module, objective, batches, passes=2, top=12):
+    """Share of each phase of the training step, and the operators taking most time.
+
+    The bare loop of :func:`bench_training.train_pass` with each phase labelled, run once
+    to warm up, then ``passes`` times under ``torch.profiler`` (CPU). Phase shares are of
+    the summed phase times; operator shares are of the operators' summed self time.
+    """
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    torch.manual_seed(0)
+    model = copy.deepcopy(module)
+    model.train()
+    optimizer = torch.optim.Adam(model.parameters(), lr=RECIPE["lr"])
+
+    def run():
+        for features, targets in batches:
+            with record_function("zero_grad"):
+                optimizer.zero_grad()
+            with record_function("forward"):
+                outputs = model(features)
+            with record_function("objective"):
+                loss = objective(outputs, targets)
+            with record_function("backward"):
+                loss.backward()
+            with record_function("optimizer step"):
+                optimizer.step()
+
+    run()
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as profiler:
+        for _ in range(passes):
+            run()
+    seconds = time.perf_counter() - start
+    events = profiler.key_averages()
+    phases = {event.key: event.cpu_time_total for event in events if event.key in PHASES}
+    phase_total = sum(phases.values())
+    operators = sorted((event for event in events if event.key not in PHASES),
+                       key=lambda event: event.self_cpu_time_total, reverse=True)
+    operator_total = sum(event.self_cpu_time_total for event in operators)
+    return {"passes": passes, "profiled_seconds": seconds,
+            "phases": {name: phases.get(name, 0) / phase_total for name in PHASES},
+            "operators": [{"name": event.key, "calls": event.count,
+                           "share": event.self_cpu_time_total / operator_total}
+                          for event in operators[:top]]}
+
+
+def profile_markdown(result):
+    """The tables of a ``--profile`` run."""
+    lines = ["# Where the training step's time goes", "",
+             f"Produced by `python benchmarks/bench_training_speed.py --profile`: the shipped "
+             f"recipe's training step (as in `training_speed.md`) on {result['clips']} MIR-1K "
+             f"training clips, {result['frames_per_pass']} frames per pass, "
+             f"{result['passes']} passes under `torch.profiler` after a warm-up pass, one "
+             f"torch thread ({result['profiled_seconds']:.1f} s profiled, profiler overhead "
+             f"included). Shares are within this process, so a busy machine changes them "
+             f"little.", "", "| phase | share of the step |", "|---|---:|"]
+    lines += [f"| {name} | {100 * share:.1f} % |" for name, share in result["phases"].items()]
+    lines += ["", "| operator (self time) | calls | share |", "|---|---:|---:|"]
+    lines += [f"| `{op['name']}` | {op['calls']} | {100 * op['share']:.1f} % |"
+              for op in result["operators"]]
+    lines += ["", machine_line(result["machine"]), ""]
+    return "\n".join(lines)
+
+
 def _timed(run):
     start = time.perf_counter()
     loss = run()
@@ -207,11 +281,24 @@ def main(argv=None):
                         help="training frames per timed pass (default: 4 batches of 16)")
     parser.add_argument("--repeats", type=int, default=3, help="passes per child process")
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the training step instead (results/training_profile)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child_throughput(args.clips, args.frames, args.repeats)))
         return None
+    if args.profile:
+        torch.set_num_threads(1)
+        module, objective, dataset = problem(args.clips)
+        batches = batches_of(dataset, RECIPE["batch_size"], args.frames)
+        result = {"benchmark": "training_profile", "recipe": RECIPE, "clips": args.clips,
+                  "frames_per_pass": sum(f.shape[0] * f.shape[1] for f, _ in batches),
+                  **profile_step(module, objective, batches), "machine": machine(),
+                  "torch": torch.__version__}
+        write_report(RESULTS / "training_profile", result, profile_markdown(result))
+        print(profile_markdown(result))
+        return result
     rounds = args.rounds or (2 if args.quick else 6)
     torch.set_num_threads(1)
     start = time.perf_counter()

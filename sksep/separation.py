@@ -35,6 +35,7 @@ writes them out.
 
 import contextlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
@@ -43,7 +44,7 @@ import numpy as np
 
 from ._fullband import HIGH_BAND_RULES, MAX_WIENER_ITERATIONS, separate_full_band, song_grid
 from ._inference import overlap_add, overlap_add_stream
-from ._validation import check_audio, check_choice, check_int, check_real
+from ._validation import check_audio, check_choice, check_int, check_n_jobs, check_real
 from .audio_io import AudioReader, AudioWriter, load_audio
 from .exceptions import InvalidInputError, InvalidParameterTypeError
 
@@ -308,22 +309,57 @@ def _unnamed(estimator):
     return bool(getattr(final_step(estimator), "permutation_invariant_", False))
 
 
-def _stitching(separate_block, blocks, fades, *, unnamed, bar):
+def _stitching(separate_block, blocks, fades, *, unnamed, bar, workers):
     """The settings of the one inference loop that stitch blocks of a song.
 
     ``separate_block(audio[..., start:stop])`` returns ``(n_sources, ..., stop - start)``;
     each block's output is weighted by :func:`_block_weights` (weights summing to one)
-    and, for unnamed sources, reordered to match the previous block. Returns the keyword
-    arguments of :func:`sksep._inference.overlap_add` and
+    and, for unnamed sources, reordered to match the previous block. ``workers`` is
+    ``(map, n)`` from :func:`_block_workers`: ``n`` blocks are read and separated at
+    once. Returns the keyword arguments of :func:`sksep._inference.overlap_add` and
     :func:`~sksep._inference.overlap_add_stream` other than the input.
     """
+    mapped, n_jobs = workers
     return dict(
-        apply=lambda batch: np.stack([np.asarray(separate_block(piece), dtype=np.float32)
-                                      for piece in batch]),
-        segments=blocks, output_axis=-1,
+        apply=lambda batch: np.stack([np.asarray(stems, dtype=np.float32)
+                                      for stems in mapped(separate_block, batch)]),
+        segments=blocks, output_axis=-1, batch_size=n_jobs,
         weights=lambda index: _block_weights(index, blocks, fades).astype(np.float32),
         normalize=False, reorder=_match_previous_block if unnamed else None,
         progress=None if bar is None else bar.update)
+
+
+@contextlib.contextmanager
+def _block_workers(n_jobs):
+    """``(map, n)``: how the blocks of a song are separated, ``n`` at a time.
+
+    One job maps in order in this thread. More run the blocks of a batch in ``n`` threads
+    (the network and the FFTs release the GIL) with one torch thread each, so that the
+    threads do not compete for cores inside every operation; torch's thread count is
+    restored afterwards.
+    """
+    n_jobs = _effective_jobs(n_jobs)
+    if n_jobs == 1:
+        yield map, 1
+        return
+    import torch
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with ThreadPoolExecutor(n_jobs, thread_name_prefix="sksep-block",
+                                initializer=torch.set_num_threads, initargs=(1,)) as pool:
+            yield pool.map, n_jobs
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _effective_jobs(n_jobs):
+    """``n_jobs`` as a count: None is 1, -1 every core, -2 all but one, ..."""
+    if n_jobs is None:
+        return 1
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs
 
 
 @contextlib.contextmanager
@@ -336,22 +372,22 @@ def _block_progress(blocks, progress):
             bar.close()
 
 
-def _stitch(separate_block, audio, blocks, fades, *, unnamed, progress):
+def _stitch(separate_block, audio, blocks, fades, *, unnamed, progress, n_jobs=None):
     """Separate ``audio (..., n_samples)`` block by block and cross-fade the pieces:
     ``(n_sources, ..., n_samples)`` float32 (see :func:`_stitching`)."""
-    with _block_progress(blocks, progress) as bar:
+    with _block_progress(blocks, progress) as bar, _block_workers(n_jobs) as workers:
         return overlap_add(signal=audio, axis=-1, **_stitching(
-            separate_block, blocks, fades, unnamed=unnamed, bar=bar))
+            separate_block, blocks, fades, unnamed=unnamed, bar=bar, workers=workers))
 
 
 def _stitched_stretches(separate_block, read, n_samples, blocks, fades, *, unnamed,
-                        progress):
+                        progress, n_jobs=None):
     """:func:`_stitch` over a song read block by block with ``read(start, stop)``:
     yields ``(start, stop, stems)``, consecutive finished stretches of the result,
     ``stems`` ``(n_sources, ..., stop - start)`` float32."""
-    with _block_progress(blocks, progress) as bar:
+    with _block_progress(blocks, progress) as bar, _block_workers(n_jobs) as workers:
         yield from overlap_add_stream(read=read, n_frames=n_samples, **_stitching(
-            separate_block, blocks, fades, unnamed=unnamed, bar=bar))
+            separate_block, blocks, fades, unnamed=unnamed, bar=bar, workers=workers))
 
 
 def _match_previous_block(previous_tail, piece):
@@ -364,7 +400,7 @@ def _match_previous_block(previous_tail, piece):
 
 
 def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap_seconds=4.0,
-                   high_band="top", wiener_iterations=0, progress=False):
+                   high_band="top", wiener_iterations=0, n_jobs=None, progress=False):
     """Separate audio at its own sample rate and channel count, at full band.
 
     Each block of the song (cross-faded as in :func:`separate_long`) is analysed
@@ -393,6 +429,11 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
         EM iterations (0 to 10) of the multichannel Wiener post-filter applied to
         each block's masked stems (:func:`sksep._fullband.multichannel_wiener`); 0
         keeps the masked stems. With it the stems sum to the song to about 1e-3.
+    n_jobs : int, default=None
+        Blocks separated at once, each in a thread of its own with one torch thread
+        (``None``: 1, one block at a time with torch's threads; ``-1``: one per core).
+        The stems are the same (to float rounding); memory grows with the blocks in
+        flight. A song of one block gains nothing.
 
     Returns
     -------
@@ -430,10 +471,11 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
     audio = check_audio(np.asarray(audio)[None] if mono else audio, name="audio", ndim=2,
                         min_samples=_shortest_song(grid, sample_rate))
     options = _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations,
-                            progress)
+                            progress, n_jobs)
     blocks, fades = _song_layout(grid, audio.shape[1], sample_rate, options)
     stems = _stitch(_block_separator(estimator, grid, sample_rate, options), audio, blocks,
-                    fades, unnamed=_unnamed(estimator), progress=options.progress)
+                    fades, unnamed=_unnamed(estimator), progress=options.progress,
+                    n_jobs=options.n_jobs)
     return stems[:, 0] if mono else stems
 
 
@@ -445,9 +487,11 @@ class _SongOptions(NamedTuple):
     high_band: str
     wiener_iterations: int
     progress: bool
+    n_jobs: int = None
 
 
-def _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations, progress):
+def _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations, progress,
+                  n_jobs=None):
     """Check the options :func:`separate_audio` and :func:`separate_to_files` share."""
     block_seconds = check_real(block_seconds, name="block_seconds", minimum=0.0,
                                exclusive_minimum=True)
@@ -458,7 +502,7 @@ def _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations, 
                                   maximum=MAX_WIENER_ITERATIONS)
     check_choice(progress, name="progress", choices=(True, False))
     return _SongOptions(block_seconds, overlap_seconds, high_band, wiener_iterations,
-                        bool(progress))
+                        bool(progress), check_n_jobs(n_jobs))
 
 
 def _shortest_song(grid, sample_rate):
@@ -484,7 +528,8 @@ def _block_separator(estimator, grid, sample_rate, options):
 
 
 def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
-                  overlap_seconds=4.0, high_band="top", wiener_iterations=0, progress=False):
+                  overlap_seconds=4.0, high_band="top", wiener_iterations=0, n_jobs=None,
+                  progress=False):
     """Separate an audio file at its own sample rate and channel count.
 
     The file is read with :func:`sksep.audio_io.load_audio` (WAV, FLAC, OGG,
@@ -501,7 +546,7 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
     source_names : sequence of str, optional
         One name per source, only checked against the model's number of sources
         (the caller uses them to name the stems).
-    block_seconds, overlap_seconds, high_band, progress
+    block_seconds, overlap_seconds, high_band, wiener_iterations, n_jobs, progress
         As in :func:`separate_audio`.
 
     Returns
@@ -551,7 +596,8 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
     _check_source_names(estimator, source_names)
     estimates = separate_audio(estimator, audio, file_rate, block_seconds=block_seconds,
                                overlap_seconds=overlap_seconds, high_band=high_band,
-                               wiener_iterations=wiener_iterations, progress=progress)
+                               wiener_iterations=wiener_iterations, n_jobs=n_jobs,
+                               progress=progress)
     return estimates, file_rate
 
 
@@ -646,7 +692,7 @@ class StemFile(NamedTuple):
 
 def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_seconds=60.0,
                       overlap_seconds=4.0, high_band="top", wiener_iterations=0,
-                      subtype="PCM_16", overwrite=False, progress=False):
+                      subtype="PCM_16", overwrite=False, n_jobs=None, progress=False):
     """Separate an audio file into one file per stem, block by block, in bounded memory.
 
     The stems are those :func:`separate_file` returns (the same blocks, cross-fades,
@@ -676,9 +722,9 @@ def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_s
     source_names : sequence of str, optional
         One name per source, in the model's order. Default: the separator's
         ``source_names_``.
-    block_seconds, overlap_seconds, high_band, wiener_iterations, progress
+    block_seconds, overlap_seconds, high_band, wiener_iterations, n_jobs, progress
         As in :func:`separate_audio`: blocks of ``block_seconds`` seconds (default
-        60) bound the memory.
+        60) bound the memory, ``n_jobs`` of them in flight.
     subtype : str, None or callable, default="PCM_16"
         Sample encoding of every stem file, as in :func:`sksep.audio_io.save_audio`;
         or ``subtype(peak) -> str or None``, called for each stem once it is complete
@@ -746,7 +792,7 @@ def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_s
     """
     grid = model_grid(estimator)
     options = _song_options(block_seconds, overlap_seconds, high_band, wiener_iterations,
-                            progress)
+                            progress, n_jobs)
     check_choice(overwrite, name="overwrite", choices=(True, False))
     if not (subtype is None or isinstance(subtype, str) or callable(subtype)):
         raise InvalidParameterTypeError(
@@ -768,7 +814,7 @@ def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_s
         for _, _, stems in _stitched_stretches(
                 _block_separator(estimator, grid, reader.sample_rate, options), reader.read,
                 reader.n_samples, blocks, fades, unnamed=_unnamed(estimator),
-                progress=options.progress):
+                progress=options.progress, n_jobs=options.n_jobs):
             for key, (index, _) in targets.items():
                 files[key].write(stems[index])
             del stems  # not held while the next block is separated

@@ -109,6 +109,26 @@ class TestJobs:
         assert "processes" not in capsys.readouterr().err
         assert sorted(_stems(out)) == ["first/accompaniment.wav", "first/vocals.wav"]
 
+    def test_one_song_has_its_blocks_separated_in_jobs(self, album, tmp_path, monkeypatch):
+        from sksep import separation
+        seen = []
+        real = separation.separate_to_files
+
+        def spy(*args, **kwargs):
+            seen.append(kwargs.get("n_jobs"))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(separation, "separate_to_files", spy)
+        assert main(["separate", str(album / "first.wav"), "--jobs", "2", "--block-seconds",
+                     "0.5", "--out", str(tmp_path / "two")]) == EXIT_OK
+        assert main(["separate", str(album / "first.wav"), "--block-seconds", "0.5",
+                     "--out", str(tmp_path / "one")]) == EXIT_OK
+        assert seen == [2, 1]
+        two, one = _stems(tmp_path / "two"), _stems(tmp_path / "one")
+        assert sorted(two) == sorted(one)
+        for name in one:
+            np.testing.assert_allclose(two[name], one[name], atol=1e-4)
+
     def test_an_error_is_reported_as_one_at_a_time(self, album, tmp_path):
         folder = tmp_path / "songs"
         folder.mkdir()

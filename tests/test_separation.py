@@ -10,7 +10,8 @@ import soundfile as sf
 
 from sksep import ChimeraSeparator, MelFeatures
 from sksep.exceptions import InvalidInputError
-from sksep.separation import _block_weights, block_layout, separate_file, separate_long
+from sksep.separation import (_block_weights, block_layout, separate_audio, separate_file,
+                              separate_long, separate_to_files)
 
 RATE = 16000
 MUSDB_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "MUSDB18-excerpts"
@@ -187,3 +188,58 @@ class TestSeparateFile:
         sf.write(path, np.zeros(100, dtype=np.float32), RATE)
         with pytest.raises(InvalidInputError, match="short.wav' holds 100 samples"):
             separate_file(model, path)
+
+
+class TestBlocksInThreads:
+    """``n_jobs``: several blocks of one song at once, in threads of one torch thread."""
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def stereo_song(cls):
+        rng = np.random.default_rng(3)
+        return rng.uniform(-0.2, 0.2, (2, 9 * 44100 + 7)).astype(np.float32)
+
+    def test_same_stems_as_one_block_at_a_time(self, model, stereo_song):
+        import torch
+        threads = torch.get_num_threads()
+        one = separate_audio(model, stereo_song, 44100, block_seconds=2.0, overlap_seconds=0.5)
+        two = separate_audio(model, stereo_song, 44100, block_seconds=2.0, overlap_seconds=0.5,
+                             n_jobs=2)
+        every = separate_audio(model, stereo_song, 44100, block_seconds=2.0,
+                               overlap_seconds=0.5, n_jobs=-1)
+        np.testing.assert_allclose(two, one, atol=1e-5)
+        np.testing.assert_allclose(every, one, atol=1e-5)
+        assert torch.get_num_threads() == threads  # restored
+
+    def test_blocks_really_run_in_other_threads(self, model, stereo_song, monkeypatch):
+        import threading
+
+        from sksep import separation
+        seen = set()
+        real = separation.separate_full_band
+
+        def spy(*args, **kwargs):
+            seen.add(threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(separation, "separate_full_band", spy)
+        separate_audio(model, stereo_song, 44100, block_seconds=2.0, overlap_seconds=0.5,
+                       n_jobs=3)
+        assert len(seen) > 1 and all(name.startswith("sksep-block") for name in seen)
+
+    def test_files_are_the_same(self, model, stereo_song, tmp_path):
+        path = tmp_path / "song.wav"
+        sf.write(path, stereo_song.T, 44100, subtype="FLOAT")
+        stems = {}
+        for n_jobs in (None, 2):
+            targets = {0: tmp_path / f"{n_jobs}" / "a.wav", 1: tmp_path / f"{n_jobs}" / "b.wav"}
+            separate_to_files(model, path, targets, block_seconds=2.0, subtype="FLOAT",
+                              n_jobs=n_jobs)
+            stems[n_jobs] = [sf.read(target, dtype="float32")[0] for target in targets.values()]
+        np.testing.assert_allclose(stems[2], stems[None], atol=1e-5)
+
+    @pytest.mark.parametrize("value, error", [(0, "n_jobs=0"), (1.5, "n_jobs"),
+                                              ("2", "n_jobs")])
+    def test_bad_n_jobs(self, model, stereo_song, value, error):
+        with pytest.raises((InvalidInputError, TypeError), match=error):
+            separate_audio(model, stereo_song, 44100, n_jobs=value)

@@ -88,7 +88,8 @@ def add_parser(commands, parents):
                           help="separate up to N songs at once, each in a process of its "
                                "own using one thread (default 1: one song at a time, "
                                "with every thread); each process loads the model once, "
-                               "which takes a few seconds")
+                               "which takes a few seconds. With one song, its blocks "
+                               "(--block-seconds) are separated N at a time, in threads")
     separate.add_argument("--overwrite", action="store_true",
                           help="replace existing output files")
     separate.add_argument("--plot", action="store_true",
@@ -132,9 +133,10 @@ def run(args):
                   inside=args.out)
     jobs = min(args.jobs, len(songs))
     if jobs == 1:
+        block_jobs = args.jobs if len(songs) == 1 else None
         for song, targets, plot in work:
             _separate_one(args, model, names, song, targets, plot,
-                          progress=shows_progress(args))
+                          progress=shows_progress(args), block_jobs=block_jobs)
         return EXIT_OK
     from ._jobs import run_in_processes
 
@@ -157,13 +159,14 @@ def _separate_in_worker(item):
                   progress=False)  # bars of several processes would overwrite each other
 
 
-def _separate_one(args, model, names, song, targets, plot, *, progress):
+def _separate_one(args, model, names, song, targets, plot, *, progress, block_jobs=None):
     """Separate ``song``, write the stems of ``targets`` (``{name: path}``) and, unless
-    ``plot`` is None, the figure there."""
+    ``plot`` is None, the figure there; ``block_jobs`` blocks of it at once."""
     from .._atomic import remove_stale_temporaries
 
     try:
-        _separate_song(args, model, names, song, targets, progress=progress)
+        _separate_song(args, model, names, song, targets, progress=progress,
+                       block_jobs=block_jobs)
         if plot is not None:
             _plot_song(args, model, names, song, plot)
     except BaseException:
@@ -249,9 +252,10 @@ def _stem_encoding(args, song_subtype, peak):
     return BIT_DEPTHS.get(depth), f" (clipped: peaks at {peak:.2f})" if clipped else ""
 
 
-def _separate_song(args, model, names, song, targets, *, progress):
+def _separate_song(args, model, names, song, targets, *, progress, block_jobs=None):
     """Separate ``song`` and write the stems of ``targets`` (``{name: path}``); a
-    progress bar if ``progress``."""
+    progress bar if ``progress``; ``block_jobs`` blocks at once (``n_jobs`` of
+    :func:`sksep.separation.separate_to_files`)."""
     import warnings
 
     from .. import separation
@@ -270,7 +274,7 @@ def _separate_song(args, model, names, song, targets, *, progress):
         written = separation.separate_to_files(
             model, song, targets, source_names=names, block_seconds=args.block_seconds,
             high_band=args.high_band, wiener_iterations=args.wiener_iterations,
-            subtype=subtype, overwrite=args.overwrite, progress=progress)
+            subtype=subtype, overwrite=args.overwrite, n_jobs=block_jobs, progress=progress)
     for stem in written.values():
         result(f"wrote {stem.path}{_stem_encoding(args, song_subtype, stem.peak)[1]}")
 
