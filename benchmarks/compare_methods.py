@@ -17,6 +17,12 @@ process id), so two workers (one per core) can share the queue::
     python benchmarks/compare_methods.py run --budget 240 --seeds 0 1 2 &
     python benchmarks/compare_methods.py report --budget 240
 
+``rescore`` scores saved runs again with the current inference code (their models are
+saved float16 in the ignored ``benchmarks/_work/compare_methods/``), keeping the
+training record and the superseded scores::
+
+    python benchmarks/compare_methods.py rescore --budget 240 --seeds 0 --only chimera_wkm
+
 ``report`` writes ``results/compare_methods.{md,json}`` (mean and standard deviation over
 seeds of every row, with the oracles) and ``results/compare_methods.png`` (validation loss
 against CPU time, one panel per family).
@@ -32,7 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import MIR1K, RESULTS, atomic_write_text, json_safe, machine, write_report
+from _common import (MIR1K, RESULTS, atomic_write_text, json_safe, machine, utc_now,
+                     write_report)
 
 #: One whole song per training singer, held out as validation data (about 5 % of each
 #: singer's clips; the other songs of both singers train).
@@ -164,9 +171,7 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips, model_path=No
     With ``model_path``, the fitted estimator is also saved there (float16), so the best
     seed of a family can be shipped without training it again."""
     import torch
-    from sksep import IdealBinaryMask
     from sksep.callbacks import TimeBudget
-    from sksep.metrics import separation_report
 
     torch.manual_seed(seed)
     label, est, heads = make_estimator(row, seed)
@@ -186,11 +191,23 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips, model_path=No
               "train_cpu_seconds": cpu, "epochs": _completed(history),
               "best_epoch": int(est.best_epoch_),
               "parameters": int(sum(p.numel() for p in est.net_.module_.parameters())),
-              "history": history, "validation": {}, "test": {}}
+              "history": history}
     if hasattr(est, "beta_"):
         result["beta"] = json_safe(np.asarray(est.beta_).tolist()
                                    if est.beta_ is not None else None)
         result["priors"] = (None if est.priors_ is None else est.priors_.tolist())
+    result.update(score(est, heads, valid, test, max_test_clips))
+    result["machine"] = machine(threads=torch.get_num_threads())
+    return json_safe(result)
+
+
+def score(est, heads, valid, test, max_test_clips):
+    """``{"validation", "test", "test_clips"}`` of a fitted row: each head's scores on the
+    validation songs (with its mean vocal mask) and on the test clips."""
+    from sksep import IdealBinaryMask
+    from sksep.metrics import separation_report
+
+    result = {"validation": {}, "test": {}}
     X_test, Y_test = test
     if max_test_clips:
         X_test, Y_test = X_test[:max_test_clips], Y_test[:max_test_clips]
@@ -213,8 +230,7 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips, model_path=No
             Y_test, estimates, X_test, source_names=["vocals", "accompaniment"], bss=True,
             n_jobs=1)
     result["test_clips"] = len(X_test)
-    result["machine"] = machine(threads=torch.get_num_threads())
-    return json_safe(result)
+    return result
 
 
 def _completed(history):
@@ -273,6 +289,41 @@ def command_run(args):
                                   for h, s in test_scores.items()), flush=True)
             finally:
                 lock.unlink(missing_ok=True)
+
+
+def command_rescore(args):
+    """Score saved runs again with the current inference code (e.g. after a change to how
+    a head turns network outputs into masks), keeping their training record; the old
+    scores stay in the run's file under ``"superseded"``."""
+    import torch
+    import sksep
+    from sksep.datasets import load_mir1k
+
+    torch.set_num_threads(1)
+    folder = args.output / f"budget-{args.budget:g}"
+    data = load_mir1k(args.data, "train")
+    test = load_mir1k(args.data, "test")
+    _, valid_index = split(data)
+    valid = ([data.X[i] for i in valid_index], [data.Y[i] for i in valid_index])
+    for seed in args.seeds:
+        for row in args.only or DEFAULT_ROWS:
+            target = folder / f"{row}-seed{seed}.json"
+            model = MODELS / folder.name / f"{row}-seed{seed}.sksep"
+            if not (target.exists() and model.exists()):
+                print(f"{row} seed {seed}: no run or no saved model, skipped", flush=True)
+                continue
+            result = json.loads(target.read_text())
+            est = sksep.load(model)
+            heads = make_estimator(row, seed)[2]
+            scores = score(est, heads, valid, (list(test.X), list(test.Y)),
+                           result.get("test_clips"))
+            result.setdefault("superseded", []).append(
+                {key: result[key] for key in ("validation", "test")})
+            result.update(json_safe(scores), rescored=f"{utc_now()}: {args.why}")
+            atomic_write_text(target, json.dumps(result, indent=1) + "\n")
+            print(f"{row} seed {seed}: rescored; validation vocals SI-SDRi "
+                  + ", ".join(f"{h} {s['vocals']['SI-SDRi']:.2f}"
+                              for h, s in result["validation"].items()), flush=True)
 
 
 # -- the report ----------------------------------------------------------------------------
@@ -509,6 +560,12 @@ def command_report(args):
             lines.append(f"| {label} | {seed} | {first:.2f} | {final:.2f} | "
                          + (" / ".join(f"{p:.3f}" for p in priors) if priors else "") + " |")
         lines.append("")
+    rescored = [r for r in runs if r.get("rescored")]
+    if rescored:
+        lines += ["Scored again with later inference code (`compare_methods.py rescore`; the "
+                  "training record is unchanged, the old scores are kept in the run's file):",
+                  ""] + [f"* {r['label']}, seed {r['seed']}: {r['rescored']}" for r in rescored]
+        lines.append("")
     markdown = "\n".join(lines)
     write_report(args.output,
                  json_safe({"budget_cpu_seconds": args.budget, "rows": summary,
@@ -521,7 +578,7 @@ def command_report(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("run", "report"))
+    parser.add_argument("command", choices=("run", "report", "rescore"))
     parser.add_argument("--budget", type=float, default=240.0,
                         help="process CPU seconds of training per run (default 240)")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -535,6 +592,8 @@ def main(argv=None):
                         help="train on the first N training clips only (quick checks)")
     parser.add_argument("--max-test-clips", type=int, default=None,
                         help="score only the first N test clips (quick checks)")
+    parser.add_argument("--why", default="inference changed",
+                        help="rescore: the reason, kept in each run's file")
     args = parser.parse_args(argv)
     if args.only:
         known = {row for rows in FAMILIES.values() for row in rows}
@@ -543,7 +602,8 @@ def main(argv=None):
             parser.error(f"--only: unknown rows {unknown}; expected some of {sorted(known)}")
     if args.budget <= 0:
         parser.error("--budget must be > 0 seconds")
-    (command_run if args.command == "run" else command_report)(args)
+    {"run": command_run, "report": command_report, "rescore": command_rescore}[
+        args.command](args)
 
 
 if __name__ == "__main__":
