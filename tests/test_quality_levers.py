@@ -1,0 +1,48 @@
+"""``benchmarks/quality_levers.py``: levers are paired per seed with the baseline row."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def levers(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("quality_levers",
+                                                  BENCHMARKS / "quality_levers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "RESULTS", tmp_path)
+    return module
+
+
+def _write(folder, row, seed, vocals, epochs=3):
+    scores = {head: {"vocals": {"SI-SDRi": value}} for head, value in vocals.items()}
+    (folder / f"{row}-seed{seed}.json").write_text(json.dumps(
+        {"row": row, "seed": seed, "epochs": epochs, "validation": scores, "test": scores}))
+
+
+def test_differences_are_paired_on_the_seeds_both_rows_ran(levers, tmp_path):
+    folder = tmp_path / "compare_methods" / "budget-240"
+    folder.mkdir(parents=True)
+    for seed, value in enumerate([5.0, 6.0, 7.0]):
+        _write(folder, "chimera", seed, {"mi": value, "dc": value - 1}, epochs=4)
+    _write(folder, "chimera_psa", 1, {"mi": 6.5, "dc": 4.0})
+    _write(folder, "chimera_psa", 2, {"mi": 7.5, "dc": 7.0})
+    _write(folder, "chimera_psa", 5, {"mi": 99.0, "dc": 99.0})  # no baseline: ignored
+    [row] = levers.lever_screen()
+    assert row["row"] == "chimera_psa" and row["seeds"] == [1, 2]
+    assert row["differences"]["test mi"] == pytest.approx([0.5, 0.5])
+    assert row["differences"]["validation dc"] == pytest.approx([-1.0, 1.0])
+    assert row["epochs"] == [3, 3] and row["baseline_epochs"] == [4, 4]
+    text = levers.markdown({"shipped": [], "screen": [row], "inference": [],
+                            "recipe_seeds": None})
+    assert "| +0.50 ± 0.00 |" in text and "| +0.00 ± 1.41 |" in text
+
+
+def test_no_runs_no_rows(levers):
+    assert levers.lever_screen() == []
