@@ -433,7 +433,10 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
         Blocks separated at once, each in a thread of its own with one torch thread
         (``None``: 1, one block at a time with torch's threads; ``-1``: one per core).
         The stems are the same (to float rounding); memory grows with the blocks in
-        flight. A song of one block gains nothing.
+        flight. A song of one block gains nothing. Measured on a 2-core CPU, two
+        blocks at once were slower than one block on two torch threads (0.91x,
+        ``benchmarks/bench_block_jobs.py``): the network's share of the time is too
+        small there; try it where many cores sit idle.
 
     Returns
     -------
