@@ -17,6 +17,11 @@ process id), so two workers (one per core) can share the queue::
     python benchmarks/compare_methods.py run --budget 240 --seeds 0 1 2 &
     python benchmarks/compare_methods.py report --budget 240
 
+``--epochs N`` instead of ``--budget`` gives every run the same number of epochs
+(results under ``epochs-N/``, report ``results/compare_methods_epochs-N.{md,json,png}``):
+rows whose epochs cost very different CPU time (the context CNN 6x the DNN's) then see
+the same data as often, and the learning curves are plotted per epoch.
+
 ``rescore`` scores saved runs again with the current inference code (their models are
 saved float16 in the ignored ``benchmarks/_work/compare_methods/``), keeping the
 training record and the superseded scores::
@@ -35,11 +40,45 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from _common import (MIR1K, RESULTS, atomic_write_text, json_safe, machine, utc_now,
                      write_report)
+
+
+class Budget(NamedTuple):
+    """What every run gets: ``amount`` seconds of process CPU time (``kind="cpu"``) or
+    ``amount`` epochs (``kind="epochs"``)."""
+
+    kind: str
+    amount: float
+
+    @property
+    def folder(self):
+        return f"budget-{self.amount:g}" if self.kind == "cpu" else f"epochs-{self.amount:g}"
+
+    @property
+    def option(self):
+        return f"--budget {self.amount:g}" if self.kind == "cpu" else f"--epochs {self.amount:g}"
+
+    @property
+    def report_name(self):
+        """The report's file stem: the 240-s budget keeps the historical name."""
+        if self == Budget("cpu", 240.0):
+            return "compare_methods"
+        return f"compare_methods_{self.folder}"
+
+    def position(self, entry):
+        """Where an epoch's history entry lies in the budget (CPU seconds or epochs)."""
+        return entry.get("cpu", 0.0) if self.kind == "cpu" else entry["epoch"]
+
+    def describe(self):
+        if self.kind == "cpu":
+            return (f"{self.amount:g} s of process CPU time per run on one torch thread "
+                    f"(`TimeBudget(clock='process')`)")
+        return f"{self.amount:g} epochs per run on one torch thread"
 
 #: One whole song per training singer, held out as validation data (about 5 % of each
 #: singer's clips; the other songs of both singers train).
@@ -175,8 +214,10 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips, model_path=No
 
     torch.manual_seed(seed)
     label, est, heads = make_estimator(row, seed)
-    budget_callback = TimeBudget(budget, clock="process")
-    est.set_params(callbacks=[_epoch_recorder(), budget_callback])
+    if budget.kind == "cpu":
+        est.set_params(callbacks=[_epoch_recorder(), TimeBudget(budget.amount, clock="process")])
+    else:
+        est.set_params(callbacks=[_epoch_recorder()], max_epochs=int(budget.amount))
     wall, cpu = time.perf_counter(), time.process_time()
     est.fit(*train, validation_data=valid)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -185,7 +226,8 @@ def run_one(row, seed, budget, train, valid, test, max_test_clips, model_path=No
         est.save(model_path, overwrite=True, half=True)
     keys = ("epoch", "train_loss", "valid_loss", "dur", "cpu", "beta", "priors")
     history = [{k: entry[k] for k in keys if k in entry} for entry in est.history_]
-    result = {"row": row, "label": label, "seed": seed, "budget_cpu_seconds": budget,
+    result = {"row": row, "label": label, "seed": seed, "budget": budget._asdict(),
+              **({"budget_cpu_seconds": budget.amount} if budget.kind == "cpu" else {}),
               "train_clips": len(train[0]), "validation_songs": list(VALIDATION_SONGS),
               "validation_clips": len(valid[0]), "train_wall_seconds": wall,
               "train_cpu_seconds": cpu, "epochs": _completed(history),
@@ -261,7 +303,7 @@ def command_run(args):
     from sksep.datasets import load_mir1k
 
     torch.set_num_threads(1)
-    folder = args.output / f"budget-{args.budget:g}"
+    folder = args.output / args.budget.folder
     folder.mkdir(parents=True, exist_ok=True)
     data = load_mir1k(args.data, "train")
     test = load_mir1k(args.data, "test")
@@ -300,7 +342,7 @@ def command_rescore(args):
     from sksep.datasets import load_mir1k
 
     torch.set_num_threads(1)
-    folder = args.output / f"budget-{args.budget:g}"
+    folder = args.output / args.budget.folder
     data = load_mir1k(args.data, "train")
     test = load_mir1k(args.data, "test")
     _, valid_index = split(data)
@@ -345,10 +387,10 @@ def _cell(values, digits=2):
 
 def _flattening(history, budget):
     """Relative gain of the best validation loss over the last quarter of the budget:
-    (best before 75 % of the CPU budget - best overall) / |best before|; small when the
+    (best before 75 % of the budget - best overall) / |best before|; small when the
     curve has flattened, NaN when the first quarter holds every epoch."""
-    losses = [(h.get("cpu", 0.0), h["valid_loss"]) for h in history if "valid_loss" in h]
-    early = [loss for cpu, loss in losses if cpu <= 0.75 * budget]
+    losses = [(budget.position(h), h["valid_loss"]) for h in history if "valid_loss" in h]
+    early = [loss for spent, loss in losses if spent <= 0.75 * budget.amount]
     if not early or len(early) == len(losses):
         return float("nan")
     before, overall = min(early), min(loss for _, loss in losses)
@@ -485,8 +527,8 @@ def plot(results, budget, path):
         for index, row in enumerate(r for r in rows if r in results):
             colour = f"C{index}"
             for k, run in enumerate(results[row]):
-                curve = [(h["cpu"], h["valid_loss"]) for h in run["history"]
-                         if "valid_loss" in h and "cpu" in h]
+                curve = [(budget.position(h), h["valid_loss"]) for h in run["history"]
+                         if "valid_loss" in h and (budget.kind == "epochs" or "cpu" in h)]
                 if not curve:
                     continue
                 first = curve[0][1]
@@ -494,16 +536,17 @@ def plot(results, budget, path):
                           alpha=0.8, linewidth=1,
                           label=run["label"] if k == 0 else None)
         axis.set_title(name)
-        axis.set_xlabel("CPU seconds (1 thread)")
+        axis.set_xlabel("CPU seconds (1 thread)" if budget.kind == "cpu" else "epoch")
         axis.set_ylabel("validation loss / first epoch's")
-        axis.set_xlim(0, budget * 1.05)
+        axis.set_xlim(0, budget.amount * 1.05)
         axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
 
 def command_report(args):
-    folder = args.output / f"budget-{args.budget:g}"
+    folder = args.output / args.budget.folder
+    stem = args.output.parent / args.budget.report_name
     results = collect(folder)
     if not results:
         raise SystemExit(f"no finished runs in {folder}")
@@ -515,10 +558,9 @@ def command_report(args):
     dates = sorted(r["machine"]["date_utc"] for r in runs)
     lines = [
         "# Every method at the same budget", "",
-        f"Produced by `python benchmarks/compare_methods.py run --budget {args.budget:g}` "
-        f"(two workers, one per core) and `... report --budget {args.budget:g}`. Budget: "
-        f"**{args.budget:g} s of process CPU time per run on one torch thread** "
-        f"(`TimeBudget(clock='process')`); training data: MIR-1K's training singers minus "
+        f"Produced by `python benchmarks/compare_methods.py run {args.budget.option}` "
+        f"(two workers, one per core) and `... report {args.budget.option}`. Budget: "
+        f"**{args.budget.describe()}**; training data: MIR-1K's training singers minus "
         f"the validation songs {', '.join(VALIDATION_SONGS)} "
         f"({runs[0]['train_clips']} clips), which are the validation data "
         f"({runs[0]['validation_clips']} clips: learning curves and best epoch); test: "
@@ -535,7 +577,7 @@ def command_report(args):
         markdown_table, "",
         "Published vocal GNSDR on MIR-1K for scale (full-size models, different budgets): "
         + "; ".join(f"{k}: {v:.2f} dB" for k, v in PUBLISHED.items()) + ".", "",
-        "![learning curves](compare_methods.png)", ""]
+        f"![learning curves]({stem.name}.png)", ""]
     finding_lines, finding_records = findings(results, args.budget)
     if finding_lines:
         lines += ["## Do the papers' findings hold here?", "",
@@ -567,20 +609,26 @@ def command_report(args):
                   ""] + [f"* {r['label']}, seed {r['seed']}: {r['rescored']}" for r in rescored]
         lines.append("")
     markdown = "\n".join(lines)
-    write_report(args.output,
-                 json_safe({"budget_cpu_seconds": args.budget, "rows": summary,
+    write_report(stem,
+                 json_safe({"budget": args.budget._asdict(),
+                            **({"budget_cpu_seconds": args.budget.amount}
+                               if args.budget.kind == "cpu" else {}),
+                            "rows": summary,
                             "findings": finding_records,
                             "validation_songs": list(VALIDATION_SONGS), "machines": machines,
                             "runs": len(runs), "machine": machine()}), markdown)
-    plot(results, args.budget, args.output.with_suffix(".png"))
+    plot(results, args.budget, stem.with_suffix(".png"))
     print(markdown)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("run", "report", "rescore"))
-    parser.add_argument("--budget", type=float, default=240.0,
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--budget", type=float, default=None,
                         help="process CPU seconds of training per run (default 240)")
+    budget.add_argument("--epochs", type=int, default=None,
+                        help="or train every run for this many epochs")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--only", nargs="+", default=None,
                         help=f"rows to run, in order (default: {' '.join(DEFAULT_ROWS)})")
@@ -600,8 +648,12 @@ def main(argv=None):
         unknown = [row for row in args.only if row not in known]
         if unknown:
             parser.error(f"--only: unknown rows {unknown}; expected some of {sorted(known)}")
-    if args.budget <= 0:
+    if args.budget is not None and args.budget <= 0:
         parser.error("--budget must be > 0 seconds")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error("--epochs must be at least 1")
+    args.budget = (Budget("epochs", float(args.epochs)) if args.epochs is not None
+                   else Budget("cpu", 240.0 if args.budget is None else args.budget))
     {"run": command_run, "report": command_report, "rescore": command_rescore}[
         args.command](args)
 

@@ -38,7 +38,7 @@ def _results(better, worse):
     ([5.0, 5.8, 4.4], [5.0, 5.1, 5.0], "not separable at these seeds"),
 ])
 def test_verdict_follows_the_paired_differences(compare, better, worse, verdict):
-    lines, records = compare.findings(_results(better, worse), budget=240)
+    lines, records = compare.findings(_results(better, worse), budget=compare.Budget("cpu", 240.0))
     (record,) = records
     assert record["paper"] == "Xi 2020"
     assert record["verdict"] == verdict
@@ -48,9 +48,19 @@ def test_verdict_follows_the_paired_differences(compare, better, worse, verdict)
 
 def test_differences_pair_seeds_that_both_rows_ran(compare):
     results = _results([6.0, 7.0, 8.0], [5.0, 5.0])  # seed 2 of the U-Net is missing
-    _, (record,) = compare.findings(results, budget=240)
+    _, (record,) = compare.findings(results, budget=compare.Budget("cpu", 240.0))
     assert record["test_difference"] == pytest.approx([1.0, 2.0])
 
 
 def test_rows_without_results_are_left_out(compare):
-    assert compare.findings({"unet": _results([1.0], [1.0])["unet"]}, budget=240) == ([], [])
+    assert compare.findings({"unet": _results([1.0], [1.0])["unet"]}, budget=compare.Budget("cpu", 240.0)) == ([], [])
+
+
+def test_an_epoch_budget_measures_flattening_in_epochs(compare):
+    history = [{"epoch": e, "valid_loss": loss} for e, loss in
+               enumerate([1.0, 0.5, 0.4, 0.38, 0.3], start=1)]
+    budget = compare.Budget("epochs", 4.0)
+    # best by epoch 3 (75 % of 4): 0.4; best overall 0.3
+    assert compare._flattening(history, budget) == pytest.approx(0.25)
+    assert budget.folder == "epochs-4" and budget.report_name == "compare_methods_epochs-4"
+    assert compare.Budget("cpu", 240.0).report_name == "compare_methods"
