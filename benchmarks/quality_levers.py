@@ -148,8 +148,8 @@ def markdown(result):
     lines += [f"| {r['lever']} | {r['commit']} | {r['vocal_gnsdr']:.2f} | {r['cost']} |"
               for r in result["shipped"]]
     seeds = result.get("recipe_seeds")
-    if seeds:
-        lines += ["", seeds["summary"]]
+    if seeds and seeds.get("summary_line"):
+        lines += ["", seeds["summary_line"]]
     lines += ["", "## Training levers at a small budget (240 CPU-s, `compare_methods.py`)", "",
               "Each lever against the `chimera` row (2 x 128 BLSTM, alpha 0.1, same clips, "
               "validation songs and budget), paired per seed: lever - baseline, vocals "
