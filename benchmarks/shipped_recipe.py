@@ -52,25 +52,42 @@ def collect(folder):
         runs.append({"seed": entry.get("seed"), "epochs": entry.get("epochs"),
                      "train_seconds": entry.get("train_seconds"), "training": entry["training"],
                      "validation": entry.get("validation"), "test": entry["scores"],
-                     "history": _history(registry.parent / entry["file"])})
+                     "history": _history(registry.parent / entry["file"]),
+                     "model": registry.parent / entry["file"]})
     return runs
 
 
-def shipped_validation():
-    """The shipped model's scores on the validation songs of the recipe (same split)."""
-    import torch
+#: Gains the validation clips are scaled by to check that scores do not depend on level.
+GAINS = (0.03, 1.0, 30.0)
 
-    import sksep
+
+def validation_songs():
+    """The recipe's validation clips ``(X, Y)`` and source names (the same split as
+    ``train_shipped_model.py --remixes``: the held-out songs do not depend on N)."""
     from sksep.datasets import load_mir1k
-    from sksep.metrics import separation_report
     from train_shipped_model import _remixed
 
-    torch.set_num_threads(1)
     train = load_mir1k(MIR1K, "train")
-    _, _, validation, _ = _remixed(train, 1)  # the held-out songs do not depend on N
-    model = sksep.load(NAME)
-    return separation_report(validation[1], model.predict(validation[0]), validation[0],
-                             bss=False, source_names=train.source_names)
+    _, _, validation, _ = _remixed(train, 1)
+    return validation, train.source_names
+
+
+def validation_scores(model_path, validation, names):
+    """Vocals / accompaniment SI-SDRi of a model on the validation clips scaled by each of
+    :data:`GAINS`: ``{gain: report}``."""
+    import numpy as np
+
+    import sksep
+    from sksep.metrics import separation_report
+
+    model = sksep.load(model_path)
+    scores = {}
+    for gain in GAINS:
+        X = [np.float32(gain) * x for x in validation[0]]
+        Y = [np.float32(gain) * y for y in validation[1]]
+        scores[f"{gain:g}"] = separation_report(Y, model.predict(X), X, bss=False,
+                                                source_names=names)
+    return scores
 
 
 def time_to(history, target):
@@ -144,7 +161,8 @@ def markdown(result):
         losses = [(e["valid_loss"], e["epoch"]) for e in history if "valid_loss" in e]
         return min(losses)[1] if losses else ""
 
-    row(f"shipped `{NAME}` (before level normalisation)", shipped, best_epoch(shipped["history"]))
+    row(f"shipped `{NAME}` (trained before the level normalisation)", shipped,
+        best_epoch(shipped["history"]))
     for run in result["runs"]:
         row(f"seed {run['seed']}", run, best_epoch(run["history"]))
     s = result["summary"]
@@ -154,6 +172,15 @@ def markdown(result):
                      f"{_cell(s['test mi vocals SI-SDRi'])} | {_cell(s['test mi vocals GNSDR'])}"
                      f" | {_cell(s['test mi accompaniment GNSDR'])} | "
                      f"{_cell(s['test dc vocals GNSDR'])} |")
+    lines += ["", "Level: validation vocals SI-SDRi with the clips scaled by "
+              + ", ".join(f"{g:g}" for g in GAINS) + " (features are computed at a reference "
+              "level, so the masks, and the scores, should not move):", "",
+              "| run | " + " | ".join(f"x {g:g}" for g in GAINS) + " |",
+              "|---|" + "---:|" * len(GAINS)]
+    for name, run in [("shipped", shipped)] + [(f"seed {r['seed']}", r)
+                                               for r in result["runs"]]:
+        lines.append(f"| {name} | " + " | ".join(
+            f"{run['gains'][f'{g:g}']['vocals']['SI-SDRi']:.3f}" for g in GAINS) + " |")
     lines += ["", "## Time to quality", "",
               f"Training time until the validation loss first reaches the shipped model's "
               f"best, {result['target_loss']:.4f} (sum of the epochs' wall times; one torch "
@@ -169,10 +196,15 @@ def markdown(result):
         epoch, seconds = reached
         lines.append(f"| {name} | {epoch} | {seconds / 60:.0f} min | "
                      f"{seconds / 60 / result['two_thread_speedup']:.0f} min |")
-    lines += ["", "The shipped model was trained on 2026-11-23, when an epoch took about "
-              "145 s; the seeds here took 350-390 s per epoch on the same (shared) machine "
-              "with the same code speed (paired old/new epoch times 0.9-1.1), so compare "
-              "epochs across the two dates, and minutes only within one.", ""]
+    seed_epochs = [e["dur"] for r in result["runs"] for e in r["history"] if "dur" in e]
+    shipped_epochs = [e["dur"] for e in shipped["history"] if "dur" in e]
+    lines += ["", f"The shipped model was trained on 2026-11-23, when an epoch took "
+              f"{statistics.median(shipped_epochs):.0f} s (median); the seeds here took "
+              f"{statistics.median(seed_epochs):.0f} s per epoch (median) on the same shared "
+              f"machine, with code of the same speed (one-thread epochs of the shipped "
+              f"commit's code against today's, run back to back: within 0.9-1.1 of each "
+              f"other), so compare epochs across the two dates, and minutes only within one.",
+              ""]
     if result.get("machine"):
         lines += [machine_line(result["machine"]), ""]
     return "\n".join(lines)
@@ -186,14 +218,20 @@ def main(argv=None):
     import sksep
     from _common import machine
 
+    import torch
+
+    torch.set_num_threads(1)
     runs = collect(args.runs)
     if not runs:
         raise SystemExit(f"no finished runs in {args.runs}/seed*/")
+    validation, names = validation_songs()
+    for run in runs:
+        run["gains"] = validation_scores(run.pop("model"), validation, names)
     entry = json.loads(REGISTRY.read_text())[NAME]
+    gains = validation_scores(NAME, validation, names)
     shipped = {"epochs": len(sksep.load(NAME).epoch_summary_),
-               "train_seconds": 55 * 60, "test": entry["scores"],
-               "validation": shipped_validation(),
-               "history": _history(REGISTRY.parent / entry["file"])}
+               "train_seconds": 55 * 60, "test": entry["scores"], "validation": gains["1"],
+               "gains": gains, "history": _history(REGISTRY.parent / entry["file"])}
     speed = json.loads((RESULTS / "training_speed.json").read_text())
     speedup = speed["rows"]["2 threads"]["ratio_median"]
     summary, target, reached = summarize(runs, shipped)
