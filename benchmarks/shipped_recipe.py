@@ -49,11 +49,15 @@ def collect(folder):
     runs = []
     for registry in sorted(Path(folder).glob("seed*/registry.json")):
         entry = json.loads(registry.read_text())[NAME]
-        runs.append({"seed": entry.get("seed"), "epochs": entry.get("epochs"),
-                     "train_seconds": entry.get("train_seconds"), "training": entry["training"],
+        history = _history(registry.parent / entry["file"])
+        # A run resumed from its checkpoint reports only its last fit's time: the epochs'
+        # own times, summed, are the whole training's.
+        runs.append({"seed": entry.get("seed"),
+                     "epochs": sum("valid_loss" in e for e in history),
+                     "train_seconds": sum(e.get("dur", 0.0) for e in history),
+                     "training": entry["training"],
                      "validation": entry.get("validation"), "test": entry["scores"],
-                     "history": _history(registry.parent / entry["file"]),
-                     "model": registry.parent / entry["file"]})
+                     "history": history, "model": registry.parent / entry["file"]})
     return runs
 
 
