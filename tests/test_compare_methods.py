@@ -1,21 +1,12 @@
 """``benchmarks/compare_methods.py``: the papers' findings are judged from paired seeds."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture
-def compare(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("compare_methods",
-                                                  BENCHMARKS / "compare_methods.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def compare(benchmark_module):
+    return benchmark_module("compare_methods")
 
 
 def _run(row, seed, test, valid, head="-", epochs=4):

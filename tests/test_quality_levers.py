@@ -1,21 +1,13 @@
 """``benchmarks/quality_levers.py``: levers are paired per seed with the baseline row."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture
-def levers(monkeypatch, tmp_path):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("quality_levers",
-                                                  BENCHMARKS / "quality_levers.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def levers(benchmark_module, monkeypatch, tmp_path):
+    module = benchmark_module("quality_levers")
     monkeypatch.setattr(module, "RESULTS", tmp_path)
     return module
 

@@ -1,21 +1,12 @@
 """``benchmarks/shipped_recipe.py``: time to quality and the spread over seeds."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
 
 @pytest.fixture
-def recipe(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("shipped_recipe",
-                                                  BENCHMARKS / "shipped_recipe.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def recipe(benchmark_module):
+    return benchmark_module("shipped_recipe")
 
 
 def _history(losses, seconds=100.0):
