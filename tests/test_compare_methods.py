@@ -1,6 +1,5 @@
 """``benchmarks/compare_methods.py``: the papers' findings are judged from paired seeds."""
 
-
 import pytest
 
 
