@@ -8,9 +8,17 @@ folder of its own, one per core::
         --dropout 0.3 --optimizer adam --threads 1 --seed S \\
         --checkpoint benchmarks/_work/ship/seedS/ckpt --models-dir benchmarks/_work/ship/seedS
 
-This script collects those runs (``benchmarks/_work/ship/seed*/``: the registry entry
-each run wrote, with its validation and test scores, and the model file's epoch history)
-into ``results/shipped_recipe.{json,md}``:
+A lever of the recipe (issue 15) is a run into a folder named ``<lever>-seed<S>`` (e.g.
+``benchmarks/_work/levers/vmr-seed0``, trained with ``--snr-db=-5,5``), paired with the
+recipe's run of the same seed.
+
+This script collects those runs (``--runs`` folders: ``seed<S>/`` and ``<lever>-seed<S>/``,
+each with the registry entry its run wrote, its validation and test scores and the model
+file's epoch history), scores each model once more (the validation songs at three gains,
+the test clips at -5 and +5 dB voice-to-music ratio) and keeps the result as
+``results/shipped_recipe/<run>.json``: the trained models live in an ignored folder that
+a new checkout does not have, the records stay in git. Every record there goes into
+``results/shipped_recipe.{json,md}``:
 
 * every seed's validation scores (the two held-out training songs: what the shipped
   model is chosen on) and test scores (scored once per finished run), with the mean and
@@ -24,17 +32,40 @@ into ``results/shipped_recipe.{json,md}``:
 
 Run::
 
-    python benchmarks/shipped_recipe.py [--runs benchmarks/_work/ship]
+    python benchmarks/shipped_recipe.py [--runs benchmarks/_work/ship benchmarks/_work/levers]
 """
 
 import argparse
 import json
+import re
 import statistics
 from pathlib import Path
 
 from _common import MIR1K, REGISTRY, RESULTS, machine_line, write_report
 
 NAME = "chimera-mir1k"
+
+#: One JSON record per finished run (kept in git; the models are not).
+RECORDS = RESULTS / "shipped_recipe"
+
+#: Where ``train_shipped_model.py`` runs go by default: the recipe's seeds and its levers.
+WORK = Path(__file__).resolve().parent / "_work"
+
+#: What each lever changes in the recipe (the ``<lever>`` of a ``<lever>-seed<S>`` run).
+LEVERS = {"vmr": "remixes at voice-to-music ratios drawn uniformly from -5 to +5 dB "
+                 "(`--snr-db=-5,5`) instead of 0 dB"}
+
+#: Voice-to-music ratios (dB) the test clips are scored at besides the data set's 0 dB.
+RATIOS = (-5.0, 5.0)
+
+
+def run_name(name):
+    """``(lever, seed)`` of a run folder's name: ``"seed2"`` is ``(None, 2)``, the recipe
+    itself; ``"vmr-seed0"`` is ``("vmr", 0)``."""
+    match = re.fullmatch(r"(?:([a-z0-9_]+)-)?seed(\d+)", name)
+    if match is None:
+        raise ValueError(f"run folder {name!r} is not named seed<S> or <lever>-seed<S>")
+    return match.group(1), int(match.group(2))
 
 
 def _history(model_path):
@@ -45,14 +76,16 @@ def _history(model_path):
 
 
 def collect(folder):
-    """One record per seed folder that holds a finished run."""
+    """One record per run folder (``seed<S>`` or ``<lever>-seed<S>``) of ``folder`` that
+    holds a finished run."""
     runs = []
-    for registry in sorted(Path(folder).glob("seed*/registry.json")):
+    for registry in sorted(Path(folder).glob("*seed*/registry.json")):
+        lever, seed = run_name(registry.parent.name)
         entry = json.loads(registry.read_text())[NAME]
         history = _history(registry.parent / entry["file"])
         # A run resumed from its checkpoint reports only its last fit's time: the epochs'
         # own times, summed, are the whole training's.
-        runs.append({"seed": entry.get("seed"),
+        runs.append({"name": registry.parent.name, "lever": lever, "seed": seed,
                      "epochs": sum("valid_loss" in e for e in history),
                      "train_seconds": sum(e.get("dur", 0.0) for e in history),
                      "training": entry["training"],
@@ -92,6 +125,73 @@ def validation_scores(model_path, validation, names):
         scores[f"{gain:g}"] = separation_report(Y, model.predict(X), X, bss=False,
                                                 source_names=names)
     return scores
+
+
+def ratio_scores(model_path):
+    """Both heads' scores on the test clips with the vocals at each of :data:`RATIOS` dB
+    against the accompaniment: ``{"-5 dB": {"mi": report, "dc": report}, ...}``."""
+    import sksep
+    from rescore_shipped_model import at_ratio
+    from sksep.datasets import load_mir1k
+    from sksep.metrics import separation_report
+
+    model = sksep.load(model_path)
+    test = load_mir1k(MIR1K, "test")
+    scores = {}
+    for ratio in RATIOS:
+        X, Y = at_ratio(test, ratio)
+        for head in ("mi", "dc"):
+            model.set_params(head=head)
+            scores.setdefault(f"{ratio:+g} dB", {})[head] = separation_report(
+                Y, model.predict(X), X, source_names=test.source_names)
+    return scores
+
+
+def save_record(run, folder=RECORDS):
+    """Keep a scored run as ``folder/<run name>.json`` (no model path: the model stays
+    where it was trained)."""
+    from _common import atomic_write_text, json_safe
+
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {key: value for key, value in run.items() if key != "model"}
+    atomic_write_text(folder / f"{run['name']}.json", json.dumps(json_safe(record), indent=2)
+                      + "\n")
+
+
+def load_records(folder=RECORDS):
+    """Every kept run, ``(recipe, levers)``: the recipe's seeds and the levers' runs, each
+    sorted by seed."""
+    runs = [json.loads(path.read_text()) for path in sorted(Path(folder).glob("*.json"))]
+    runs.sort(key=lambda run: (run.get("lever") or "", run["seed"]))
+    return ([run for run in runs if not run.get("lever")],
+            [run for run in runs if run.get("lever")])
+
+
+def lever_rows(levers, recipe):
+    """Each lever run against the recipe's run of the same seed: ``[{"lever", "seed",
+    "validation", "test", "test -5 dB", "test +5 dB"}]``, each value ``(lever, recipe,
+    difference)`` in dB (vocals SI-SDRi on validation, vocal GNSDR of the MI head on test;
+    the recipe value is None where that seed's record lacks it)."""
+    by_seed = {run["seed"]: run for run in recipe}
+
+    def values(run):
+        ratios = run.get("ratios") or {}
+        return {"validation": ((run.get("validation") or {}).get("vocals") or {})
+                .get("SI-SDRi"),
+                "test": run["test"]["mi"]["vocals"]["GNSDR"],
+                **{f"test {key}": ratios[key]["mi"]["vocals"]["GNSDR"] for key in ratios}}
+
+    rows = []
+    for run in levers:
+        own = values(run)
+        paired = values(by_seed[run["seed"]]) if run["seed"] in by_seed else {}
+        row = {"lever": run["lever"], "seed": run["seed"]}
+        for key in ("validation", "test", "test -5 dB", "test +5 dB"):
+            mine, theirs = own.get(key), paired.get(key)
+            row[key] = (mine, theirs,
+                        None if mine is None or theirs is None else mine - theirs)
+        rows.append(row)
+    return rows
 
 
 def time_to(history, target):
@@ -150,7 +250,13 @@ def markdown(result):
              "scored once per run.", "",
              "| run | epochs (best) | training | validation vocals SI-SDRi | test vocals "
              "SI-SDRi (MI) | test vocal GNSDR (MI) | test acc. GNSDR (MI) | test vocal "
-             "GNSDR (DC) |", "|---|---|---|---:|---:|---:|---:|---:|"]
+             "GNSDR (DC) | test vocal GNSDR (MI), vocals -5 / +5 dB |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+
+    def at(run, key):
+        value = (((run.get("ratios") or {}).get(key) or {}).get("mi") or {}).get(
+            "vocals", {}).get("GNSDR")
+        return "-" if value is None else f"{value:.2f}"
 
     def row(name, run, best):
         test = run["test"]
@@ -159,7 +265,8 @@ def markdown(result):
             f"| {name} | {run.get('epochs')} ({best}) | {run.get('train_seconds', 0) / 60:.0f}"
             f" min | {'' if valid is None else f'{valid:.2f}'} | "
             f"{test['mi']['vocals']['SI-SDRi']:.2f} | {test['mi']['vocals']['GNSDR']:.2f} | "
-            f"{test['mi']['accompaniment']['GNSDR']:.2f} | {test['dc']['vocals']['GNSDR']:.2f} |")
+            f"{test['mi']['accompaniment']['GNSDR']:.2f} | {test['dc']['vocals']['GNSDR']:.2f} "
+            f"| {at(run, '-5 dB')} / {at(run, '+5 dB')} |")
 
     def best_epoch(history):
         losses = [(e["valid_loss"], e["epoch"]) for e in history if "valid_loss" in e]
@@ -175,7 +282,35 @@ def markdown(result):
                      f"{_cell(s['validation vocals SI-SDRi'])} | "
                      f"{_cell(s['test mi vocals SI-SDRi'])} | {_cell(s['test mi vocals GNSDR'])}"
                      f" | {_cell(s['test mi accompaniment GNSDR'])} | "
-                     f"{_cell(s['test dc vocals GNSDR'])} |")
+                     f"{_cell(s['test dc vocals GNSDR'])} | |")
+    unscored = [str(run["seed"]) for run in result["runs"] if not run.get("ratios")]
+    lines += ["", "Test scores at -5 / +5 dB: the 90 clips with the vocals scaled by -5 or "
+              "+5 dB against the accompaniment, as MIR-1K evaluations do"
+              + (f"; '-': the model of seed {', '.join(unscored)} was gone (an ignored folder "
+                 f"of an earlier checkout) before this script scored ratios."
+                 if unscored else ".")]
+    if result.get("levers"):
+        lines += ["", "## Levers at the full recipe", "",
+                  "Each run changes one thing in the recipe and trains the same number of "
+                  "epochs; it is paired with the recipe's run of the same seed: lever / "
+                  "recipe (difference), dB. Chosen on validation (vocals SI-SDRi, the two "
+                  "held-out songs); test: vocal GNSDR of the MI head, scored once.", "",
+                  "| lever | seed | validation | test 0 dB | test -5 dB | test +5 dB |",
+                  "|---|---:|---:|---:|---:|---:|"]
+
+        def pair(cell):
+            mine, theirs, diff = cell
+            if mine is None:
+                return ""
+            if diff is None:
+                return f"{mine:.2f} / - "
+            return f"{mine:.2f} / {theirs:.2f} ({diff:+.2f})"
+
+        for lever in result["levers"]:
+            lines.append(f"| {LEVERS.get(lever['lever'], lever['lever'])} | {lever['seed']} | "
+                         + " | ".join(pair(lever[key]) for key in
+                                      ("validation", "test", "test -5 dB", "test +5 dB"))
+                         + " |")
     lines += ["", "Level: validation vocals SI-SDRi with the clips scaled by "
               + ", ".join(f"{g:g}" for g in GAINS) + " (features are computed at a reference "
               "level, so the masks, and the scores, should not move):", "",
@@ -214,32 +349,65 @@ def markdown(result):
     return "\n".join(lines)
 
 
+def score_new_runs(folders, validation, names, records=RECORDS, rescore=False):
+    """Score the finished runs of ``folders`` that have no record yet (all of them with
+    ``rescore``) and keep each as a record; the names of the runs scored. ``validation``
+    and ``names``: :func:`validation_songs`."""
+    scored = []
+    for folder in folders:
+        for run in collect(folder):
+            if (records / f"{run['name']}.json").exists() and not rescore:
+                continue
+            model = run.pop("model")
+            run["gains"] = validation_scores(model, validation, names)
+            run["ratios"] = ratio_scores(model)
+            save_record(run, records)
+            scored.append(run["name"])
+    return scored
+
+
+def shipped_record(validation, names):
+    """The shipped model as a record: its registry scores (0 dB and the ratios) and its
+    validation scores at :data:`GAINS`."""
+    import sksep
+
+    entry = json.loads(REGISTRY.read_text())[NAME]
+    scores = entry["scores"]
+    gains = validation_scores(NAME, validation, names)
+    ratios = {f"{ratio:+g} dB": {head: scores[f"{head} (vocals {ratio:+g} dB)"]
+                                 for head in ("mi", "dc")}
+              for ratio in RATIOS if f"mi (vocals {ratio:+g} dB)" in scores}
+    return {"epochs": len(sksep.load(NAME).epoch_summary_), "train_seconds": 55 * 60,
+            "test": scores, "validation": gains["1"], "gains": gains, "ratios": ratios,
+            "history": _history(REGISTRY.parent / entry["file"])}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=Path,
-                        default=Path(__file__).resolve().parent / "_work" / "ship")
+    parser.add_argument("--runs", type=Path, nargs="+",
+                        default=[WORK / "ship", WORK / "levers"],
+                        help="folders of run folders (seed<S>, <lever>-seed<S>)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="score runs again even where a record exists")
     args = parser.parse_args(argv)
-    import sksep
-    from _common import machine
-
     import torch
 
+    from _common import machine
+
     torch.set_num_threads(1)
-    runs = collect(args.runs)
-    if not runs:
-        raise SystemExit(f"no finished runs in {args.runs}/seed*/")
     validation, names = validation_songs()
-    for run in runs:
-        run["gains"] = validation_scores(run.pop("model"), validation, names)
-    entry = json.loads(REGISTRY.read_text())[NAME]
-    gains = validation_scores(NAME, validation, names)
-    shipped = {"epochs": len(sksep.load(NAME).epoch_summary_),
-               "train_seconds": 55 * 60, "test": entry["scores"], "validation": gains["1"],
-               "gains": gains, "history": _history(REGISTRY.parent / entry["file"])}
+    scored = score_new_runs([folder for folder in args.runs if folder.exists()],
+                            validation, names, rescore=args.rescore)
+    print(f"scored {', '.join(scored) or 'no new run'}")
+    runs, levers = load_records()
+    if not runs:
+        raise SystemExit(f"no recipe runs (seed<S>) in {RECORDS} or {args.runs}")
+    shipped = shipped_record(validation, names)
     speed = json.loads((RESULTS / "training_speed.json").read_text())
     speedup = speed["rows"]["2 threads"]["ratio_median"]
     summary, target, reached = summarize(runs, shipped)
-    result = {"runs": runs, "shipped": shipped, "summary": summary, "target_loss": target,
+    result = {"runs": runs, "levers": lever_rows(levers, runs), "lever_runs": levers,
+              "shipped": shipped, "summary": summary, "target_loss": target,
               "time_to_quality": reached, "two_thread_speedup": speedup,
               "machine": machine()}
     result["summary_line"] = (
