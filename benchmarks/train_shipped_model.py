@@ -124,6 +124,11 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="random_state of the network")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--bf16", action="store_true",
+                        help="mixed precision: bfloat16 compute under autocast, float32 "
+                             "weights (an accelerate.Accelerator(cpu=True, "
+                             "mixed_precision='bf16')); pays on CPUs with AVX512-BF16 / AMX, "
+                             "slows those without")
     parser.add_argument("--checkpoint", type=Path, default=None,
                         help="resumable checkpoint file: a rerun of the same command "
                              "continues from the last finished epoch")
@@ -136,6 +141,11 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
 
+    accelerator = None
+    if args.bf16:
+        from accelerate import Accelerator
+
+        accelerator = Accelerator(cpu=True, mixed_precision="bf16")
     train = load_mir1k(args.data, "train")
     test = load_mir1k(args.data, "test")
     features = MelFeatures(n_mels=args.n_mels)
@@ -146,7 +156,7 @@ def main(argv=None):
                              segment_frames=100,
                              max_epochs=args.max_epochs, patience=args.patience,
                              random_state=args.seed, verbose=1,
-                             checkpoint=args.checkpoint,
+                             checkpoint=args.checkpoint, accelerator=accelerator,
                              callbacks=[TimeBudget(args.budget_minutes * 60)])
     start = time.perf_counter()
     if args.remixes:
