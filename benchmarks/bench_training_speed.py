@@ -16,6 +16,12 @@ after the same batches from the same initial weights (same numerics => same loss
   run ``nn.LSTM`` here (oneDNN has no bfloat16 LSTM primitive for this CPU), so the LSTM
   runs on bfloat16 copies of its weights (``torch.func.functional_call``; the gradients
   reach the float32 weights) and the linear layers under autocast;
+* ``autocast``: what ``train_shipped_model.py --bf16`` and an
+  ``accelerate.Accelerator(cpu=True, mixed_precision="bf16")`` do: the forward pass and
+  the objective under ``torch.autocast("cpu", dtype=torch.bfloat16)`` (float32 weights,
+  optimiser and gradients); oneDNN runs the LSTM in bfloat16 where the CPU has
+  AVX512-BF16 / AMX. ``autocast 2 threads``: the same on two intra-op threads, against
+  the current code on one;
 * ``compile``: ``torch.compile(module)`` (inductor, CPU); its compile time is reported
   apart and the first call is excluded from the rounds;
 * ``no oneDNN``: ``torch.backends.mkldnn`` off, so the LSTM runs on torch's own
@@ -57,7 +63,8 @@ from _common import (MIR1K, RESULTS, machine, machine_line, one_thread_env, rati
                      write_report)
 from bench_training import train_pass
 
-VARIANTS = ("bf16", "compile", "no oneDNN", "batch 32", "batch 64", "2 threads", "2 processes")
+VARIANTS = ("bf16", "autocast", "autocast 2 threads", "compile", "no oneDNN", "batch 32",
+            "batch 64", "2 threads", "2 processes")
 
 #: The shipped recipe's network (``train_shipped_model.py``'s defaults).
 RECIPE = dict(alpha=0.1, embedding_dim=20, mi_objective="mmsa", hidden_size=300,
@@ -141,10 +148,23 @@ def trainer(module, objective, batches, *, variant=None):
     elif variant == "compile":
         forward = torch.compile(model)
 
+    loss = objective
+    if variant == "autocast":
+        forward, loss = _autocast(model), _autocast(objective)
+
     def run():
         torch.manual_seed(1)  # the same dropout draws for every variant
-        return train_pass(forward, optimizer, objective, batches)
+        return train_pass(forward, optimizer, loss, batches)
     return run
+
+
+def _autocast(function):
+    """``function`` under CPU bfloat16 autocast, as accelerate's ``autocast()`` wraps the
+    forward pass and the loss (the optimiser step stays outside, in float32)."""
+    def autocast(*args):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return function(*args)
+    return autocast
 
 
 PHASES = ("zero_grad", "forward", "objective", "backward", "optimizer step")
@@ -316,13 +336,39 @@ def main(argv=None):
         except Exception as error:  # noqa: BLE001 -- recorded, the other variants go on
             rows[variant] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
         torch.set_num_threads(1)
+        rows[variant].update(cpu=cpu_extensions(), machine=machine())
         print(f"  {rows[variant]}", flush=True)
+    if set(args.variants) != set(VARIANTS):
+        rows = merged_rows(RESULTS / "training_speed.json", rows)
     result = {"benchmark": "training_speed", "recipe": RECIPE, "quick": args.quick,
               "rounds": rounds, "clips": args.clips, "frames_per_pass": frames,
               "cpu": cpu_extensions(), "rows": rows, "machine": machine(),
               "seconds": time.perf_counter() - start, "torch": torch.__version__}
     write_report(RESULTS / "training_speed", result, markdown(result))
     return result
+
+
+def merged_rows(path, rows):
+    """``rows`` (the variants just measured) with the other variants of an earlier report
+    at ``path``, in :data:`VARIANTS` order; each earlier row keeps the CPU and machine it
+    was measured on (the report's, for reports older than per-row records)."""
+    earlier = json.loads(Path(path).read_text()) if Path(path).exists() else {"rows": {}}
+    merged = {}
+    for name in VARIANTS:
+        if name in rows:
+            merged[name] = rows[name]
+        elif name in earlier["rows"]:
+            merged[name] = {"cpu": earlier.get("cpu"), "machine": earlier.get("machine"),
+                            "frames_per_pass": earlier.get("frames_per_pass"),
+                            **earlier["rows"][name]}
+    return merged
+
+
+def _cpu_cell(row):
+    """Where a row was measured: the CPU's bfloat16-relevant extensions and the time."""
+    cpu, when = row.get("cpu") or {}, (row.get("machine") or {}).get("date_utc", "")
+    flags = [f for f in cpu.get("flags", ()) if f in ("avx512_bf16", "amx_bf16")]
+    return f"{'+'.join(flags) or 'avx2'}, {when.removesuffix(' UTC')}"
 
 
 def markdown(result):
@@ -337,14 +383,16 @@ def markdown(result):
         f"{result['frames_per_pass']} frames per timed pass; each variant against the current "
         f"code (float32, eager, batches of 16, one thread) in {result['rounds']} paired rounds "
         f"(order alternating). Ratio: median (range) of per-round frames/s variant / "
-        f"current; > 1 is faster. CPU: {', '.join(cpu['flags']) or 'no AVX2'} "
-        f"(torch CPU capability {cpu['torch_cpu_capability']}).", "",
+        f"current; > 1 is faster. CPU of the last run: {', '.join(cpu['flags']) or 'no AVX2'} "
+        f"(torch CPU capability {cpu['torch_cpu_capability']}); rows kept from earlier runs "
+        f"name theirs (last column) and may differ in rounds and frames per pass "
+        f"(`training_speed.json`).", "",
         "| variant | frames/s ratio | current frames/s | variant frames/s | loss current / "
-        "variant (same start) | note |",
-        "|---|---|---:|---:|---|---|"]
+        "variant (same start) | note | CPU, measured (UTC) |",
+        "|---|---|---:|---:|---|---|---|"]
     for name, row in result["rows"].items():
         if "error" in row:
-            lines.append(f"| {name} | failed | | | | {row['error']} |")
+            lines.append(f"| {name} | failed | | | | {row['error']} | {_cpu_cell(row)} |")
             continue
         loss = (f"{row['current_loss']:.4f} / {row['variant_loss']:.4f}"
                 if "variant_loss" in row else "")
@@ -352,9 +400,23 @@ def markdown(result):
                 if "first_pass_seconds" in row else "")
         lines.append(f"| {name} | {row['ratio_median']:.2f} ({row['ratio_min']:.2f}–"
                      f"{row['ratio_max']:.2f}) | {row['current_fps']:.0f} | "
-                     f"{row['variant_fps']:.0f} | {loss} | {note} |")
-    lines += ["", machine_line(result["machine"]), ""]
+                     f"{row['variant_fps']:.0f} | {loss} | {note} | {_cpu_cell(row)} |")
+    lines += ["", "The shared machine's host changes between sessions: rows measured on a CPU "
+              "without AVX512-BF16 (torch capability AVX2) emulate bfloat16, those with it "
+              "(and AMX) run it in hardware; compare a row with the current code of its own "
+              "rounds only.", "", machine_line(result["machine"]), ""]
     return "\n".join(lines)
+
+
+def _on_two_threads(run):
+    """``run`` on two torch intra-op threads (one again afterwards)."""
+    def two_threads():
+        torch.set_num_threads(2)
+        try:
+            return run()
+        finally:
+            torch.set_num_threads(1)
+    return two_threads
 
 
 def measure(variant, module, objective, dataset, base, batches, frames, rounds, args):
@@ -363,6 +425,12 @@ def measure(variant, module, objective, dataset, base, batches, frames, rounds, 
         return {**paired(base, trainer(module, objective, batches, variant="bf16"),
                          max(2, rounds // 3), frames),
                 **losses_from_same_start(module, objective, batches, "bf16")}
+    if variant.startswith("autocast"):
+        run = trainer(module, objective, batches, variant="autocast")
+        if variant == "autocast 2 threads":
+            run = _on_two_threads(run)
+        return {**paired(base, run, rounds, frames),
+                **losses_from_same_start(module, objective, batches, "autocast")}
     if variant == "compile":
         run = trainer(module, objective, batches, variant="compile")
         compile_seconds, _ = _timed(run)
@@ -381,13 +449,7 @@ def measure(variant, module, objective, dataset, base, batches, frames, rounds, 
         run()
         return paired(base, run, rounds, frames, larger_frames)
     if variant == "2 threads":
-        def two_threads():
-            torch.set_num_threads(2)
-            try:
-                return base()
-            finally:
-                torch.set_num_threads(1)
-        return paired(base, two_threads, rounds, frames)
+        return paired(base, _on_two_threads(base), rounds, frames)
     single, double = [], []
     for _ in range(max(1, rounds // 2)):
         single.append(processes(1, args.clips, args.frames, args.repeats))
