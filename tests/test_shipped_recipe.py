@@ -85,10 +85,30 @@ def test_report_shows_levers_ratios_and_which_seeds_lack_them(recipe):
     shipped = _run(None, 9.17, 7.77, [0.3, 0.1], ratios={-5: 5.5, 5: 10.2})
     for run in seeds + [shipped]:
         run["gains"] = gains
+    seeds[0]["training"] = "… --threads 1 --seed 0"
+    levers[0]["training"] = "… --threads 2 --bf16 --seed 1"
     summary, target, reached = recipe.summarize(seeds, shipped)
+    quality, hits = recipe.recipe_quality(seeds, levers)
     text = recipe.markdown({"runs": seeds, "shipped": shipped, "summary": summary,
-                            "levers": recipe.lever_rows(levers, seeds), "target_loss": target,
-                            "time_to_quality": reached, "two_thread_speedup": 1.7})
+                            "levers": recipe.lever_rows(levers, seeds), "lever_runs": levers,
+                            "target_loss": target, "time_to_quality": reached,
+                            "two_thread_speedup": 1.7,
+                            "recipe_quality": {"target": quality, "runs": hits}})
     assert "| 5.00 / 10.00 |" in text and "| - / - |" in text
     assert "model of seed 0 was gone" in text
     assert "9.50 / 9.20 (+0.30)" in text and "-5 to +5 dB" in text
+    assert "| vmr-seed1 | 1 | 2 min | 2 threads, bfloat16 |" in text
+    assert "| seed0 | 1 | 2 min | 1 thread, float32 |" in text
+    assert "| seed1 | 1 | 2 min | torch's default threads, float32 |" in text
+
+
+def test_time_to_the_recipe_quality_targets_a_loss_every_seed_reached(recipe):
+    seeds = [_run(0, 9.0, 7.8, [0.3, 0.1, 0.08]), _run(1, 9.0, 7.8, [0.3, 0.12, 0.09])]
+    fast = _run(1, 9.0, 7.8, [0.2, 0.09], lever="bf16")
+    slow = _run(0, 9.0, 7.8, [0.2, 0.095], lever="vmr")
+    target, reached = recipe.recipe_quality(seeds, [fast, slow])
+    assert target == 0.09
+    assert reached == {"seed0": (3, 300.0), "seed1": (3, 300.0), "bf16-seed1": (2, 200.0),
+                       "vmr-seed0": None}
+    assert recipe._threads("x.py --threads 2 --bf16") == "2 threads"
+    assert recipe._threads("x.py --threads 1") == "1 thread"
