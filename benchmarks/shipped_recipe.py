@@ -396,14 +396,20 @@ def markdown(result):
                    result["runs"] + result.get("lever_runs", [])}
         lines += ["", f"Time to the recipe's quality: until the validation loss first reaches "
                   f"{target:.4f}, the highest of the recipe seeds' best losses (a loss every "
-                  f"seed reached). Measured, not derived; minutes compare within one day "
-                  f"(the day each run trained is in its record).", "",
-                  "| run | epoch reached | wall time | trained with |", "|---|---:|---:|---|"]
+                  f"seed reached), in the run's own epochs' wall times. Measured, not "
+                  f"derived; the shared machine's speed changes from day to day, so compare "
+                  f"runs whose epochs took alike on the same settings (last column).", "",
+                  "| run | epoch reached | wall time | trained with | s per epoch (median) |",
+                  "|---|---:|---:|---|---:|"]
+        durations = {run["name"]: statistics.median(
+            [e["dur"] for e in run["history"] if "dur" in e] or [0.0])
+            for run in result["runs"] + result.get("lever_runs", [])}
         for name, hit in reached.items():
             how = (f"{_threads(threads[name])}, "
                    f"{'bfloat16' if '--bf16' in threads[name] else 'float32'}")
             lines.append(f"| {name} | {hit[0] if hit else 'not reached'} | "
-                         f"{'' if hit is None else f'{hit[1] / 60:.0f} min'} | {how} |")
+                         f"{'' if hit is None else f'{hit[1] / 60:.0f} min'} | {how} | "
+                         f"{durations[name]:.0f} |")
     seed_epochs = [e["dur"] for r in result["runs"] for e in r["history"] if "dur" in e]
     shipped_epochs = [e["dur"] for e in shipped["history"] if "dur" in e]
     lines += ["", f"The shipped model was trained on 2026-11-23, when an epoch took "

@@ -97,7 +97,7 @@ def test_report_shows_levers_ratios_and_which_seeds_lack_them(recipe):
     assert "| 5.00 / 10.00 |" in text and "| - / - |" in text
     assert "model of seed 0 was gone" in text
     assert "9.50 / 9.20 (+0.30)" in text and "-5 to +5 dB" in text
-    assert "| vmr-seed1 | 1 | 2 min | 2 threads, bfloat16 |" in text
+    assert "| vmr-seed1 | 1 | 2 min | 2 threads, bfloat16 | 100 |" in text
     assert "| seed0 | 1 | 2 min | 1 thread, float32 |" in text
     assert "| seed1 | 1 | 2 min | torch's default threads, float32 |" in text
 
