@@ -22,6 +22,9 @@ after the same batches from the same initial weights (same numerics => same loss
   optimiser and gradients); oneDNN runs the LSTM in bfloat16 where the CPU has
   AVX512-BF16 / AMX. ``autocast 2 threads``: the same on two intra-op threads, against
   the current code on one;
+* ``4 x 500``: a larger network (4 x 500 BLSTM instead of 2 x 300, the rest of the
+  recipe the same) on the same batches: what an epoch of the quality issue's "larger
+  network" costs (frames/s only: a different model, so no loss is compared);
 * ``compile``: ``torch.compile(module)`` (inductor, CPU); its compile time is reported
   apart and the first call is excluded from the rounds;
 * ``no oneDNN``: ``torch.backends.mkldnn`` off, so the LSTM runs on torch's own
@@ -63,8 +66,8 @@ from _common import (MIR1K, RESULTS, machine, machine_line, one_thread_env, rati
                      write_report)
 from bench_training import train_pass
 
-VARIANTS = ("bf16", "autocast", "autocast 2 threads", "compile", "no oneDNN", "batch 32",
-            "batch 64", "2 threads", "2 processes")
+VARIANTS = ("bf16", "autocast", "autocast 2 threads", "4 x 500", "compile", "no oneDNN",
+            "batch 32", "batch 64", "2 threads", "2 processes")
 
 #: The shipped recipe's network (``train_shipped_model.py``'s defaults).
 RECIPE = dict(alpha=0.1, embedding_dim=20, mi_objective="mmsa", hidden_size=300,
@@ -84,13 +87,14 @@ def cpu_extensions():
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}
 
 
-def problem(n_clips):
-    """``(module, objective, segments)`` of the shipped recipe on ``n_clips`` clips."""
+def problem(n_clips, **changes):
+    """``(module, objective, segments)`` of the shipped recipe on ``n_clips`` clips, with
+    ``changes`` to the recipe's settings (e.g. ``hidden_size=500``)."""
     from sksep import ChimeraSeparator
     from sksep.datasets import load_mir1k
 
     data = load_mir1k(MIR1K, "train", max_clips=n_clips)
-    est = ChimeraSeparator(**RECIPE, max_epochs=1, random_state=0)
+    est = ChimeraSeparator(**{**RECIPE, **changes}, max_epochs=1, random_state=0)
     est.fit(data.X[:2], data.Y[:2])  # fixes the features, grid and number of sources
     module, objective, dataset = est.training_problem(data.X, data.Y)
     return module, objective, dataset
@@ -431,6 +435,11 @@ def measure(variant, module, objective, dataset, base, batches, frames, rounds, 
             run = _on_two_threads(run)
         return {**paired(base, run, rounds, frames),
                 **losses_from_same_start(module, objective, batches, "autocast")}
+    if variant == "4 x 500":
+        larger, larger_objective, _ = problem(args.clips, hidden_size=500, num_layers=4)
+        run = trainer(larger, larger_objective, batches)
+        run()  # warm-up
+        return paired(base, run, rounds, frames)
     if variant == "compile":
         run = trainer(module, objective, batches, variant="compile")
         compile_seconds, _ = _timed(run)
