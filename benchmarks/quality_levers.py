@@ -120,6 +120,18 @@ def inference_rows():
                              f" dB vocals SI-SDRi (MUSDB excerpts)",
                      "cost": f"{wiener['time_ratio']['1']['ratio_median']:.2f}x the time",
                      "kept": "no (option, off by default)"})
+    ensemble = load("ensemble")
+    if ensemble:
+        validation = ensemble["validation"]
+        members = [name for name in validation if name != "ensemble"]
+        best = max(validation[name]["vocals"]["SI-SDRi"] for name in members)
+        gain = validation["ensemble"]["vocals"]["SI-SDRi"] - best
+        rows.append({"lever": f"ensemble: the mean of {len(members)} recipe models' masks",
+                     "gain": f"{gain:+.2f} dB vocals SI-SDRi over the best member "
+                             f"(validation songs)",
+                     "cost": f"{ensemble['time']['ratio_median']:.2f}x the time, "
+                             f"{len(members)} model files",
+                     "kept": "no (bench_ensemble.py)"})
     fullband = load("fullband")
     if fullband:
         limited, full = fullband["rows"]["band-limited"], fullband["rows"]["full band (top)"]
@@ -138,6 +150,13 @@ def recipe_seeds():
     return load("shipped_recipe")
 
 
+def _difference(cell):
+    """``lever - recipe`` of a ``shipped_recipe.lever_rows`` cell, or '-' without a pair."""
+    if not cell or cell[2] is None:
+        return "-"
+    return f"{cell[2]:+.2f}"
+
+
 def markdown(result):
     lines = ["# How we got here: the quality levers", "",
              "Produced by `python benchmarks/quality_levers.py` from the measurements in "
@@ -150,6 +169,19 @@ def markdown(result):
     seeds = result.get("recipe_seeds")
     if seeds and seeds.get("summary_line"):
         lines += ["", seeds["summary_line"]]
+    if seeds and seeds.get("levers"):
+        lines += ["", "## Training levers at the full recipe (`shipped_recipe.py`)", "",
+                  "Each lever changes one thing in the recipe, trains the same epochs and is "
+                  "paired with the recipe's run of the same seed: lever - recipe, dB "
+                  "(validation: vocals SI-SDRi on the held-out songs; test: vocal GNSDR, MI "
+                  "head; MUSDB: vocals SI-SDRi on the excerpts, full band).", "",
+                  "| lever | seed | validation | test 0 dB | test -5 dB | test +5 dB | MUSDB |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for row in seeds["levers"]:
+            cells = [_difference(row.get(key)) for key in
+                     ("validation", "test", "test -5 dB", "test +5 dB", "MUSDB")]
+            lines.append(f"| {row.get('description', row['lever'])} | {row['seed']} | "
+                         + " | ".join(cells) + " |")
     lines += ["", "## Training levers at a small budget (240 CPU-s, `compare_methods.py`)", "",
               "Each lever against the `chimera` row (2 x 128 BLSTM, alpha 0.1, same clips, "
               "validation songs and budget), paired per seed: lever - baseline, vocals "
@@ -167,9 +199,15 @@ def markdown(result):
               "|---|---|---|---|"]
     lines += [f"| {r['lever']} | {r['gain']} | {r['cost']} | {r['kept']} |"
               for r in result["inference"]]
-    lines += ["", "Not tried yet: training at -5 / +5 dB voice-to-music ratios and random "
-              "per-source gains, MUSDB stems as extra training data, a larger network "
-              "trained for hours, ensembles.", ""]
+    tried = {row["lever"] for row in (seeds or {}).get("levers", [])}
+    untried = ["MUSDB stems as extra training data (a second model)",
+               "a larger network trained for hours (an epoch of a 4 x 500 BLSTM costs 3.5x "
+               "the recipe's, `training_speed.md`; 24 M parameters, over 20 MB even in int8)"]
+    if "vmr" not in tried:
+        untried.insert(0, "training at -5 / +5 dB voice-to-music ratios")
+    if not any(r["lever"].startswith("ensemble") for r in result["inference"]):
+        untried.append("ensembles")
+    lines += ["", f"Not tried yet: {'; '.join(untried)}.", ""]
     return "\n".join(lines)
 
 

@@ -214,7 +214,8 @@ def lever_rows(levers, recipe):
     for run in levers:
         own = values(run)
         paired = values(by_seed[run["seed"]]) if run["seed"] in by_seed else {}
-        row = {"lever": run["lever"], "seed": run["seed"]}
+        row = {"lever": run["lever"], "seed": run["seed"],
+               "description": LEVERS.get(run["lever"], run["lever"])}
         for key in LEVER_COLUMNS:
             mine, theirs = own.get(key), paired.get(key)
             row[key] = (mine, theirs,

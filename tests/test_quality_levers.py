@@ -38,3 +38,24 @@ def test_differences_are_paired_on_the_seeds_both_rows_ran(levers, tmp_path):
 
 def test_no_runs_no_rows(levers):
     assert levers.lever_screen() == []
+
+
+def test_full_recipe_levers_and_the_ensemble_enter_the_table(levers, tmp_path):
+    recipe = {"summary_line": "3 seeds.",
+              "levers": [{"lever": "vmr", "seed": 0, "validation": [9.1, 9.0, 0.1],
+                          "test": [7.9, 7.85, 0.05], "test -5 dB": [8.0, None, None],
+                          "test +5 dB": [6.5, None, None], "MUSDB": [5.0, 4.5, 0.5]}]}
+    (tmp_path / "shipped_recipe.json").write_text(json.dumps(recipe))
+    report = {"vocals": {"SI-SDRi": 9.0}}
+    (tmp_path / "ensemble.json").write_text(json.dumps({
+        "validation": {"a": report, "b": {"vocals": {"SI-SDRi": 9.2}},
+                       "ensemble": {"vocals": {"SI-SDRi": 9.35}}},
+        "time": {"ratio_median": 2.1}}))
+    result = {"shipped": [], "screen": [], "inference": levers.inference_rows(),
+              "recipe_seeds": levers.recipe_seeds()}
+    text = levers.markdown(result)
+    assert "| vmr | 0 | +0.10 | +0.05 | - | - | +0.50 |" in text
+    assert "+0.15 dB vocals SI-SDRi over the best member" in text and "2.10x the time" in text
+    untried = text.split("Not tried yet:")[1]
+    assert "voice-to-music" not in untried and "ensembles" not in untried
+    assert "MUSDB stems" in untried
