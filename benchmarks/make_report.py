@@ -385,9 +385,9 @@ def peers_section(data, notes):
 
 
 #: Reports written as Markdown by their own scripts, included as they are.
-STANDALONE_REPORTS = ("levers", "shipped_recipe", "ensemble", "fullband", "wiener", "probe_conv_nll",
-                      "compare_methods", "startup", "training_speed", "training_profile", "block_jobs",
-                      "grid_search", "quantize")
+STANDALONE_REPORTS = ("levers", "shipped_recipe", "ensemble", "fullband", "wiener",
+                      "probe_conv_nll", "compare_methods", "startup", "training_speed",
+                      "training_profile", "block_jobs", "grid_search", "quantize")
 
 #: A relative image link of a report in ``results/``, as written there.
 _IMAGE_LINK = re.compile(r"!\[([^\]]*)\]\((?![a-z]+:|/)([^)]+)\)")

@@ -485,7 +485,8 @@ def main(argv=None):
     speedup = speed["rows"]["2 threads"]["ratio_median"]
     summary, target, reached = summarize(runs, shipped)
     quality_target, quality_reached = recipe_quality(runs, levers)
-    result = {"recipe_quality": {"target": quality_target, "runs": quality_reached},"runs": runs, "levers": lever_rows(levers, runs), "lever_runs": levers,
+    result = {"runs": runs, "levers": lever_rows(levers, runs), "lever_runs": levers,
+              "recipe_quality": {"target": quality_target, "runs": quality_reached},
               "shipped": shipped, "summary": summary, "target_loss": target,
               "time_to_quality": reached, "two_thread_speedup": speedup,
               "machine": machine()}
