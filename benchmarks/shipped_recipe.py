@@ -150,7 +150,7 @@ def ratio_scores(model_path):
         for head in ("mi", "dc"):
             model.set_params(head=head)
             scores.setdefault(f"{ratio:+g} dB", {})[head] = separation_report(
-                Y, model.predict(X), X, source_names=test.source_names)
+                Y, model.predict(X), X, source_names=test.source_names, n_jobs=2)
     return scores
 
 
