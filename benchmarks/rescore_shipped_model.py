@@ -29,6 +29,22 @@ def at_ratio(test, ratio_db):
     return [y.sum(axis=0) for y in Y], Y
 
 
+def scores_at_ratios(model, test, ratios, n_jobs=2):
+    """Both heads' scores on the test clips with the vocals at each of ``ratios`` dB
+    against the accompaniment (0: the data set's own mixes):
+    ``{"0 dB" or "+5 dB" ...: {"mi": report, "dc": report}}``. Leaves the MI head set."""
+    scores = {}
+    for ratio in ratios:
+        X, Y = (test.X, test.Y) if ratio == 0 else at_ratio(test, ratio)
+        key = "0 dB" if ratio == 0 else f"{ratio:+g} dB"
+        for head in ("mi", "dc"):
+            model.set_params(head=head)
+            scores.setdefault(key, {})[head] = separation_report(
+                Y, model.predict(X), X, source_names=test.source_names, n_jobs=n_jobs)
+    model.set_params(head="mi")
+    return scores
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name")
@@ -40,14 +56,9 @@ def main(argv=None):
     model = sksep.load(args.name)
     test = load_mir1k(MIR1K, "test")
     ratios = (0.0, -5.0, 5.0) if args.ratios else (0.0,)
-    scores = {}
-    for ratio in ratios:
-        X, Y = (test.X, test.Y) if ratio == 0 else at_ratio(test, ratio)
-        key = "0 dB" if ratio == 0 else f"{ratio:+g} dB"
+    scores = scores_at_ratios(model, test, ratios)
+    for key in scores:
         for head in ("mi", "dc"):
-            model.set_params(head=head)
-            scores.setdefault(key, {})[head] = separation_report(
-                Y, model.predict(X), X, source_names=test.source_names, n_jobs=2)
             print(key, head, json.dumps(scores[key][head]), flush=True)
     registry = json.loads(REGISTRY.read_text())
     entry = registry[args.name]["scores"]

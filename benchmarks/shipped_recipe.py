@@ -138,20 +138,10 @@ def ratio_scores(model_path):
     """Both heads' scores on the test clips with the vocals at each of :data:`RATIOS` dB
     against the accompaniment: ``{"-5 dB": {"mi": report, "dc": report}, ...}``."""
     import sksep
-    from rescore_shipped_model import at_ratio
+    from rescore_shipped_model import scores_at_ratios
     from sksep.datasets import load_mir1k
-    from sksep.metrics import separation_report
 
-    model = sksep.load(model_path)
-    test = load_mir1k(MIR1K, "test")
-    scores = {}
-    for ratio in RATIOS:
-        X, Y = at_ratio(test, ratio)
-        for head in ("mi", "dc"):
-            model.set_params(head=head)
-            scores.setdefault(f"{ratio:+g} dB", {})[head] = separation_report(
-                Y, model.predict(X), X, source_names=test.source_names, n_jobs=2)
-    return scores
+    return scores_at_ratios(sksep.load(model_path), load_mir1k(MIR1K, "test"), RATIOS)
 
 
 def musdb_scores(model_path):
