@@ -231,6 +231,13 @@ def masks_on_song_grid(masks, grid, target, n_target_frames, *, high_band="top")
     return np.ascontiguousarray(np.swapaxes(in_time @ projection.T, 1, 2))
 
 
+def _mask_grid(estimator, grid):
+    """The grid of the masks of ``estimator`` (``mask_grid_``), ``grid`` if it has none."""
+    from .separation import final_step  # separation imports this module
+
+    return getattr(final_step(estimator), "mask_grid_", grid)
+
+
 def model_masks(estimator, audio):
     """Masks of one mono clip at the model's rate, from a separator or a Pipeline.
 
@@ -243,6 +250,7 @@ def model_masks(estimator, audio):
     Returns
     -------
     masks : ndarray of shape (n_sources, n_frames, n_bins)
+        On the separator's ``mask_grid_``.
     """
     steps = getattr(estimator, "steps", None)
     if steps:
@@ -329,8 +337,8 @@ def separate_full_band(estimator, grid, audio, sample_rate, *, high_band="top",
     masks = model_masks(estimator, mid)
     target = song_grid(grid, sample_rate)
     spectra = target.stft(audio)  # (n_channels, n_freq, n_frames)
-    song_masks = masks_on_song_grid(masks, grid, target, spectra.shape[-1],
-                                    high_band=high_band)
+    song_masks = masks_on_song_grid(masks, _mask_grid(estimator, grid), target,
+                                    spectra.shape[-1], high_band=high_band)
     stem_spectra = song_masks[:, None] * spectra[None]
     if wiener_iterations:
         stem_spectra = multichannel_wiener(stem_spectra, spectra, wiener_iterations)

@@ -7,7 +7,7 @@ where such masks are brought back to the STFT grid, applied to the complex
 mixture STFT and inverted with the mixture phase.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -16,7 +16,7 @@ import scipy.signal
 from ._validation import InvalidInputError
 
 __all__ = ["FeatureGrid", "stft", "istft", "resample", "apply_masks", "grid_magnitudes",
-           "grid_phase_sensitive_magnitudes"]
+           "grid_phase_sensitive_magnitudes", "linear_grid", "on_feature_grid"]
 
 # The STFT, its inverse and resampling are computed here with numpy, scipy and soxr
 # rather than through librosa.stft / istft / resample: those import librosa's core,
@@ -288,6 +288,69 @@ class FeatureGrid:
                      window=self.window, length=length)
 
 
+def linear_grid(grid):
+    """The linear STFT grid of ``grid``: the same STFT, ``n_freq`` bins and no mel bands.
+
+    Parameters
+    ----------
+    grid : FeatureGrid
+
+    Returns
+    -------
+    FeatureGrid
+        ``n_mels=None`` (and the unused mel range at its defaults), so two grids with
+        the same STFT have equal linear grids.
+
+    Examples
+    --------
+    >>> from sksep import FeatureGrid
+    >>> from sksep._spectral import linear_grid
+    >>> linear_grid(FeatureGrid()).n_bins
+    257
+    """
+    return replace(grid, n_mels=None, fmin=0.0, fmax=None)
+
+
+@lru_cache(maxsize=16)
+def _band_means(sample_rate, n_fft, n_mels, fmin, fmax):
+    weights = _filterbank(sample_rate, n_fft, n_mels, fmin, fmax).copy()  # (n_mels, n_freq)
+    empty = np.flatnonzero(weights.sum(axis=1) <= 0)
+    if empty.size:  # bands narrower than an STFT bin take the nearest bin
+        import librosa
+
+        freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
+        centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
+        weights[empty, np.abs(centres[empty, None] - freqs[None, :]).argmin(axis=1)] = 1.0
+    return (weights / weights.sum(axis=1, keepdims=True)).T.astype(np.float32)
+
+
+def on_feature_grid(masks, grid):
+    """Map masks on the linear STFT bins of ``grid`` to its feature grid.
+
+    Each mel band takes the filterbank-weighted mean of the masks of its STFT bins
+    (a band narrower than one bin, the nearest bin's), so masks in [0, 1] stay in
+    [0, 1] and masks that sum to one over sources still do.
+
+    Parameters
+    ----------
+    masks : ndarray of shape (..., n_frames, n_freq)
+    grid : FeatureGrid
+
+    Returns
+    -------
+    masks : ndarray of float32, shape (..., n_frames, n_bins)
+        ``masks`` itself on a linear grid.
+    """
+    masks = np.asarray(masks, dtype=np.float32)
+    if masks.shape[-1] != grid.n_freq:
+        raise InvalidInputError(
+            f"masks must have {grid.n_freq} STFT bins on their last axis, got {masks.shape}")
+    if grid.n_mels is None:
+        return masks
+    return masks @ _band_means(grid.sample_rate, grid.n_fft, grid.n_mels, float(grid.fmin),
+                               grid._fmax)
+
+
 def grid_magnitudes(grid, sources):
     """Magnitudes of each source on the feature grid.
 
@@ -328,7 +391,7 @@ def grid_phase_sensitive_magnitudes(grid, sources, mixture_stft):
     return grid.to_grid(np.real(spectra * mixture_phase[None]))
 
 
-def apply_masks(record, masks, *, phase="mixture", n_iter=32):
+def apply_masks(record, masks, *, phase="mixture", n_iter=32, grid=None):
     """Apply feature-grid masks to a mixture and resynthesise the sources.
 
     Parameters
@@ -336,11 +399,14 @@ def apply_masks(record, masks, *, phase="mixture", n_iter=32):
     record : SpectrogramRecord
         The mixture, as returned by :meth:`MelFeatures.transform`.
     masks : ndarray of shape (n_sources, n_frames, n_bins)
-        One mask per source on the feature grid, values in [0, 1].
+        One mask per source on ``grid``, values in [0, 1].
     phase : {"mixture", "griffinlim"}
         Resynthesis with the mixture phase (default; masks summing to one then
         give estimates summing to the mixture), or Griffin-Lim phase retrieval
         of each masked magnitude (``n_iter`` iterations), as in Xi's report.
+    grid : FeatureGrid, optional
+        The masks' grid: the record's feature grid (default) or its linear STFT grid
+        (:func:`linear_grid`), for separators whose masks are on the STFT bins.
 
     Returns
     -------
@@ -360,7 +426,11 @@ def apply_masks(record, masks, *, phase="mixture", n_iter=32):
     >>> bool(np.allclose(estimates.sum(axis=0), sources.sum(axis=0), atol=1e-5))  # null sum
     True
     """
-    grid = record.grid
+    if grid is None:
+        grid = record.grid
+    elif grid not in (record.grid, linear_grid(record.grid)):
+        raise InvalidInputError(
+            f"grid={grid} must be the record's grid {record.grid} or its linear STFT grid")
     masks = np.asarray(masks, dtype=np.float32)
     n_frames = record.stft.shape[1]
     if masks.ndim != 3 or masks.shape[1:] != (n_frames, grid.n_bins):

@@ -10,7 +10,7 @@ shows a returned figure once, inline. Save one with ``fig.savefig("x.png")``.
 import numpy as np
 
 from ._features import MelFeatures, SpectrogramRecord
-from ._spectral import FeatureGrid
+from ._spectral import FeatureGrid, linear_grid
 from ._validation import check_int
 from .exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
 
@@ -77,7 +77,10 @@ def _source_labels(source_names, n_sources, name="source_names"):
 def _mixture_and_grid(record_or_mixture, n_bins, sample_rate):
     """Mixture magnitude ``(n_frames, n_bins)`` and its grid, from the accepted inputs."""
     if isinstance(record_or_mixture, SpectrogramRecord):
-        return record_or_mixture.magnitude, record_or_mixture.grid
+        grid = record_or_mixture.grid
+        if n_bins == grid.n_freq != grid.n_bins:  # masks on the STFT bins (mask_grid_)
+            return np.abs(record_or_mixture.stft).T, linear_grid(grid)
+        return record_or_mixture.magnitude, grid
     if isinstance(record_or_mixture, (str, bytes)) or record_or_mixture is None:
         raise InvalidAudioTypeError(
             f"record_or_mixture must be a SpectrogramRecord, a mono waveform (n_samples,) or a "
@@ -117,7 +120,8 @@ def plot_masks(record_or_mixture, masks, *, source_names=None, sample_rate=16000
         the feature grid.
     masks : ndarray of shape (n_sources, n_frames, n_bins)
         Masks on the feature grid, values in [0, 1], e.g. from
-        ``estimator.predict_masks(X)[0]`` or :class:`IdealBinaryMask`.
+        ``estimator.predict_masks(X)[0]`` or :class:`IdealBinaryMask`; with a record,
+        masks on its ``n_freq`` STFT bins are shown over the STFT magnitude.
     source_names : list of str, optional
         Panel titles; default ``source0``, ``source1``...
     sample_rate : int, default=16000

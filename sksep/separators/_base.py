@@ -178,12 +178,20 @@ class BaseSeparator(BaseEstimator):
         """Check, before any inference, that the fitted separator can run here;
         subclasses extend (e.g. that their ``device`` exists)."""
 
+    @property
+    def mask_grid_(self):
+        """The grid of :meth:`predict_masks`' masks: the feature grid ``grid_``, or its
+        linear STFT grid for a separator that predicts masks on the STFT bins."""
+        check_is_fitted(self, "grid_")
+        return self.grid_
+
     def predict_masks(self, X):
-        """Masks on the feature grid.
+        """Masks on the separator's mask grid (``mask_grid_``: the feature grid by default).
 
         Returns
         -------
         masks : list of ndarray, each (n_sources, n_frames, n_bins), values in [0, 1]
+            ``n_bins`` is ``mask_grid_.n_bins``.
         """
         check_is_fitted(self, "grid_")
         records, _ = self._as_records(X)
@@ -208,7 +216,7 @@ class BaseSeparator(BaseEstimator):
         return np.stack(estimates) if is_array else estimates
 
     def _resynthesise(self, record, masks):
-        return apply_masks(record, masks)
+        return apply_masks(record, masks, grid=self.mask_grid_)
 
     def _mixtures(self, X, records):
         if is_record_list(X):

@@ -24,7 +24,7 @@ the masks themselves come from the mask targets of :mod:`sksep._masks`.
 
 import numpy as np
 
-from .._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes
+from .._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes, linear_grid
 
 __all__ = ["clip_targets", "unit_mean_square_scale"]
 
@@ -85,14 +85,14 @@ def clip_targets(record, sources, *, labels=None, weights=None, mixture=False, r
         Adds ``mixture (n_frames, n_grid)`` float32: the mixture magnitude on ``grid``,
         divided by :func:`unit_mean_square_scale` of itself.
     reference : mask target, {"magnitudes", "phase_sensitive"}, optional
-        Adds ``reference (n_frames, n_sources, n_grid)`` float32: the target's masks
-        (on the feature grid), or the source magnitudes on ``grid``, or their parts in
-        phase with the mixture (:func:`sksep._spectral.grid_phase_sensitive_magnitudes`,
-        feature grid), both scaled like the mixture.
+        Adds ``reference (n_frames, n_sources, n_grid)`` float32 on ``grid``: the
+        target's masks, or the source magnitudes, or their parts in phase with the
+        mixture (:func:`sksep._spectral.grid_phase_sensitive_magnitudes`), both scaled
+        like the mixture.
     grid : {"features", "stft"}, default="features"
-        The grid of ``mixture`` and of magnitude references: the feature grid
-        (``n_grid = n_bins``) or the linear STFT grid (``n_grid = n_freq``). Labels,
-        weights and masks are always on the feature grid.
+        The grid of ``mixture`` and ``reference``: the feature grid (``n_grid =
+        n_bins``) or the linear STFT grid (``n_grid = n_freq``). Labels and weights
+        are always on the feature grid.
 
     Returns
     -------
@@ -102,8 +102,7 @@ def clip_targets(record, sources, *, labels=None, weights=None, mixture=False, r
     Raises
     ------
     ValueError
-        An unknown ``grid`` or ``reference``, or phase-sensitive magnitudes on the STFT
-        grid.
+        An unknown ``grid`` or ``reference``.
 
     Examples
     --------
@@ -126,17 +125,17 @@ def clip_targets(record, sources, *, labels=None, weights=None, mixture=False, r
     if not (reference is None or is_target or reference in MAGNITUDE_REFERENCES):
         raise ValueError(f"reference={reference!r} must be a mask target, 'magnitudes', "
                          f"'phase_sensitive' or None")
-    if reference == "phase_sensitive" and grid == "stft":
-        raise ValueError("reference='phase_sensitive' is computed on the feature grid; "
-                         "use grid='features'")
+    reference_grid = record.grid if grid == "features" else linear_grid(record.grid)
 
     targets = {}
     magnitudes = None  # the sources on the feature grid, (C, T, F), computed once
-    if labels is not None or is_target or (reference == "magnitudes" and grid == "features"):
+    if labels is not None or (reference is not None and grid == "features"):
         magnitudes = grid_magnitudes(record.grid, sources)
     if labels is not None:
         dtype = np.uint8 if magnitudes.shape[0] <= 256 else np.int64
         targets["labels"] = labels.masks_from_magnitudes(magnitudes).argmax(axis=0).astype(dtype)
+    if reference is not None and grid == "stft":  # (C, n_freq, T) -> (C, T, n_freq)
+        magnitudes = grid_magnitudes(reference_grid, sources)
     if weights is not None:
         targets["weights"] = weights.weights(record)
 
@@ -150,9 +149,7 @@ def clip_targets(record, sources, *, labels=None, weights=None, mixture=False, r
         targets["reference"] = _time_first(reference.masks_from_magnitudes(magnitudes))
     elif reference == "phase_sensitive":
         targets["reference"] = _time_first(
-            grid_phase_sensitive_magnitudes(record.grid, sources, record.stft) / scale)
+            grid_phase_sensitive_magnitudes(reference_grid, sources, record.stft) / scale)
     elif reference == "magnitudes":
-        if grid == "stft":  # (C, n_freq, T) -> (C, T, n_freq)
-            magnitudes = np.abs(record.grid.stft(sources)).transpose(0, 2, 1)
         targets["reference"] = _time_first(magnitudes / scale)
     return targets

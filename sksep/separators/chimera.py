@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._clustering import kmeans_masks, name_by_low_frequency, name_by_reference
 from .._masks import WienerMask
+from .._spectral import linear_grid, on_feature_grid
 from ..nn.recurrent import ChimeraNetwork
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
                       training_arguments)
@@ -47,7 +48,18 @@ class _ChimeraBase(NeuralSeparator):
     def _build_module(self, n_features, n_bins, n_sources):
         return ChimeraNetwork(n_features, n_bins, n_sources, embedding_dim=self.embedding_dim,
                               hidden_size=self.hidden_size, num_layers=self.num_layers,
-                              rnn_type=self.rnn_type, dropout=self.dropout)
+                              rnn_type=self.rnn_type, dropout=self.dropout,
+                              n_mask_bins=self._mi_grid(self.grid_).n_bins)
+
+    def _standardized_module(self, features):
+        module = super()._standardized_module(features)
+        if self._mi_grid(self.grid_) != self.grid_:  # start as the mel head, spread over bins
+            module.mask_head.set_frequency_map(self.grid_.projection())
+        return module
+
+    def _mi_grid(self, grid):
+        """The grid of the mask-inference head's masks for the feature grid ``grid``."""
+        return grid
 
     def _clip_targets(self, record, sources):
         reference = None
@@ -57,8 +69,9 @@ class _ChimeraBase(NeuralSeparator):
             reference = {"mmsa": mi_target, "msa": "magnitudes",
                          "psa": "phase_sensitive"}[self._mi_objective_value()]
         dc_target = self._dc_target()
+        grid = "features" if self._mi_grid(record.grid) == record.grid else "stft"
         return clip_targets(record, sources, labels=dc_target, weights=dc_target,
-                            mixture=True, reference=reference)
+                            mixture=True, reference=reference, grid=grid)
 
     def _alpha_value(self):
         return self._alpha
@@ -128,8 +141,18 @@ class _ChimeraBase(NeuralSeparator):
             return name_by_low_frequency(masks, weights, self.grid_.bin_frequencies(),
                                          low_frequency_source=self.low_frequency_source)
         if naming == "mask_head":
-            return name_by_reference(masks, outputs[1])
+            reference = outputs[1]
+            if self._mi_grid(self.grid_) != self.grid_:
+                reference = on_feature_grid(reference, self.grid_)
+            return name_by_reference(masks, reference)
         return masks
+
+    @property
+    def mask_grid_(self):
+        """The grid of :meth:`predict_masks`' masks: the mask-inference head's when it
+        predicts, else the feature grid."""
+        check_is_fitted(self, "grid_")
+        return self._mi_grid(self.grid_) if self._predict_head() == "mi" else self.grid_
 
 
 class DeepClusteringSeparator(_ChimeraBase):
@@ -265,6 +288,14 @@ class ChimeraSeparator(_ChimeraBase):
         grid search over ``alpha`` including 1 working).
     mi_target : WienerMask, default=None
         Reference mask of mMSA; ``None`` is ``WienerMask(power=2)``.
+    mask_grid : {"features", "stft"}, default="features"
+        Grid of the mask-inference head's masks: the feature grid (150 mel bands by
+        default, spread over the STFT bins at resynthesis), or the linear STFT grid
+        (``n_fft // 2 + 1`` bins) read from the same features, through a
+        :class:`~sksep.nn.recurrent.LinearGridMaskHead` whose loss and masks are on
+        the STFT bins: the mel grid's oracle ceiling is lower than the STFT grid's.
+        :meth:`predict_masks` then returns ``(n_sources, n_frames, n_freq)`` masks
+        (``mask_grid_``).
     hidden_size, num_layers, rnn_type, dropout, features, dc_target, dc_objective, \
 low_frequency_source, segment_frames
         As in :class:`DeepClusteringSeparator`.
@@ -300,6 +331,7 @@ low_frequency_source, segment_frames
         "mi_objective": partial(check_choice, choices=tuple(MI_OBJECTIVES)),
         "head": partial(check_choice, choices=("mi", "dc")),
         "mi_target": partial(check_mask_target, example="WienerMask()"),
+        "mask_grid": partial(check_choice, choices=("features", "stft")),
     }
 
     def __init__(self, alpha=0.1, embedding_dim=20, mi_objective="mmsa", head="mi",
@@ -309,7 +341,7 @@ low_frequency_source, segment_frames
                  lr=1e-3, optimizer="rmsprop", max_epochs=100, batch_size=16,
                  validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None, weight_decay=0.0):
+                 accelerator=None, weight_decay=0.0, mask_grid="features"):
         super().__init__(**training_arguments(locals()))
         self.alpha = alpha
         self.embedding_dim = embedding_dim
@@ -323,11 +355,15 @@ low_frequency_source, segment_frames
         self.dc_objective = dc_objective
         self.mi_target = mi_target
         self.low_frequency_source = low_frequency_source
+        self.mask_grid = mask_grid
 
     __doc__ = document_training_parameters(__doc__, __init__)
 
     def _alpha_value(self):
         return float(self.alpha)
+
+    def _mi_grid(self, grid):
+        return linear_grid(grid) if self.mask_grid == "stft" else grid
 
     def _mi_objective_value(self):
         return self.mi_objective
