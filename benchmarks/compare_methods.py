@@ -95,12 +95,14 @@ FAMILIES = {
     "convolutional": ("dnn", "cnn_mse", "cnn_nll", "cnn_nll_equal"),
     "U-Net": ("unet", "uhnet"),
     # Levers of the quality issue (15) screened at the same budget against "chimera".
-    "Chimera levers": ("chimera", "chimera_psa", "chimera_wkm", "chimera_linear"),
+    "Chimera levers": ("chimera", "chimera_psa", "chimera_wkm", "chimera_linear",
+                       "chimera_stft"),
 }
 
 #: Rows that run only when asked with ``--only``: the paper's unweighted NLL and the
 #: quality issue's levers.
-EXTRA_ROWS = ("cnn_nll_equal", "chimera_psa", "chimera_wkm", "chimera_linear")
+EXTRA_ROWS = ("cnn_nll_equal", "chimera_psa", "chimera_wkm", "chimera_linear",
+              "chimera_stft")
 
 #: The rows run by default, in queue order (:data:`EXTRA_ROWS` are not among them).
 DEFAULT_ROWS = ("dc", "chimera", "cc_tied_spherical", "cc_sigmoid", "dnn", "cnn_mse",
@@ -137,7 +139,9 @@ def make_estimator(row, seed):
                  "chimera_wkm": ("DC head: whitened K-means objective",
                                  dict(dc_objective="wkm")),
                  "chimera_linear": ("linear-frequency features and masks (257 bins)",
-                                    dict(features=MelFeatures(frequency_scale="linear")))}
+                                    dict(features=MelFeatures(frequency_scale="linear"))),
+                 "chimera_stft": ("MI head: mel features, masks on the 257 STFT bins",
+                                  dict(mask_grid="stft"))}
         if row in lever:
             text, settings = lever[row]
             return (f"Chimera, alpha 0.1, {text}",

@@ -12,7 +12,9 @@ here; the rows come from the measurements already in ``results/`` and the model 
 * ``results/shipped_recipe.json`` (``train_shipped_model.py`` seeds, when present): the
   shipped recipe trained again after the level normalisation, several seeds;
 * ``results/quantize.json`` (int8), ``results/wiener.json`` (Wiener post-filter) and
-  ``results/fullband.json`` (full-band masks) for the inference-time levers.
+  ``results/fullband.json`` (full-band masks) for the inference-time levers;
+* ``results/oracle_ceilings.json`` (``bench_oracle_ceilings.py``): how far each mask grid
+  and target could go at best.
 
 Run::
 
@@ -41,6 +43,7 @@ LEVER_ROWS = {
     "chimera_psa": "MI head: truncated phase-sensitive target (mi_objective='psa')",
     "chimera_wkm": "DC head: whitened k-means objective (dc_objective='wkm')",
     "chimera_linear": "linear-frequency features and masks, 257 bins (mask-grid lever)",
+    "chimera_stft": "mel features, MI masks on the 257 STFT bins (mask_grid='stft')",
 }
 
 
@@ -195,6 +198,21 @@ def markdown(result):
                      f"{'/'.join(map(str, r['baseline_epochs']))} | "
                      f"{_mean_std(d['validation mi'])} | {_mean_std(d['validation dc'])} | "
                      f"{_mean_std(d['test mi'])} | {_mean_std(d['test dc'])} |")
+    ceilings = result.get("ceilings")
+    if ceilings:
+        by_key = {(row["grid"], row["mask"]): row["vocals"] for row in ceilings["rows"]}
+        lines += ["", "## Where the headroom is (`bench_oracle_ceilings.py`)", "",
+                  f"Oracle masks on the {ceilings['clips']} test clips, vocals SI-SDRi: the "
+                  f"shipped model's target (Wiener, p = 2) reaches "
+                  f"{by_key['mel', 'wiener p2']:.2f} dB on its 150 mel bands and "
+                  f"{by_key['stft', 'wiener p2']:.2f} dB on the 257 STFT bins; the truncated "
+                  f"phase-sensitive mask "
+                  f"{by_key['mel', 'phase-sensitive']:.2f} / "
+                  f"{by_key['stft', 'phase-sensitive']:.2f} dB (mel / STFT). The mask grid "
+                  f"bounds a lever to "
+                  f"{by_key['stft', 'wiener p2'] - by_key['mel', 'wiener p2']:+.2f} dB; the "
+                  f"phase-sensitive target to "
+                  f"{by_key['mel', 'phase-sensitive'] - by_key['mel', 'wiener p2']:+.2f} dB."]
     lines += ["", "## Inference levers", "", "| lever | gain | cost | kept |",
               "|---|---|---|---|"]
     lines += [f"| {r['lever']} | {r['gain']} | {r['cost']} | {r['kept']} |"
@@ -205,6 +223,12 @@ def markdown(result):
                "the recipe's, `training_speed.md`; 24 M parameters, over 20 MB even in int8)"]
     if "vmr" not in tried:
         untried.insert(0, "training at -5 / +5 dB voice-to-music ratios")
+    for lever, text in (("psa", "the phase-sensitive target (`mi_objective='psa'`) at the "
+                                "full recipe"),
+                        ("stft", "MI masks on the STFT bins (`mask_grid='stft'`) at the full "
+                                 "recipe")):
+        if lever not in tried:
+            untried.insert(0, text)
     if not any(r["lever"].startswith("ensemble") for r in result["inference"]):
         untried.append("ensembles")
     lines += ["", f"Not tried yet: {'; '.join(untried)}.", ""]
@@ -213,7 +237,8 @@ def markdown(result):
 
 def main():
     result = {"shipped": shipped_rows(), "screen": lever_screen(),
-              "inference": inference_rows(), "recipe_seeds": recipe_seeds()}
+              "inference": inference_rows(), "recipe_seeds": recipe_seeds(),
+              "ceilings": load("oracle_ceilings")}
     write_report(RESULTS / "levers", result, markdown(result))
     print(markdown(result))
 

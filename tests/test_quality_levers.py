@@ -59,3 +59,16 @@ def test_full_recipe_levers_and_the_ensemble_enter_the_table(levers, tmp_path):
     untried = text.split("Not tried yet:")[1]
     assert "voice-to-music" not in untried and "ensembles" not in untried
     assert "MUSDB stems" in untried
+    assert "phase-sensitive target" in untried and "mask_grid='stft'" in untried
+
+
+def test_ceilings_bound_the_grid_and_target_levers(levers):
+    rows = [{"grid": grid, "mask": mask, "vocals": value, "accompaniment": value}
+            for (grid, mask), value in {("mel", "wiener p2"): 12.0, ("stft", "wiener p2"): 12.25,
+                                        ("mel", "phase-sensitive"): 13.0,
+                                        ("stft", "phase-sensitive"): 13.5}.items()]
+    result = {"shipped": [], "screen": [], "inference": [], "recipe_seeds": None,
+              "ceilings": {"clips": 90, "rows": rows}}
+    text = levers.markdown(result)
+    assert "The mask grid bounds a lever to +0.25 dB" in text
+    assert "the phase-sensitive target to +1.00 dB" in text
