@@ -485,8 +485,8 @@ def findings(results, budget):
     """One line per paper finding: the paired per-seed difference on the test clips
     (mean ± standard deviation over seeds) and on the validation songs, a verdict
     ('holds' when the mean difference is above one standard deviation above 0, 'does not
-    hold' when below minus one, else 'not separable at these seeds') and each row's epochs
-    and flattening in the budget."""
+    hold' when below minus one, else 'not separable at these seeds'; none from a single
+    seed) and each row's epochs and flattening in the budget."""
     lines, records = [], []
     for paper, claim, better, worse in FINDINGS:
         if better[0] not in results or worse[0] not in results:
@@ -497,7 +497,9 @@ def findings(results, budget):
             continue
         mean, spread, n = _mean_std(test)
         spread_or_zero = spread if spread == spread else 0.0
-        if "usable" in claim:
+        if n < 2:  # one run is not a result
+            verdict = "no verdict from one seed"
+        elif "usable" in claim:
             verdict = ("holds" if mean > -1.0 and all(
                 r["test"][better[1]]["vocals"]["SI-SDRi"] > 0 for r in results[better[0]])
                 else "does not hold")
@@ -513,7 +515,7 @@ def findings(results, budget):
         lines.append(
             f"* **{paper}: {claim}** — {verdict} here: vocals SI-SDRi difference "
             f"{_cell(test)} dB on the test clips, {_cell(valid)} dB on the validation songs "
-            f"({n} seeds, paired by seed). Budget: {_budget_note(results, better[0], budget)};"
+            f"({n} seed{'s' if n != 1 else ''}, paired by seed). Budget: {_budget_note(results, better[0], budget)};"
             f" {_budget_note(results, worse[0], budget)}.")
     return lines, records
 

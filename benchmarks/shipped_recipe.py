@@ -57,7 +57,10 @@ WORK = Path(__file__).resolve().parent / "_work"
 LEVERS = {"vmr": "remixes at voice-to-music ratios drawn uniformly from -5 to +5 dB "
                  "(`--snr-db=-5,5`) instead of 0 dB",
           "bf16": "bfloat16 mixed precision on two threads (`--bf16 --threads 2`; a speed "
-                  "lever: is the quality the same?)"}
+                  "lever: is the quality the same?)",
+          "psa": "the MI head's truncated phase-sensitive target (`--mi-objective psa`) "
+                 "instead of mMSA",
+          "stft": "MI masks on the 257 STFT bins from the mel features (`--mask-grid stft`)"}
 
 #: The lever table's columns (:func:`lever_rows`).
 LEVER_COLUMNS = ("validation", "test", "test -5 dB", "test +5 dB", "MUSDB")

@@ -100,6 +100,10 @@ def _n_mels_argument(text):
         raise argparse.ArgumentTypeError(f"expected an integer or 'linear'; got {text!r}")
 
 
+#: How the registry's description names each ``mi_objective``.
+OBJECTIVE_NAMES = {"mmsa": "mMSA", "msa": "MSA", "psa": "truncated PSA"}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=MIR1K)
@@ -121,6 +125,12 @@ def main(argv=None):
     parser.add_argument("--n-mels", type=_n_mels_argument, default=150,
                         help="mel bands of the features and masks, or 'linear' for the "
                              "257 STFT bins")
+    parser.add_argument("--mi-objective", choices=("mmsa", "msa", "psa"), default="mmsa",
+                        help="loss of the mask-inference head (ChimeraSeparator "
+                             "mi_objective): psa is the truncated phase-sensitive target")
+    parser.add_argument("--mask-grid", choices=("features", "stft"), default="features",
+                        help="grid of the mask-inference head's masks (ChimeraSeparator "
+                             "mask_grid): stft predicts one mask per STFT bin")
     parser.add_argument("--seed", type=int, default=0, help="random_state of the network")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (default: torch's)")
@@ -149,8 +159,8 @@ def main(argv=None):
     train = load_mir1k(args.data, "train")
     test = load_mir1k(args.data, "test")
     features = MelFeatures(n_mels=args.n_mels)
-    model = ChimeraSeparator(alpha=0.1, embedding_dim=20, mi_objective="mmsa",
-                             features=features,
+    model = ChimeraSeparator(alpha=0.1, embedding_dim=20, mi_objective=args.mi_objective,
+                             mask_grid=args.mask_grid, features=features,
                              hidden_size=args.hidden_size, num_layers=args.layers,
                              dropout=args.dropout, optimizer=args.optimizer, lr=args.lr,
                              segment_frames=100,
@@ -190,13 +200,17 @@ def main(argv=None):
     registry_path = args.models_dir / "registry.json"
     registry = json.loads(registry_path.read_text()) if registry_path.exists() else {}
     grid = ("linear STFT grid" if args.n_mels is None else f"{args.n_mels} mel bands")
+    if args.mask_grid == "stft" and args.n_mels is not None:
+        grid += ", masks on the STFT bins"
     registry[args.name] = {
         "file": path.name,
         "estimator": "ChimeraSeparator",
         "sources": list(train.source_names),
         "sample_rate": 16000,
         "size_mb": round(os.path.getsize(path) / 1e6, 1),
-        "description": (f"Chimera network (alpha=0.1, D=20, mMSA, {args.layers} x "
+        "description": (f"Chimera network (alpha=0.1, D=20, "
+                        f"{OBJECTIVE_NAMES[args.mi_objective]}, "
+                        f"{args.layers} x "
                         f"{args.hidden_size} BLSTM, dropout {args.dropout:g}, "
                         f"{args.optimizer}, {grid}), vocals / accompaniment, 16 kHz mono, "
                         f"level-normalised input; "

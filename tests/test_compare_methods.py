@@ -36,6 +36,13 @@ def test_verdict_follows_the_paired_differences(compare, better, worse, verdict)
     assert f"— {verdict} here" in lines[0]
 
 
+def test_one_seed_gives_no_verdict(compare):
+    lines, (record,) = compare.findings(_results([7.0], [5.0]),
+                                        budget=compare.Budget("epochs", 15.0))
+    assert record["verdict"] == "no verdict from one seed"
+    assert "(1 seed, paired by seed)" in lines[0]
+
+
 def test_differences_pair_seeds_that_both_rows_ran(compare):
     results = _results([6.0, 7.0, 8.0], [5.0, 5.0])  # seed 2 of the U-Net is missing
     _, (record,) = compare.findings(results, budget=compare.Budget("cpu", 240.0))
