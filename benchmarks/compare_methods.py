@@ -70,6 +70,11 @@ class Budget(NamedTuple):
             return "compare_methods"
         return f"compare_methods_{self.folder}"
 
+    @property
+    def title(self):
+        return (f"{self.amount:g} CPU seconds" if self.kind == "cpu"
+                else f"{self.amount:g} epochs")
+
     def position(self, entry):
         """Where an epoch's history entry lies in the budget (CPU seconds or epochs)."""
         return entry.get("cpu", 0.0) if self.kind == "cpu" else entry["epoch"]
@@ -563,7 +568,7 @@ def command_report(args):
                        f"torch {r['machine'].get('torch')})" for r in runs})
     dates = sorted(r["machine"]["date_utc"] for r in runs)
     lines = [
-        "# Every method at the same budget", "",
+        f"# Every method at the same budget: {args.budget.title}", "",
         f"Produced by `python benchmarks/compare_methods.py run {args.budget.option}` "
         f"(two workers, one per core) and `... report {args.budget.option}`. Budget: "
         f"**{args.budget.describe()}**; training data: MIR-1K's training singers minus "
