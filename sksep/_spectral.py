@@ -176,22 +176,29 @@ def _filterbank(sample_rate, n_fft, n_mels, fmin, fmax):
                                fmax=fmax).astype(np.float32)
 
 
+def _row_means(weights, row_hz, column_hz):
+    """``weights`` with each row divided by its sum; an all-zero row takes the column
+    nearest in frequency (``row_hz``, ``column_hz``: the Hz of rows and columns)."""
+    weights = weights.copy()
+    empty = np.flatnonzero(weights.sum(axis=1) <= 0)
+    if empty.size:
+        weights[empty, np.abs(row_hz[empty, None] - column_hz[None, :]).argmin(axis=1)] = 1.0
+    return (weights / weights.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _bin_and_band_hz(sample_rate, n_fft, n_mels, fmin, fmax):
+    """Hz of the STFT bins and of the mel band centres."""
+    import librosa
+
+    return (librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft),
+            librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax)[1:-1])
+
+
 @lru_cache(maxsize=16)
 def _projection(sample_rate, n_fft, n_mels, fmin, fmax):
-    weights = _filterbank(sample_rate, n_fft, n_mels, fmin, fmax).T.copy()  # (n_freq, n_mels)
-    totals = weights.sum(axis=1, keepdims=True)
-    uncovered = np.flatnonzero(totals[:, 0] <= 0)
-    if uncovered.size:
-        # Bins outside every triangle (DC, Nyquist, beyond fmax) take the nearest band's mask.
-        import librosa
-
-        freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
-        centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
-        nearest = np.abs(freqs[uncovered, None] - centres[None, :]).argmin(axis=1)
-        weights[uncovered] = 0.0
-        weights[uncovered, nearest] = 1.0
-        totals = weights.sum(axis=1, keepdims=True)
-    return (weights / totals).astype(np.float32)
+    # Bins outside every triangle (DC, Nyquist, beyond fmax) take the nearest band's mask.
+    bins, bands = _bin_and_band_hz(sample_rate, n_fft, n_mels, fmin, fmax)
+    return _row_means(_filterbank(sample_rate, n_fft, n_mels, fmin, fmax).T, bins, bands)
 
 
 @dataclass(frozen=True)
@@ -313,15 +320,9 @@ def linear_grid(grid):
 
 @lru_cache(maxsize=16)
 def _band_means(sample_rate, n_fft, n_mels, fmin, fmax):
-    weights = _filterbank(sample_rate, n_fft, n_mels, fmin, fmax).copy()  # (n_mels, n_freq)
-    empty = np.flatnonzero(weights.sum(axis=1) <= 0)
-    if empty.size:  # bands narrower than an STFT bin take the nearest bin
-        import librosa
-
-        freqs = librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft)
-        centres = librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
-        weights[empty, np.abs(centres[empty, None] - freqs[None, :]).argmin(axis=1)] = 1.0
-    return (weights / weights.sum(axis=1, keepdims=True)).T.astype(np.float32)
+    # Bands narrower than an STFT bin take the nearest bin; (n_freq, n_mels).
+    bins, bands = _bin_and_band_hz(sample_rate, n_fft, n_mels, fmin, fmax)
+    return _row_means(_filterbank(sample_rate, n_fft, n_mels, fmin, fmax), bands, bins).T
 
 
 def on_feature_grid(masks, grid):

@@ -55,7 +55,9 @@ class MaskInferenceHead(nn.Module):
         self.bias = nn.Parameter(torch.empty(n_bins, n_sources).uniform_(-bound, bound))
         self.activation = activation
 
-    def forward(self, z):
+    def forward(self, z, hidden=None):
+        """``hidden``, the body's output, is not read (it is for
+        :class:`LinearGridMaskHead`, which takes the same arguments)."""
         logits = torch.einsum("btfd,fdc->bctf", z, self.weight) + self.bias.T[None, :, None, :]
         if self.activation == "none":  # logits, for heads built on this one
             return logits
@@ -151,15 +153,11 @@ class ChimeraNetwork(StandardizedNetwork):
         hidden = self.body(self.standardize(features))
         return hidden, self.linear(hidden).unflatten(-1, (self.n_bins, self.embedding_dim))
 
-    def _masks(self, hidden, z):
-        if isinstance(self.mask_head, LinearGridMaskHead):
-            return self.mask_head(z, hidden)
-        return self.mask_head(z)
-
     def forward(self, features):
         hidden, z = self._hidden_z(features)
-        return self.embedding_head(z), self._masks(hidden, z)
+        return self.embedding_head(z), self.mask_head(z, hidden)
 
     def masks(self, features):
         """The mask-inference head's masks ``(batch, C, T, F)`` alone (no embeddings)."""
-        return self._masks(*self._hidden_z(features))
+        hidden, z = self._hidden_z(features)
+        return self.mask_head(z, hidden)

@@ -128,13 +128,14 @@ def clip_targets(record, sources, *, labels=None, weights=None, mixture=False, r
     reference_grid = record.grid if grid == "features" else linear_grid(record.grid)
 
     targets = {}
+    needs_magnitudes = is_target or reference == "magnitudes"
     magnitudes = None  # the sources on the feature grid, (C, T, F), computed once
-    if labels is not None or (reference is not None and grid == "features"):
+    if labels is not None or (needs_magnitudes and grid == "features"):
         magnitudes = grid_magnitudes(record.grid, sources)
     if labels is not None:
         dtype = np.uint8 if magnitudes.shape[0] <= 256 else np.int64
         targets["labels"] = labels.masks_from_magnitudes(magnitudes).argmax(axis=0).astype(dtype)
-    if reference is not None and grid == "stft":  # (C, n_freq, T) -> (C, T, n_freq)
+    if needs_magnitudes and grid == "stft":  # (C, T, n_freq)
         magnitudes = grid_magnitudes(reference_grid, sources)
     if weights is not None:
         targets["weights"] = weights.weights(record)

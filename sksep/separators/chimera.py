@@ -53,13 +53,17 @@ class _ChimeraBase(NeuralSeparator):
 
     def _standardized_module(self, features):
         module = super()._standardized_module(features)
-        if self._mi_grid(self.grid_) != self.grid_:  # start as the mel head, spread over bins
+        if self._mi_on_stft():  # start as the mel head, spread over the STFT bins
             module.mask_head.set_frequency_map(self.grid_.projection())
         return module
 
     def _mi_grid(self, grid):
         """The grid of the mask-inference head's masks for the feature grid ``grid``."""
         return grid
+
+    def _mi_on_stft(self):
+        """Whether the fitted mask-inference head predicts on a grid of its own."""
+        return self._mi_grid(self.grid_) != self.grid_
 
     def _clip_targets(self, record, sources):
         reference = None
@@ -142,7 +146,7 @@ class _ChimeraBase(NeuralSeparator):
                                          low_frequency_source=self.low_frequency_source)
         if naming == "mask_head":
             reference = outputs[1]
-            if self._mi_grid(self.grid_) != self.grid_:
+            if self._mi_on_stft():
                 reference = on_feature_grid(reference, self.grid_)
             return name_by_reference(masks, reference)
         return masks
