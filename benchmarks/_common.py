@@ -126,6 +126,16 @@ def atomic_write_text(path, text):
     return path
 
 
+def register_model(name, entry, registry_path=REGISTRY):
+    """Add (or replace) ``name``'s entry in a model registry JSON file, atomically, keeping
+    the other models' entries; returns the registry path."""
+    registry_path = Path(registry_path)
+    registry = (json.loads(registry_path.read_text(encoding="utf-8"))
+                if registry_path.exists() else {})
+    registry[name] = entry
+    return atomic_write_text(registry_path, json.dumps(registry, indent=2) + "\n")
+
+
 def write_report(stem, result, markdown=None):
     """Write ``result`` to ``stem.json`` and ``markdown``, if given, to ``stem.md``.
 

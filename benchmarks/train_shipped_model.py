@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import MIR1K, MODELS, atomic_write_text, machine
+from _common import MIR1K, MODELS, machine, register_model
 from sksep import ChimeraSeparator, MelFeatures
 from sksep.callbacks import TimeBudget
 from sksep.datasets import load_mir1k, make_remix
@@ -198,11 +198,10 @@ def main(argv=None):
 
     threads = _plural(torch.get_num_threads(), "CPU thread")
     registry_path = args.models_dir / "registry.json"
-    registry = json.loads(registry_path.read_text()) if registry_path.exists() else {}
     grid = ("linear STFT grid" if args.n_mels is None else f"{args.n_mels} mel bands")
     if args.mask_grid == "stft" and args.n_mels is not None:
         grid += ", masks on the STFT bins"
-    registry[args.name] = {
+    entry = {
         "file": path.name,
         "estimator": "ChimeraSeparator",
         "sources": list(train.source_names),
@@ -228,9 +227,9 @@ def main(argv=None):
                    "mi": scores["mi"], "dc": scores["dc"]},
     }
     if "validation" in scores:
-        registry[args.name]["validation"] = scores["validation"]
-    atomic_write_text(registry_path, json.dumps(registry, indent=2) + "\n")
-    print(f"wrote {path} ({registry[args.name]['size_mb']} MB) and {registry_path}")
+        entry["validation"] = scores["validation"]
+    register_model(args.name, entry, registry_path)
+    print(f"wrote {path} ({entry['size_mb']} MB) and {registry_path}")
 
 
 if __name__ == "__main__":
