@@ -42,6 +42,7 @@ against CPU time, one panel per family).
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import time
@@ -503,6 +504,18 @@ def _budget_note(results, row, budget):
                "last quarter" if flat else ", every epoch in the first quarter"))
 
 
+def _ordering(differences):
+    """'holds' when the mean of paired differences (two or more) is more than one standard
+    deviation above 0, 'does not hold' when more than one below, else 'not separable at
+    these seeds'."""
+    mean, spread, _ = _mean_std(differences)
+    if mean - spread > 0:
+        return "holds"
+    if mean + spread < 0:
+        return "does not hold"
+    return "not separable at these seeds"
+
+
 def findings(results, budget):
     """One line per paper finding: the paired per-seed difference on the test clips
     (mean ± standard deviation over seeds) and on the validation songs, a verdict
@@ -517,20 +530,15 @@ def findings(results, budget):
         valid = _paired_difference(results, better, worse, "validation")
         if not test:
             continue
-        mean, spread, n = _mean_std(test)
-        spread_or_zero = spread if spread == spread else 0.0
+        mean, _, n = _mean_std(test)
         if n < 2:  # one run is not a result
             verdict = "no verdict from one seed"
         elif "usable" in claim:
             verdict = ("holds" if mean > -1.0 and all(
                 r["test"][better[1]]["vocals"]["SI-SDRi"] > 0 for r in results[better[0]])
                 else "does not hold")
-        elif mean - spread_or_zero > 0:
-            verdict = "holds"
-        elif mean + spread_or_zero < 0:
-            verdict = "does not hold"
         else:
-            verdict = "not separable at these seeds"
+            verdict = _ordering(test)
         records.append({"paper": paper, "claim": claim, "better": better, "worse": worse,
                         "test_difference": test, "validation_difference": valid,
                         "verdict": verdict})
@@ -598,8 +606,7 @@ def ship_decision(results, row, model_folder):
     if len(difference) < 2:
         return {**decision, "why": f"{len(difference)} seed(s) of {row} and {worse[0]} "
                                    f"paired; at least 2 are needed"}
-    mean, spread, _ = _mean_std(difference)
-    if not mean - spread > 0:
+    if _ordering(difference) != "holds":
         return {**decision, "why": f"{row} does not beat {worse[0]} on the validation songs "
                                    f"({_cell(difference)} dB vocals SI-SDRi)"}
     saved = [r for r in results.get(row, [])
@@ -632,8 +639,10 @@ def command_ship(args):
     if not decision["ships"]:
         raise SystemExit(f"{name} not shipped: {decision['why']}")
     run = decision["run"]
-    model = sksep.load(decision["model"])
-    path = model.save(args.models_dir / f"{name}.sksep", overwrite=True, half=True)
+    # The kept run's file is already float16: shipped byte for byte, scored as shipped.
+    path = args.models_dir / f"{name}.sksep"
+    args.models_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(decision["model"], path)
     model = sksep.load(path)
     test = load_mir1k(args.data, "test")
     X_test, Y_test = list(test.X)[:args.max_test_clips], list(test.Y)[:args.max_test_clips]
