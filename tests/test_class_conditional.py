@@ -14,7 +14,8 @@ from sklearn.pipeline import Pipeline
 
 from sksep import ClassConditionalSeparator, MelFeatures
 from sksep.nn.gmm import (COVARIANCE_TYPES, ClassConditionalGaussians, fit_gaussian,
-                        gaussian_log_likelihood, gmm_log_posteriors, gmm_posteriors)
+                        gaussian_log_likelihood, gmm_log_posteriors, gmm_posteriors,
+                        query_posteriors)
 from sksep.exceptions import InvalidInputError
 from sksep.metrics import si_sdr_improvement
 
@@ -147,6 +148,75 @@ class TestGMMLayer:
             assert torch.autograd.gradcheck(lambda q, m: likelihood(q, m, spherical),
                                             (query, mixture))
 
+    @staticmethod
+    def _naive_query_posteriors(points, weights, query_mean, query_variance, n_iter):
+        """Expectation-maximisation of the rest Gaussian, written out with scipy."""
+        rest_mean = np.average(points, axis=0, weights=weights)
+        rest_variance = np.average((points - rest_mean) ** 2, axis=0, weights=weights) + 1e-4
+        priors = np.array([0.5, 0.5])
+
+        def posteriors():
+            joint = np.stack([
+                priors[0] * multivariate_normal(query_mean, np.diag(query_variance)).pdf(points),
+                priors[1] * multivariate_normal(rest_mean, np.diag(rest_variance)).pdf(points),
+            ], axis=-1)
+            return joint / joint.sum(-1, keepdims=True)
+
+        for _ in range(n_iter):
+            responsibility = weights * posteriors()[:, 1]
+            rest_mean = np.average(points, axis=0, weights=responsibility)
+            rest_variance = np.average((points - rest_mean) ** 2, axis=0,
+                                       weights=responsibility) + 1e-4
+            priors = np.array([1 - responsibility.sum() / weights.sum(),
+                               responsibility.sum() / weights.sum()])
+        return posteriors()[:, 0]
+
+    @pytest.mark.parametrize("n_iter", [0, 1, 5])
+    def test_query_posteriors_match_naive_em(self, n_iter):
+        rng = np.random.default_rng(0)
+        points = np.concatenate([rng.normal(0.0, 0.4, size=(30, 3)),
+                                 rng.normal(1.5, 0.6, size=(40, 3))])
+        weights = (rng.random(70) > 0.2).astype(float)
+        query_mean, query_variance = np.zeros(3), np.full(3, 0.2)
+        posterior = query_posteriors(torch.from_numpy(points), torch.from_numpy(weights),
+                                     torch.from_numpy(query_mean),
+                                     torch.from_numpy(query_variance), n_iter=n_iter)
+        expected = self._naive_query_posteriors(points, weights, query_mean, query_variance,
+                                                n_iter)
+        np.testing.assert_allclose(posterior.numpy(), expected, rtol=1e-8, atol=1e-12)
+
+    def test_query_posteriors_separate_two_clusters(self):
+        # The query resembles the first cluster; EM moves the rest Gaussian onto the
+        # second, so the mask passes the first and stops the second.
+        rng = np.random.default_rng(1)
+        near, far = rng.normal(0.0, 0.1, size=(50, 4)), rng.normal(1.0, 0.1, size=(80, 4))
+        query = torch.from_numpy(rng.normal(0.0, 0.1, size=(60, 4)))
+        mean, variance = fit_gaussian(query, spherical=True)
+        points = torch.from_numpy(np.concatenate([near, far]))
+        posterior = query_posteriors(points, torch.ones(130, dtype=torch.float64), mean,
+                                     variance, spherical=True).numpy()
+        assert posterior[:50].min() > 0.99 and posterior[50:].max() < 0.01
+        # The paper's likelihood / max mask is far below one on most of the first cluster.
+        likelihood = gaussian_log_likelihood(points, mean[None], variance[None])[:, 0]
+        paper = torch.exp(likelihood - likelihood.max()).numpy()
+        assert np.median(paper[:50]) < 0.5
+
+    def test_query_posteriors_ignore_zero_weight_bins_in_the_fit(self):
+        rng = np.random.default_rng(2)
+        points = torch.from_numpy(rng.normal(size=(40, 3)))
+        outliers = torch.from_numpy(rng.normal(50.0, 1.0, size=(5, 3)))
+        mean, variance = torch.zeros(3, dtype=torch.float64), torch.full((3,), 0.5,
+                                                                         dtype=torch.float64)
+        alone = query_posteriors(points, torch.ones(40, dtype=torch.float64), mean, variance)
+        weights = torch.cat([torch.ones(40), torch.zeros(5)]).double()
+        padded = query_posteriors(torch.cat([points, outliers]), weights, mean, variance)
+        np.testing.assert_allclose(padded[:40].numpy(), alone.numpy(), rtol=1e-10)
+        assert padded.shape == (45,) and torch.isfinite(padded).all()
+
+    def test_query_posteriors_need_a_weighted_bin(self):
+        with pytest.raises(ValueError, match="at least one bin with a positive weight"):
+            query_posteriors(torch.zeros(4, 2), torch.zeros(4), torch.zeros(2), torch.ones(2))
+
     def test_fit_gaussian_is_weighted_maximum_likelihood(self):
         rng = np.random.default_rng(0)
         points = rng.normal(size=(50, 3))
@@ -220,7 +290,8 @@ class TestTwoClassModel:
         assert [e.shape for e in embeddings] == [(1 + len(x) // 128, 64, 8) for x in X[:2]]
         np.testing.assert_allclose(np.linalg.norm(embeddings[0], axis=-1), 1.0, atol=1e-4)
 
-    def test_query_by_example_extracts_vocals(self, vocals_model, mir1k_train_small):
+    @pytest.mark.parametrize("mask", ["posterior", "likelihood"])
+    def test_query_by_example_extracts_vocals(self, vocals_model, mir1k_train_small, mask):
         """The isolated vocals of one clip extract the vocals of the five other mixtures.
 
         The mixtures were seen in training (this checks the query mechanism on a model
@@ -229,7 +300,7 @@ class TestTwoClassModel:
         """
         X, Y, _ = mir1k_train_small
         query, others = Y[3][0], [0, 1, 2, 4, 5]
-        extracted = vocals_model.query([query], [X[i] for i in others])
+        extracted = vocals_model.query([query], [X[i] for i in others], mask=mask)
         gains = [si_sdr_improvement(Y[i][0], e, X[i]) for i, e in zip(others, extracted)]
         assert [e.shape for e in extracted] == [X[i].shape for i in others]
         assert np.mean(gains) > 1.0, gains
@@ -437,6 +508,12 @@ class TestBadInput:
         X, Y, _ = mir1k_train_small
         with pytest.raises(InvalidInputError, match=match):
             ClassConditionalSeparator(**{**TINY, **params}).fit(*_short(X, Y))
+
+    def test_bad_query_mask(self, fitted, mir1k_train_small):
+        X, _, _ = mir1k_train_small
+        with pytest.raises(InvalidInputError,
+                           match="mask='binary' must be one of 'posterior', 'likelihood'"):
+            fitted.query(X[0], X[:1], mask="binary")
 
     def test_silent_query(self, fitted, mir1k_train_small):
         X, _, _ = mir1k_train_small

@@ -50,6 +50,7 @@ __all__ = [
     "gmm_log_posteriors",
     "gmm_posteriors",
     "fit_gaussian",
+    "query_posteriors",
 ]
 
 #: The covariance structures of the paper's Table 1.
@@ -154,6 +155,68 @@ def fit_gaussian(embedding, weights=None, *, spherical=False, min_variance=1e-4)
     if spherical:
         variance = variance.mean().expand_as(mean)
     return mean, variance + min_variance
+
+
+
+def query_posteriors(embedding, weights, query_mean, query_variance, *, spherical=False,
+                     n_iter=10, min_variance=1e-4):
+    """Posterior of a query Gaussian against a "rest" Gaussian learned from the mixture.
+
+    Query by example (section 4.3) with a second component: the query Gaussian stays
+    fixed, and expectation-maximisation fits one Gaussian and the two priors to what
+    the query does not explain. The posterior of the query component is a soft mask
+    in [0, 1] that passes what resembles the query and weighs each bin against the
+    rest of *this* mixture, instead of against the single most query-like bin.
+
+    Parameters
+    ----------
+    embedding : Tensor of shape (N, D)
+        Embeddings of the mixture's bins.
+    weights : Tensor of shape (N,)
+        Non-negative weight of each bin in the maximisation step (e.g. 1 for loud
+        bins, 0 for silent ones); every bin gets a posterior.
+    query_mean, query_variance : Tensor of shape (D,)
+        The query Gaussian (:func:`fit_gaussian` of the example's embeddings).
+    spherical : bool
+        Fit the rest Gaussian with one variance for all dimensions.
+    n_iter : int
+        Expectation-maximisation steps (each an E-step and an M-step).
+    min_variance : float
+        Floor of the rest Gaussian's variances.
+
+    Returns
+    -------
+    posterior : Tensor of shape (N,)
+        ``p(query | v)`` at every bin.
+
+    Notes
+    -----
+    The rest Gaussian starts as the Gaussian of all weighted bins, the priors at one
+    half each. If the query explains every weighted bin, the rest keeps its last fit.
+    """
+    weights = weights.to(embedding.dtype).clamp_min(0.0)
+    total = weights.sum()
+    if not total > 0:
+        raise ValueError("query_posteriors needs at least one bin with a positive weight")
+    rest_mean, rest_variance = fit_gaussian(embedding, weights, spherical=spherical,
+                                            min_variance=min_variance)
+    log_priors = embedding.new_full((2,), -math.log(2.0))
+
+    def expectation():
+        return gmm_posteriors(embedding, torch.stack([query_mean, rest_mean]),
+                              torch.stack([query_variance, rest_variance]), log_priors)
+
+    for _ in range(n_iter):
+        responsibility = weights * expectation()[:, 1]
+        rest_mass = responsibility.sum()
+        # Stop before the rest Gaussian or either prior collapses.
+        if not 1e-6 * total < rest_mass < (1.0 - 1e-6) * total:
+            break
+        rest_mean, rest_variance = fit_gaussian(embedding, responsibility,
+                                                spherical=spherical, min_variance=min_variance)
+        rest_prior = rest_mass / total
+        log_priors = torch.log(torch.stack([1.0 - rest_prior, rest_prior]))
+    return expectation()[:, 0]
 
 
 class ClassConditionalGaussians(nn.Module):

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import is_record_list
 from ..nn.gmm import (COVARIANCE_TYPES, ClassConditionalNetwork, fit_gaussian,
-                   gaussian_log_likelihood)
+                   gaussian_log_likelihood, query_posteriors)
 from .._masks import loudness_weights
 from ..nn.recurrent import ChimeraNetwork
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
@@ -33,6 +33,9 @@ MIN_VARIANCE = 1e-3
 
 #: Floor of the query Gaussian's variances (section 4.3).
 QUERY_MIN_VARIANCE = 1e-4
+
+#: The masks :meth:`ClassConditionalSeparator.query` can make.
+QUERY_MASKS = ("posterior", "likelihood")
 
 #: A query whose STFT never exceeds this magnitude is digital silence.
 SILENCE_MAGNITUDE = 1e-6
@@ -375,21 +378,33 @@ default="tied_spherical"
         return fit_gaussian(embedding, torch.from_numpy(weights).double(),
                             spherical=spherical, min_variance=QUERY_MIN_VARIANCE)
 
-    def _query_mask(self, record, gaussian):
-        """Likelihood mask ``(1, T, F)`` under the query Gaussian, normalised by its max."""
+    def _query_mask(self, record, gaussian, mask):
+        """Query mask ``(1, T, F)`` of one mixture (see :meth:`query`)."""
         mean, variance = gaussian
         embedding = torch.from_numpy(self._network_outputs(record, keep=("embedding",))[0])
-        log_likelihood = gaussian_log_likelihood(embedding.double(), mean[None],
-                                                 variance[None])[..., 0]
-        mask = torch.exp(log_likelihood - log_likelihood.max())
-        return mask.numpy().astype(np.float32)[None]
+        embedding = embedding.double()
+        if mask == "likelihood":
+            log_likelihood = gaussian_log_likelihood(embedding, mean[None],
+                                                     variance[None])[..., 0]
+            values = torch.exp(log_likelihood - log_likelihood.max())
+        else:
+            weights = loudness_weights(record.magnitude,
+                                       threshold_db=self._dc_target().threshold_db)
+            if not weights.sum() > 0:  # a silent mixture: nothing to extract
+                weights = np.ones_like(weights)
+            shape = embedding.shape[:-1]
+            values = query_posteriors(
+                embedding.reshape(-1, embedding.shape[-1]),
+                torch.from_numpy(weights.reshape(-1)).double(), mean, variance,
+                spherical=self.covariance_type in ("spherical", "tied_spherical"),
+                min_variance=QUERY_MIN_VARIANCE).reshape(shape)
+        return values.numpy().astype(np.float32)[None]
 
-    def query(self, X_query, X_mixture):
+    def query(self, X_query, X_mixture, *, mask="posterior"):
         """Extract from each mixture what sounds like an isolated example (section 4.3).
 
-        A Gaussian is fitted to the embeddings of the loud bins of the example; each
-        mixture is masked with the likelihood of its embeddings under that Gaussian,
-        divided by the largest likelihood in that mixture (so the mask peaks at 1).
+        A Gaussian is fitted to the embeddings of the loud bins of the example, and
+        each mixture is masked with how well that Gaussian explains each of its bins.
 
         Parameters
         ----------
@@ -399,6 +414,13 @@ default="tied_spherical"
             must be one example per mixture, paired in order.
         X_mixture : ndarray (n_clips, n_samples), list of 1-D arrays, or list of records
             The mixtures, as for :meth:`predict`.
+        mask : {"posterior", "likelihood"}, default="posterior"
+            ``"posterior"``: the posterior of the query Gaussian against one "rest"
+            Gaussian fitted to the mixture's loud bins by expectation-maximisation
+            (:func:`sksep.nn.gmm.query_posteriors`). ``"likelihood"``: the paper's
+            mask, the likelihood under the query Gaussian divided by the largest
+            likelihood in the mixture; it finds the right source but keeps little of
+            it (on MIR-1K about 5 dB below the mixture in SI-SDR, see Notes).
 
         Returns
         -------
@@ -408,6 +430,7 @@ default="tied_spherical"
         """
         check_is_fitted(self, "net_")
         self._require_embeddings("query")
+        check_choice(mask, name="mask", choices=QUERY_MASKS)
         if isinstance(X_query, np.ndarray) and X_query.ndim == 1:
             X_query = [X_query]
         queries, _ = self._validated_records(X_query, "X_query")
@@ -420,6 +443,6 @@ default="tied_spherical"
         gaussians = [self._query_gaussian(q, i) for i, q in enumerate(queries)]
         if len(gaussians) == 1:
             gaussians = gaussians * len(mixtures)
-        extracted = [apply_masks(record, self._query_mask(record, gaussian))[0]
+        extracted = [apply_masks(record, self._query_mask(record, gaussian, mask))[0]
                      for record, gaussian in zip(mixtures, gaussians)]
         return np.stack(extracted) if is_array else extracted
