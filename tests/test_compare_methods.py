@@ -142,6 +142,10 @@ def test_ship_writes_the_model_and_its_registry_entry(compare, tmp_path, monkeyp
     assert "query-by-example" in entry["description"]
     assert "cc_sigmoid" in entry["selection"] and "(2 clips)" in entry["scores"]["test set"]
     assert set(entry["scores"]["vocals"]) == {"SI-SDRi", "GNSDR", "GSIR", "GSAR"}
+    # Validation is measured from the shipped file; this one is not the run's model.
+    measured = entry["validation"]["vocals"]["SI-SDRi"]
+    assert isinstance(measured, float) and measured != pytest.approx(8.0)
+    assert "retraining with the same command and seed" in entry["training"]
     loaded = sksep.load(shipped / entry["file"])
     assert type(loaded).__name__ == "ClassConditionalSeparator"
     assert entry["size_mb"] == pytest.approx((shipped / entry["file"]).stat().st_size / 1e6,
@@ -161,3 +165,11 @@ def test_ship_refuses_a_row_that_does_not_beat_its_baseline(compare, tmp_path, m
         compare.main(["ship", "--epochs", "15", "--output", str(tmp_path / "results"),
                       "--models-dir", str(tmp_path / "models")])
     assert not (tmp_path / "models").exists()
+
+
+def test_retrain_note_only_when_the_file_is_not_the_runs_model(compare):
+    run = _run("cc_tied_spherical", 0, 6.0, 8.057)
+    same = {"vocals": {"SI-SDRi": 8.05}}
+    assert compare.retrain_note(run, same) == ""
+    note = compare.retrain_note(run, {"vocals": {"SI-SDRi": 7.906}})
+    assert "scores 7.91 dB vocals SI-SDRi" in note and "compared run scored 8.06" in note

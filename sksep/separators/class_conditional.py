@@ -160,9 +160,16 @@ default="tied_spherical"
     over classes and start uniform; means start at random points of norm about 1.
 
     :meth:`query` fits one Gaussian (spherical or diagonal, as ``covariance_type``) to
-    the loud-bin embeddings of an isolated example and masks a mixture with the
-    likelihood of each bin's embedding divided by the largest likelihood in that
-    mixture (section 4.3), computed as ``exp(log_likelihood - max)``.
+    the loud-bin embeddings of an isolated example (section 4.3). The paper masks a
+    mixture with the likelihood of each bin's embedding divided by the largest
+    likelihood in that mixture (``mask="likelihood"``, computed as
+    ``exp(log_likelihood - max)``). With unit-norm embeddings and a tight query
+    Gaussian that ratio is far below one for most bins of the source, so the
+    extraction keeps the right source but little of it. The default
+    ``mask="posterior"`` instead adds one "rest" Gaussian for everything else in the
+    mixture, fitted by expectation-maximisation with the query Gaussian held fixed,
+    and masks with the query's posterior: ``benchmarks/query_by_example.py`` compares
+    the two on MIR-1K.
 
     Examples
     --------
