@@ -116,7 +116,7 @@ def report_markdown(result):
              f"source from training clips of the training songs; validation: "
              f"{result['n_validation']} clips of the held-out training songs, test: "
              f"{result['n_test']} clips of the test singers. SI-SDRi in dB, mean ± standard "
-             f"deviation over examples of the clip mean; 'toward the other' is the SI-SDRi "
+             f"deviation over examples of the unweighted clip mean; 'toward the other' is the SI-SDRi "
              f"of the extraction measured against the source the example is *not* of "
              f"(low is right). Query mask chosen on validation: **{result['chosen']}**. "
              f"{result['seconds'] / 60:.0f} min on {machine_line(result['machine'])}.", ""]
