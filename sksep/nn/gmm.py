@@ -58,6 +58,7 @@ COVARIANCE_TYPES = ("diag", "tied_diag", "spherical", "tied_spherical")
 
 
 def _is_spherical(covariance_type):
+    """Whether ``covariance_type`` has one variance for all dimensions."""
     return covariance_type in ("spherical", "tied_spherical")
 
 
@@ -155,7 +156,6 @@ def fit_gaussian(embedding, weights=None, *, spherical=False, min_variance=1e-4)
     if spherical:
         variance = variance.mean().expand_as(mean)
     return mean, variance + min_variance
-
 
 
 def query_posteriors(embedding, weights, query_mean, query_variance, *, spherical=False,

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import is_record_list
 from ..nn.gmm import (COVARIANCE_TYPES, ClassConditionalNetwork, fit_gaussian,
-                   gaussian_log_likelihood, query_posteriors)
+                   gaussian_log_likelihood, _is_spherical, query_posteriors)
 from .._masks import loudness_weights
 from ..nn.recurrent import ChimeraNetwork
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
@@ -381,9 +381,9 @@ default="tied_spherical"
             )
         embedding = self._network_outputs(record, keep=("embedding",))[0]
         embedding = torch.from_numpy(embedding.reshape(-1, embedding.shape[-1])).double()
-        spherical = self.covariance_type in ("spherical", "tied_spherical")
         return fit_gaussian(embedding, torch.from_numpy(weights).double(),
-                            spherical=spherical, min_variance=QUERY_MIN_VARIANCE)
+                            spherical=_is_spherical(self.covariance_type),
+                            min_variance=QUERY_MIN_VARIANCE)
 
     def _query_mask(self, record, gaussian, mask):
         """Query mask ``(1, T, F)`` of one mixture (see :meth:`query`)."""
@@ -403,7 +403,7 @@ default="tied_spherical"
             values = query_posteriors(
                 embedding.reshape(-1, embedding.shape[-1]),
                 torch.from_numpy(weights.reshape(-1)).double(), mean, variance,
-                spherical=self.covariance_type in ("spherical", "tied_spherical"),
+                spherical=_is_spherical(self.covariance_type),
                 min_variance=QUERY_MIN_VARIANCE).reshape(shape)
         return values.numpy().astype(np.float32)[None]
 
