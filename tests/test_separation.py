@@ -227,6 +227,15 @@ class TestBlocksInThreads:
                        n_jobs=3)
         assert len(seen) > 1 and all(name.startswith("sksep-block") for name in seen)
 
+    def test_prediction_leaves_the_rnn_weights_alone(self, model, stereo_song):
+        # Moving the network, even to where it is, rebuilds each LSTM's flat weights; a
+        # block's forward pass in another thread then read them half rebuilt (zip error).
+        import torch
+        lstms = [m for m in model.net_.module_.modules() if isinstance(m, torch.nn.RNNBase)]
+        refs = [lstm._flat_weight_refs for lstm in lstms]
+        separate_audio(model, stereo_song, 44100, block_seconds=2.0, n_jobs=2)
+        assert lstms and all(lstm._flat_weight_refs is ref for lstm, ref in zip(lstms, refs))
+
     def test_files_are_the_same(self, model, stereo_song, tmp_path):
         path = tmp_path / "song.wav"
         sf.write(path, stereo_song.T, 44100, subtype="FLOAT")

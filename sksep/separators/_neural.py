@@ -28,9 +28,11 @@ puts it into each class docstring).
 
 import copy
 import inspect
+import itertools
 import os
 import re
 import textwrap
+import threading
 import warnings
 from collections import namedtuple
 from functools import partial
@@ -780,7 +782,7 @@ class NeuralSeparator(BaseSeparator):
                 raise InvalidInputError(
                     f"device={self.device!r}: this separator runs int8 layers "
                     f"(quantized()), which run on the CPU only")
-            net.module_.to(device)
+            _move_module(net.module_, device)
 
     def _dc_target(self):
         """The ``dc_target`` parameter of the separators that have one (deep clustering,
@@ -826,3 +828,28 @@ class NeuralSeparator(BaseSeparator):
 
 #: The shared training parameters, named as in :meth:`NeuralSeparator.__init__`.
 _TRAINING_PARAMETERS = tuple(inspect.signature(NeuralSeparator.__init__).parameters)[1:]
+
+
+_MOVING = threading.Lock()
+
+
+def _move_module(module, device):
+    """Put ``module`` on ``device`` unless it is there already.
+
+    Moving a module, even to where it is, makes every RNN in it rebuild its flat weights,
+    and a forward pass running meanwhile in another thread (the blocks of one song
+    separated with ``n_jobs > 1``) then reads them half rebuilt. So prediction moves the
+    network only when its device changed, one thread at a time. A module without
+    parameters or buffers (int8 layers keep theirs packed, on the CPU) stays.
+    """
+    with _MOVING:
+        tensor = next(itertools.chain(module.parameters(), module.buffers()), None)
+        if tensor is not None and not _is_on(tensor, device):
+            module.to(device)
+
+
+def _is_on(tensor, device):
+    """Whether ``tensor`` is on ``device`` (``"cuda"`` without an index matches any GPU)."""
+    return tensor.device.type == device.type and (
+        device.index is None or tensor.device.index == device.index)
+
