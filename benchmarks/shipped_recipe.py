@@ -147,24 +147,33 @@ def ratio_scores(model_path):
     return scores_at_ratios(sksep.load(model_path), load_mir1k(MIR1K, "test"), RATIOS)
 
 
-def musdb_scores(model_path):
-    """Vocals / accompaniment SI-SDRi (dB) on the MUSDB excerpts, full band at 44.1 kHz
-    stereo (``separate_audio``, as ``sksep separate`` does), mean over the songs: how the
-    model transfers to music unlike MIR-1K's."""
+def musdb_song_scores(model_path, root=None):
+    """``{song: (vocals, accompaniment)}``: SI-SDRi (dB) on each MUSDB excerpt (folders of
+    ``root``, default the shared excerpts), full band at 44.1 kHz stereo
+    (``separate_audio``, as ``sksep separate`` does), mean over the two channels."""
     import sksep
     from _common import MUSDB_EXCERPTS
     from bench_fullband import scores, song
     from sksep.separation import separate_audio
 
     model = sksep.load(model_path)
-    folders = sorted(path for path in MUSDB_EXCERPTS.iterdir() if path.is_dir())
-    per_song = []
+    folders = sorted(path for path in Path(root or MUSDB_EXCERPTS).iterdir() if path.is_dir())
+    per_song = {}
     for folder in folders:
         mixture, rate, references = song(folder)
-        per_song.append(scores(separate_audio(model, mixture, rate), references, mixture))
-    vocals, accompaniment = np.mean(per_song, axis=0)
+        per_song[folder.name] = tuple(scores(separate_audio(model, mixture, rate), references,
+                                             mixture))
+    return per_song
+
+
+def musdb_scores(model_path):
+    """Vocals / accompaniment SI-SDRi (dB) on the MUSDB excerpts
+    (:func:`musdb_song_scores`), mean over the songs: how the model transfers to music
+    unlike MIR-1K's."""
+    per_song = musdb_song_scores(model_path)
+    vocals, accompaniment = np.mean(list(per_song.values()), axis=0)
     return {"vocals": float(vocals), "accompaniment": float(accompaniment),
-            "songs": [folder.name for folder in folders]}
+            "songs": list(per_song)}
 
 
 def save_record(run, folder=RECORDS):

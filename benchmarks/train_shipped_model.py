@@ -76,6 +76,42 @@ def _remixed(train, n_remixes, valid_fraction=0.1, seed=0, snr_db=0.0):
     return X, Y, validation, note
 
 
+def _musdb_material(songs, n_remixes, *, root=None, clip_seconds=4.0, seed=0):
+    """Extra training clips from MUSDB songs: vocals against the rest, 16 kHz mono.
+
+    Each channel of each song in ``songs`` (folder names under ``root``, default the
+    MUSDB excerpts) is a track of its own, resampled to 16 kHz; the vocals are one
+    source, drums + bass + other the accompaniment. Every track is cut into
+    ``clip_seconds`` clips at its own voice-to-music ratio, and ``n_remixes`` more clips
+    of the same length mix the vocals of one track with the accompaniment of another
+    (``make_remix``, 0 dB). Returns ``X, Y, note``; the songs never validate.
+    """
+    from _common import MUSDB_EXCERPTS
+    from sksep.datasets import load_musdb
+
+    data = load_musdb(MUSDB_EXCERPTS if root is None else root,
+                      sources=("vocals", "accompaniment"), sample_rate=16000, mono=False)
+    unknown = sorted(set(songs) - set(data.names))
+    if unknown:
+        raise SystemExit(f"--musdb-songs: no song {unknown} in {root or MUSDB_EXCERPTS}; "
+                         f"expected some of {list(data.names)}")
+    tracks = [y[:, channel] for y, name in zip(data.Y, data.names) if name in songs
+              for channel in range(y.shape[1])]
+    length = round(clip_seconds * 16000)
+    Y = [track[:, start:start + length] for track in tracks
+         for start in range(0, track.shape[1] - length + 1, length)]
+    X_remix, Y_remix = make_remix([t[0] for t in tracks], [t[1] for t in tracks],
+                                  n_clips=n_remixes, clip_seconds=clip_seconds,
+                                  random_state=seed) if n_remixes else ([], [])
+    Y = Y + list(Y_remix)
+    X = [y.sum(axis=0) for y in Y]
+    note = (f"plus {len(Y) - len(Y_remix)} {clip_seconds:g}-s clips of the MUSDB excerpts "
+            f"{' + '.join(sorted(songs))} (each channel a track, vocals against the rest) "
+            f"and {len(Y_remix)} 4-s remixes of them")
+    print(note, flush=True)
+    return X, Y, note
+
+
 def _snr_text(snr_db):
     if isinstance(snr_db, tuple):
         return f"vocals {snr_db[0]:g} to {snr_db[1]:+g} dB"
@@ -131,6 +167,11 @@ def main(argv=None):
     parser.add_argument("--mask-grid", choices=("features", "stft"), default="features",
                         help="grid of the mask-inference head's masks (ChimeraSeparator "
                              "mask_grid): stft predicts one mask per STFT bin")
+    parser.add_argument("--musdb-songs", nargs="+", default=(), metavar="SONG",
+                        help="also train on these MUSDB excerpts (folder names): a second "
+                             "model, never the MIR-1K figure (issue 15's data lever)")
+    parser.add_argument("--musdb-remixes", type=int, default=100,
+                        help="remixes of the --musdb-songs' stems (4 s, 0 dB)")
     parser.add_argument("--seed", type=int, default=0, help="random_state of the network")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch intra-op threads (default: torch's)")
@@ -171,7 +212,14 @@ def main(argv=None):
     start = time.perf_counter()
     if args.remixes:
         X, Y, validation, data_note = _remixed(train, args.remixes, snr_db=args.snr_db)
+        if args.musdb_songs:
+            X_musdb, Y_musdb, musdb_note = _musdb_material(args.musdb_songs,
+                                                           args.musdb_remixes)
+            X, Y, data_note = X + X_musdb, Y + Y_musdb, f"{data_note}; {musdb_note}"
         model.fit(X, Y, validation_data=validation)
+    elif args.musdb_songs:
+        raise SystemExit("--musdb-songs needs --remixes: the MUSDB songs join the remixed "
+                         "training songs, and whole MIR-1K songs validate")
     else:
         data_note = "175 clips, 10 % held out for validation"
         model.fit(train.X, train.Y)
@@ -228,6 +276,8 @@ def main(argv=None):
     }
     if "validation" in scores:
         entry["validation"] = scores["validation"]
+    if args.musdb_songs:
+        entry["musdb_songs"] = sorted(args.musdb_songs)
     register_model(args.name, entry, registry_path)
     print(f"wrote {path} ({entry['size_mb']} MB) and {registry_path}")
 
