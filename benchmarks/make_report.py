@@ -355,7 +355,10 @@ def features_section(data, notes):
         "(S=..., power=1)` -> `log` -> `librosa.feature.delta`, same settings (512 / 128, "
         f"150 mel bands, deltas of width 9); {data['rounds']} paired rounds; ratio = "
         "time(MelFeatures) / time(librosa). MelFeatures also keeps the complex STFT and "
-        "the grid in its record. OMP_NUM_THREADS="
+        "the grid in its record. The feature difference is MelFeatures' level "
+        "normalisation (each clip scaled to one reference level before the log, so the "
+        "features do not depend on the input's gain): a constant shift of the log-mel "
+        "half, 0 on the deltas. OMP_NUM_THREADS="
         f"{data.get('threads')}. Machine: {machine_line(data.get('machine'))}.", "",
         "| clip | ratio (median) | ratio range | MelFeatures ms | librosa ms "
         "| max abs feature difference |", "|---:|---:|---|---:|---:|---:|"]
