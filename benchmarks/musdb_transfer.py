@@ -104,8 +104,9 @@ def transfer_table(records, songs):
 
     ``records``: scored runs (``lever``, ``seed``, ``musdb`` as ``{song: [vocals,
     accompaniment]}``). Returns ``(rows, summary)``: a row per song a lever run left out,
-    ``{"song", "seed", "baseline": [v, a], "lever": [v, a], "gain": [v, a]}``, paired with
-    the baseline of the same seed; ``summary`` the mean and standard deviation of the
+    ``{"song", "seed", "baseline": [v, a], "lever": [v, a], "gain": [v, a], "mir1k_gain":
+    [validation, test]}`` (:func:`mir1k_scores`, lever - baseline), paired with the
+    baseline of the same seed; ``summary`` the mean and standard deviation of the
     gains over those rows (``None`` with fewer than two).
     """
     baselines = {run["seed"]: run for run in records if run["lever"] == BASELINE}
@@ -117,7 +118,9 @@ def transfer_table(records, songs):
         base = baselines[run["seed"]]["musdb"][song]
         ours = run["musdb"][song]
         rows.append({"song": song, "seed": run["seed"], "baseline": list(base),
-                     "lever": list(ours), "gain": [b - a for a, b in zip(base, ours)]})
+                     "lever": list(ours), "gain": [b - a for a, b in zip(base, ours)],
+                     "mir1k_gain": [b - a for a, b in zip(
+                         mir1k_scores(baselines[run["seed"]]), mir1k_scores(run))]})
     summary = None
     if len(rows) >= 2:
         summary = {name: {"mean": statistics.mean(row["gain"][k] for row in rows),

@@ -37,11 +37,11 @@ def test_held_out_song_names_the_song_a_run_never_heard(transfer):
             transfer.held_out_song(bad, SONGS)
 
 
-def _record(lever, seed, musdb, songs=()):
+def _record(lever, seed, musdb, songs=(), valid=9.0, test=7.5):
     return {"name": f"{lever}-seed{seed}", "lever": lever, "seed": seed, "musdb": musdb,
             "musdb_songs": list(songs), "epochs": 15, "train_seconds": 900.0,
-            "validation": {"vocals": {"SI-SDRi": 9.0}},
-            "test": {"mi": {"vocals": {"GNSDR": 7.5}}}}
+            "validation": {"vocals": {"SI-SDRi": valid}},
+            "test": {"mi": {"vocals": {"GNSDR": test}}}}
 
 
 def test_gains_pair_each_left_out_song_with_the_baseline_of_the_same_seed(transfer):
@@ -49,12 +49,14 @@ def test_gains_pair_each_left_out_song_with_the_baseline_of_the_same_seed(transf
     records = [_record("mir1k", 0, base),
                _record("mir1k", 1, {song: [0.0, 0.0] for song in SONGS}),
                _record("musdb_out0", 0, {"A": [5.0, 3.5], "B": [9, 9], "C": [9, 9]}, "BC"),
-               _record("musdb_out2", 0, {"A": [9, 9], "B": [9, 9], "C": [5.0, 2.0]}, "AB"),
+               _record("musdb_out2", 0, {"A": [9, 9], "B": [9, 9], "C": [5.0, 2.0]}, "AB",
+                       valid=8.5, test=7.75),
                _record("musdb_out1", 2, {"A": [9, 9], "B": [9, 9], "C": [9, 9]}, "AC")]
     rows, summary = transfer.transfer_table(records, SONGS)
     assert [(row["song"], row["seed"]) for row in rows] == [("A", 0), ("C", 0)]  # seed 2: no base
     assert rows[0]["gain"] == pytest.approx([1.0, 0.5])
     assert rows[1]["gain"] == pytest.approx([-1.0, 1.0])
+    assert rows[1]["mir1k_gain"] == pytest.approx([-0.5, 0.25])  # what MIR-1K pays
     assert summary["vocals"]["mean"] == pytest.approx(0.0)
     assert summary["vocals"]["std"] == pytest.approx(np.std([1.0, -1.0], ddof=1))
     assert summary["accompaniment"]["mean"] == pytest.approx(0.75)

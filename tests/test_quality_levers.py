@@ -72,3 +72,16 @@ def test_ceilings_bound_the_grid_and_target_levers(levers):
     text = levers.markdown(result)
     assert "The mask grid bounds a lever to +0.25 dB" in text
     assert "the phase-sensitive target to +1.00 dB" in text
+
+
+def test_the_musdb_data_lever_enters_the_table_once_measured(levers):
+    rows = [{"song": "A", "seed": 0, "gain": [1.25, 0.5], "mir1k_gain": [-0.25, 0.1]},
+            {"song": "B", "seed": 0, "gain": [0.75, -0.5], "mir1k_gain": [0.0, -0.3]}]
+    result = {"shipped": [], "screen": [], "inference": [], "recipe_seeds": None,
+              "musdb_transfer": {"recipe": "--max-epochs 15", "rows": rows,
+                                 "summary": {"vocals": {"mean": 1.0, "std": 0.35},
+                                             "accompaniment": {"mean": 0.0, "std": 0.71}}}}
+    text = levers.markdown(result)
+    assert "| A | 0 | +1.25 | +0.50 | -0.25 | +0.10 |" in text
+    assert "vocals +1.00 ± 0.35, accompaniment +0.00 ± 0.71 dB" in text
+    assert "MUSDB stems" not in text.split("Not tried yet:")[1]
