@@ -1,6 +1,8 @@
 """``benchmarks/musdb_transfer.py`` and ``train_shipped_model.py --musdb-songs``: MUSDB stems
 as extra training data, scored on the song each run left out."""
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -109,3 +111,38 @@ def test_song_scores_separate_every_song_folder(benchmark_module, tmp_path):
     scores = recipe.musdb_song_scores(path, root=tmp_path / "songs")
     assert list(scores) == ["A", "B"]
     assert all(len(pair) == 2 and np.all(np.isfinite(pair)) for pair in scores.values())
+
+
+def _rows(*vocal_gains):
+    return [{"song": song, "seed": 0, "gain": [gain, 0.5]}
+            for song, gain in zip(SONGS, vocal_gains)]
+
+
+def test_shipping_needs_a_vocals_gain_on_every_left_out_song(transfer):
+    assert transfer.worth_shipping(_rows(2.0, 0.5, 0.1))
+    assert not transfer.worth_shipping(_rows(2.0, -0.1, 3.0))
+    assert not transfer.worth_shipping(_rows(2.0))  # one song is not a result
+
+
+def test_ship_copies_the_all_songs_model_and_registers_the_estimate(transfer, tmp_path):
+    from _common import ROOT
+
+    work, models = tmp_path / "work", tmp_path / "models"
+    (work / "ship").mkdir(parents=True)
+    models.mkdir()
+    (work / "ship" / "m.sksep").write_bytes(b"weights")
+    entry = {"file": "m.sksep", "description": "Chimera network",
+             "training": f"benchmarks/train_shipped_model.py --checkpoint {ROOT}/b/ckpt"}
+    (work / "ship" / "registry.json").write_text(
+        json.dumps({transfer.SHIPPED: entry}))
+    result = {"rows": _rows(2.0, 1.0), "summary": {"vocals": {"mean": 1.5, "std": 0.71},
+                                                   "accompaniment": {"mean": 0.5, "std": 0.0}}}
+    registry = transfer.ship(result, work=work, models=models)
+    assert (models / "m.sksep").read_bytes() == b"weights"
+    shipped = json.loads(registry.read_text())[transfer.SHIPPED]
+    assert "+1.50 ± 0.71 dB (A +2.00, B +1.00;" in shipped["description"]
+    assert shipped["training"].endswith("--checkpoint b/ckpt")
+    with pytest.raises(SystemExit, match="not shipped"):
+        transfer.ship({**result, "rows": _rows(2.0, -1.0)}, work=work, models=models)
+    with pytest.raises(SystemExit, match="no trained"):
+        transfer.ship(result, work=tmp_path / "elsewhere", models=models)
