@@ -94,7 +94,8 @@ def ship_entry(entry, result):
     gains = ", ".join(f"{row['song']} {row['gain'][0]:+.2f}" for row in result["rows"])
     from _common import ROOT
 
-    training = entry["training"].replace(f"{ROOT}/", "")  # the command, from the repository
+    training = (entry["training"].replace(f"{ROOT}/", "")  # the command, from the repository
+                + "; reproduced by python benchmarks/musdb_transfer.py train, then ship")
     return {**entry, "training": training, "description": (
         f"{entry['description']}; trained on MIR-1K and the vocal / rest stems of the three "
         f"MUSDB excerpts in ../shared: for real songs rather than MIR-1K's karaoke. Left "

@@ -141,7 +141,7 @@ def test_ship_copies_the_all_songs_model_and_registers_the_estimate(transfer, tm
     assert (models / "m.sksep").read_bytes() == b"weights"
     shipped = json.loads(registry.read_text())[transfer.SHIPPED]
     assert "+1.50 ± 0.71 dB (A +2.00, B +1.00;" in shipped["description"]
-    assert shipped["training"].endswith("--checkpoint b/ckpt")
+    assert "--checkpoint b/ckpt; reproduced by" in shipped["training"]
     with pytest.raises(SystemExit, match="not shipped"):
         transfer.ship({**result, "rows": _rows(2.0, -1.0)}, work=work, models=models)
     with pytest.raises(SystemExit, match="no trained"):
