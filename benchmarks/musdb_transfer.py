@@ -61,25 +61,28 @@ def musdb_song_names(root=MUSDB_EXCERPTS):
     return sorted(path.name for path in Path(root).iterdir() if path.is_dir())
 
 
+def _training_argv(folder, seed, songs=(), extra=()):
+    """``train_shipped_model.py`` with :data:`RECIPE` and ``seed``, the MUSDB ``songs``
+    added to its data, trained into ``folder``."""
+    script = Path(__file__).resolve().parent / "train_shipped_model.py"
+    return [sys.executable, str(script), *RECIPE.split(), "--seed", str(seed),
+            *(["--musdb-songs", *songs] if songs else []), *extra,
+            "--checkpoint", str(folder / "ckpt"), "--models-dir", str(folder)]
+
+
 def training_commands(songs, seed=0, work=WORK):
     """``{run name: argv}``: the trainings of the baseline and of one run per left-out
     song, each into ``work/<run name>``."""
-    script = Path(__file__).resolve().parent / "train_shipped_model.py"
     runs = {f"{BASELINE}-seed{seed}": []}
     for index in range(len(songs)):
         runs[f"{HELD_OUT}{index}-seed{seed}"] = [s for i, s in enumerate(songs) if i != index]
-    return {name: [sys.executable, str(script), *RECIPE.split(), "--seed", str(seed),
-                   *(["--musdb-songs", *extra] if extra else []),
-                   "--checkpoint", str(work / name / "ckpt"), "--models-dir", str(work / name)]
+    return {name: _training_argv(work / name, seed, extra)
             for name, extra in runs.items()}
 
 
 def ship_command(songs, seed=0, work=WORK):
     """The training of :data:`SHIPPED`: the recipe with every song, into ``work/ship``."""
-    script = Path(__file__).resolve().parent / "train_shipped_model.py"
-    return [sys.executable, str(script), *RECIPE.split(), "--seed", str(seed),
-            "--musdb-songs", *songs, "--name", SHIPPED,
-            "--checkpoint", str(work / "ship" / "ckpt"), "--models-dir", str(work / "ship")]
+    return _training_argv(work / "ship", seed, songs, extra=("--name", SHIPPED))
 
 
 def worth_shipping(rows):
