@@ -41,7 +41,9 @@ segment and 0 for its padding. Each objective is a combination of the losses abo
 :func:`soft_mask_objective`            MSE of sigmoid masks (Roma et al. 2018, eq. 10)
 :func:`dominant_source_objective`      NLL of the dominant source (Roma et al., eq. 7)
 :func:`unet_objective`                 binary cross-entropy, plus the Chimera loss for
-                                       the UH-net (Xi)
+                                       the UH-net (Xi); or L1 of the masked mixture
+:func:`hourglass_objective`            L1 of the masked mixture summed over the stacks
+                                       (Park et al. 2018)
 =====================================  ===========================================
 
 They all average over the real frames with :func:`masked_mean`: per segment, then over
@@ -71,6 +73,7 @@ __all__ = [
     "soft_mask_objective",
     "dominant_source_objective",
     "unet_objective",
+    "hourglass_objective",
     "DC_OBJECTIVES",
     "MI_OBJECTIVES",
 ]
@@ -685,18 +688,21 @@ def dominant_source_objective(outputs, targets):
     return masked_mean(per_frame, targets["valid"])
 
 
-def unet_objective(outputs, targets, *, hybrid=False, alpha=0.1, chimera_weight=1.0):
-    """Binary cross-entropy against the ratio mask, plus the Chimera loss for the UH-net.
+def unet_objective(outputs, targets, *, hybrid=False, alpha=0.1, chimera_weight=1.0,
+                   objective="bce"):
+    """Binary cross-entropy against the ratio mask (or L1), plus the Chimera loss for the UH-net.
 
     Parameters
     ----------
     outputs : Tensor or tuple of Tensor
-        U-Net masks ``(batch, C, T, F)``; for the UH-net also the Chimera network's
-        ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
+        U-Net masks ``(batch, C, T, F)``, or the masks of every stack of a stacked
+        hourglass ``(batch, n_stacks, C, T, F)``; for the UH-net also the Chimera
+        network's ``embedding (batch, T, F, D)`` and ``masks (batch, C, T, F)``.
     targets : dict of Tensor
-        ``reference (batch, T, C, F)`` the ratio ("proportion") mask, ``valid (batch, T)``;
-        for the UH-net also ``labels``, ``weights`` and ``mixture`` (see
-        :func:`chimera_objective`).
+        ``reference (batch, T, C, F)`` the ratio ("proportion") mask (``objective="bce"``)
+        or the source magnitudes (``"l1"``), ``valid (batch, T)``; ``mixture (batch, T,
+        F)`` for ``"l1"``; for the UH-net also ``labels``, ``weights`` and ``mixture``
+        (see :func:`chimera_objective`).
     hybrid : bool
         Whether ``outputs`` come from the UH-net.
     alpha : float
@@ -704,11 +710,15 @@ def unet_objective(outputs, targets, *, hybrid=False, alpha=0.1, chimera_weight=
         mask-inference head, against the same reference mask).
     chimera_weight : float
         Weight of the Chimera loss beside the U-Net's BCE.
+    objective : {"bce", "l1"}
+        ``"bce"``: :func:`binary_cross_entropy` of the masks (in [0, 1]) against the
+        reference mask; ``"l1"``: :func:`hourglass_objective`, the L1 distance between
+        the masked mixture and each source (one stack for a U-Net).
 
     Returns
     -------
     loss : Tensor, scalar
-        :func:`binary_cross_entropy` ``+ chimera_weight *`` :func:`chimera_objective`.
+        The mask loss ``+ chimera_weight *`` :func:`chimera_objective` (UH-net).
 
     Examples
     --------
@@ -721,8 +731,48 @@ def unet_objective(outputs, targets, *, hybrid=False, alpha=0.1, chimera_weight=
     0.6931
     """
     masks = outputs[0] if hybrid else outputs
-    loss = binary_cross_entropy(masks, targets["reference"].transpose(1, 2), targets["valid"])
+    if objective == "l1":
+        loss = hourglass_objective(masks if masks.dim() == 5 else masks.unsqueeze(1), targets)
+    else:
+        loss = binary_cross_entropy(masks, targets["reference"].transpose(1, 2),
+                                    targets["valid"])
     if hybrid and chimera_weight > 0:
         loss = loss + chimera_weight * chimera_objective(outputs[1:], targets, alpha=alpha,
                                                          mi_objective="mmsa")
     return loss
+
+
+def hourglass_objective(outputs, targets):
+    """L1 between the masked mixture and each source, summed over the stacks (Park et al.).
+
+    ``sum_s sum_c |M_{s,c} * S - R_c|``: :func:`l1_spectrogram_loss` of the masks of
+    every stack of a stacked hourglass network, summed over the stacks (intermediate
+    supervision, Park, Kim, Lee, Kwak, ISMIR 2018, section 3.2).
+
+    Parameters
+    ----------
+    outputs : Tensor of shape (batch, n_stacks, C, T, F)
+        The masks ``M`` of every stack (linear masks may be negative).
+    targets : dict of Tensor
+        ``mixture (batch, T, F)`` the mixture magnitude ``S``, ``reference (batch, T, C,
+        F)`` the source magnitudes ``R`` (scaled like the mixture), ``valid (batch, T)``.
+
+    Returns
+    -------
+    loss : Tensor, scalar
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sksep.losses import hourglass_objective
+    >>> S = torch.ones(1, 2, 3)                                      # (batch, T, F)
+    >>> R = torch.stack([0.25 * S, 0.75 * S], dim=2)                 # (batch, T, C, F)
+    >>> masks = torch.full((1, 2, 2, 2, 3), 0.5)                     # 2 stacks
+    >>> targets = {"mixture": S, "reference": R, "valid": torch.ones(1, 2)}
+    >>> float(hourglass_objective(masks, targets))                   # 2 x 0.5
+    1.0
+    """
+    sources = targets["reference"].transpose(1, 2)
+    return sum(l1_spectrogram_loss(outputs[:, stack], targets["mixture"], sources,
+                                   targets["valid"])
+               for stack in range(outputs.shape[1]))

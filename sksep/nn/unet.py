@@ -102,17 +102,25 @@ class UNetMaskNetwork(StandardizedNetwork):
         :meth:`~sksep.nn.standardize.StandardizedNetwork.set_feature_statistics`.
     channels, depth, dropout
         Of the :class:`UNet`.
+    extra_channels : int
+        Input channels beside the features' (the UH-net's masks).
+    mask_activation : {"softmax", "linear"}
+        Softmax over the sources, or the logits themselves as masks (clipped at 0 only
+        at prediction, as :class:`~sksep.nn.hourglass.HourglassMaskNetwork`'s).
 
     ``forward(features (batch, T, n_features))`` returns masks ``(batch, C, T, F)``.
     """
 
     def __init__(self, n_features, n_bins, n_sources, *, channels=16, depth=4, dropout=0.5,
-                 extra_channels=0):
+                 extra_channels=0, mask_activation="softmax"):
         if n_features % n_bins:
             raise ValueError(f"n_features={n_features} must be a multiple of n_bins={n_bins}")
+        if mask_activation not in ("softmax", "linear"):
+            raise ValueError(f"mask_activation={mask_activation!r} must be 'softmax' or 'linear'")
         super().__init__(n_features)
         self.n_channels = n_features // n_bins
         self.n_bins = n_bins
+        self.mask_activation = mask_activation
         self.unet = UNet(self.n_channels + extra_channels, n_sources, channels=channels,
                          depth=depth, dropout=dropout)
 
@@ -120,9 +128,12 @@ class UNetMaskNetwork(StandardizedNetwork):
         # (batch, T, channels * F) -> (batch, channels, T, F)
         return standardized.unflatten(-1, (self.n_channels, self.n_bins)).transpose(1, 2)
 
+    def _masks(self, logits):
+        return torch.softmax(logits, dim=1) if self.mask_activation == "softmax" else logits
+
     def forward(self, features):
         image = self._image(self.standardize(features))
-        return torch.softmax(self.unet(image), dim=1)
+        return self._masks(self.unet(image))
 
 
 class HybridUNetNetwork(UNetMaskNetwork):
@@ -140,9 +151,10 @@ class HybridUNetNetwork(UNetMaskNetwork):
 
     def __init__(self, n_features, n_bins, n_sources, *, channels=16, depth=4, dropout=0.5,
                  embedding_dim=20, hidden_size=500, num_layers=4, rnn_type="gru",
-                 rnn_dropout=0.0):
+                 rnn_dropout=0.0, mask_activation="softmax"):
         super().__init__(n_features, n_bins, n_sources, channels=channels, depth=depth,
-                         dropout=dropout, extra_channels=n_sources)
+                         dropout=dropout, extra_channels=n_sources,
+                         mask_activation=mask_activation)
         # The Chimera network reads features standardised here; its own Standardize
         # keeps its identity buffers.
         self.chimera = ChimeraNetwork(n_features, n_bins, n_sources, embedding_dim=embedding_dim,
@@ -153,4 +165,4 @@ class HybridUNetNetwork(UNetMaskNetwork):
         standardized = self.standardize(features)
         embedding, chimera_masks = self.chimera(standardized)
         image = torch.cat([self._image(standardized), chimera_masks], dim=1)
-        return torch.softmax(self.unet(image), dim=1), embedding, chimera_masks
+        return self._masks(self.unet(image)), embedding, chimera_masks

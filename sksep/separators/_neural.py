@@ -346,7 +346,7 @@ class NeuralSeparator(BaseSeparator):
 
     # Constructor parameters that count layers: building a module loops over each in
     # Python, so a model file may not ask for more layers than it stores tensors.
-    _layer_count_params = ("num_layers", "conv_layers", "fc_layers", "depth")
+    _layer_count_params = ("num_layers", "conv_layers", "fc_layers", "depth", "n_stacks")
 
     def _check_params(self):
         """Validate the hyper-parameters (:attr:`_parameter_constraints`) and that

@@ -1,4 +1,5 @@
-"""U-Net mask separator and its deep-clustering hybrid, the UH-net (Xi's report).
+"""U-Net mask separator, its deep-clustering hybrid (the UH-net, Xi's report) and the
+stacked hourglass (Park, Kim, Lee, Kwak, ISMIR 2018).
 
 Long clips are separated patch by patch: :func:`patchwise` runs the network on
 overlapping patches of ``segment_frames`` frames and cross-fades them with a smooth,
@@ -8,6 +9,7 @@ and the result covers exactly the clip's frames.
 
 from functools import partial
 
+from ..nn.hourglass import HourglassMaskNetwork
 from ..nn.unet import HybridUNetNetwork, UNetMaskNetwork
 from .._features import MelFeatures
 from .._inference import crossfade_window, overlap_add, segment_starts
@@ -87,24 +89,40 @@ class UNetSeparator(NeuralSeparator):
     for two sources), and both are trained together on
     ``BCE + chimera_weight * (alpha * L_dc + (1 - alpha) * L_mMSA)``.
 
+    With ``architecture="hourglass"`` the network is Park et al.'s stacked hourglass
+    (:class:`~sksep.nn.hourglass.StackedHourglass`): a 7x7 and a 3x3 convolution, then
+    ``n_stacks`` hourglasses of ``depth`` max-pool / nearest-upsample levels at a
+    constant width of ``channels`` feature maps, each followed by a mask head whose
+    masks are all supervised (intermediate supervision). Park et al.'s recipe is
+    ``objective="l1"`` (L1 between the masked mixture and each source magnitude, summed
+    over sources and stacks), ``mask_activation="linear"`` and a fine linear grid::
+
+        UNetSeparator(architecture="hourglass", channels=64, n_stacks=1,
+                      objective="l1", mask_activation="linear", optimizer="adam",
+                      lr=1e-4, batch_size=4, segment_frames=64,
+                      features=MelFeatures(sample_rate=8000, n_fft=1024, hop_length=256,
+                                           frequency_scale="linear", deltas=False))
+
     At predict, patches overlap by ``overlap`` and are cross-faded (see
     :func:`patchwise`), so clips of any length come back seamless and at their exact
-    length.
+    length. Linear masks are clipped at 0 there.
 
     Parameters
     ----------
     hybrid : bool, default=False
-        Train and predict with the UH-net.
+        Train and predict with the UH-net (``architecture="unet"`` only).
     channels : int, default=16
-        Feature maps of the U-Net's first stage, doubling at each down-sampling (the
-        report does not give its widths; Ronneberger et al. start at 64).
+        U-Net: feature maps of the first stage, doubling at each down-sampling (the
+        report does not give its widths; Ronneberger et al. start at 64). Hourglass:
+        the constant width of every layer (Park et al.: 256).
     depth : int, default=4
-        Down-sampling (and up-sampling) stages.
+        Down-sampling (and up-sampling) stages of the U-Net, levels of each hourglass.
     dropout : float, default=0.5
-        Channel dropout in the bottleneck and the up-sampling stages (the report: 0.5).
+        U-Net: channel dropout in the bottleneck and the up-sampling stages (the report:
+        0.5). The hourglass has none (Park et al.).
     mask_target : WienerMask, default=None
-        The ratio ("proportion") mask trained towards; ``None`` is ``WienerMask()``,
-        the share of each source in the power of every bin.
+        The ratio ("proportion") mask trained towards with ``objective="bce"``; ``None``
+        is ``WienerMask()``, the share of each source in the power of every bin.
     phase : {"mixture", "griffinlim"}, default="mixture"
         Resynthesis with the mixture phase (masks summing to one give estimates
         summing to the mixture) or with Griffin-Lim phase retrieval (the report's).
@@ -128,6 +146,19 @@ class UNetSeparator(NeuralSeparator):
         multiple of 16 are zero-padded inside the U-Net.
     segment_frames : int or tuple of int, default=128
         Patch length in frames, for training and inference.
+    architecture : {"unet", "hourglass"}, default="unet"
+        Xi's U-Net, or Park et al.'s stacked hourglass.
+    n_stacks : int, default=1
+        Hourglass: hourglasses in sequence, each supervised (Park et al.: 1 to 4).
+    objective : {"bce", "l1"}, default="bce"
+        ``"bce"``: binary cross-entropy against ``mask_target`` (Xi; masks in [0, 1],
+        so ``mask_activation="softmax"``). ``"l1"``: L1 distance between the mixture
+        magnitude times each mask and the source's magnitude, summed over the sources
+        and the stacks (Park et al.; :func:`sksep.losses.hourglass_objective`).
+    mask_activation : {"softmax", "linear"}, default="softmax"
+        Softmax over the sources (masks in [0, 1] that sum to one), or the network's
+        outputs as they are (Park et al.'s linear masks; negative values are clipped to
+        0 at prediction). ``"linear"`` needs ``objective="l1"``.
     {training_parameters}
 
     Attributes
@@ -178,7 +209,22 @@ class UNetSeparator(NeuralSeparator):
         "chimera_weight": partial(check_real, minimum=0.0),
         # The report's Bi-GRU first.
         "rnn_type": partial(check_choice, choices=("gru", "lstm")),
+        "architecture": partial(check_choice, choices=("unet", "hourglass")),
+        "n_stacks": partial(check_int, minimum=1, maximum=8),
+        "objective": partial(check_choice, choices=("bce", "l1")),
+        "mask_activation": partial(check_choice, choices=("softmax", "linear")),
     }
+
+    def _check_params(self):
+        super()._check_params()
+        if self.hybrid and self.architecture != "unet":
+            raise InvalidInputError(
+                f"hybrid=True is the UH-net, a U-Net: it needs architecture='unet', not "
+                f"{self.architecture!r}")
+        if self.mask_activation == "linear" and self.objective != "l1":
+            raise InvalidInputError(
+                f"mask_activation='linear' gives masks outside [0, 1], which "
+                f"objective={self.objective!r} cannot score: use objective='l1'")
 
     def __init__(self, hybrid=False, channels=16, depth=4, dropout=0.5, mask_target=None,
                  phase="mixture", overlap=0.5, alpha=0.1, chimera_weight=1.0, embedding_dim=20,
@@ -186,7 +232,8 @@ class UNetSeparator(NeuralSeparator):
                  segment_frames=128, lr=1e-3, optimizer="rmsprop", max_epochs=50, batch_size=32,
                  validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None, weight_decay=0.0):
+                 accelerator=None, weight_decay=0.0, architecture="unet", n_stacks=1,
+                 objective="bce", mask_activation="softmax"):
         super().__init__(**training_arguments(locals()))
         self.hybrid = hybrid
         self.channels = channels
@@ -201,6 +248,10 @@ class UNetSeparator(NeuralSeparator):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.rnn_type = rnn_type
+        self.architecture = architecture
+        self.n_stacks = n_stacks
+        self.objective = objective
+        self.mask_activation = mask_activation
 
     __doc__ = document_training_parameters(__doc__, __init__)
 
@@ -217,7 +268,12 @@ class UNetSeparator(NeuralSeparator):
                 f"{n_bins} bins of their grid; UNetSeparator reads them as image channels "
                 f"of that grid (log magnitudes, optionally deltas)"
             )
-        settings = dict(channels=self.channels, depth=self.depth, dropout=self.dropout)
+        if self.architecture == "hourglass":
+            return HourglassMaskNetwork(n_features, n_bins, n_sources, channels=self.channels,
+                                        n_stacks=self.n_stacks, levels=self.depth,
+                                        mask_activation=self.mask_activation)
+        settings = dict(channels=self.channels, depth=self.depth, dropout=self.dropout,
+                        mask_activation=self.mask_activation)
         if not self.hybrid:
             return UNetMaskNetwork(n_features, n_bins, n_sources, **settings)
         return HybridUNetNetwork(n_features, n_bins, n_sources, embedding_dim=self.embedding_dim,
@@ -227,21 +283,31 @@ class UNetSeparator(NeuralSeparator):
     def _clip_targets(self, record, sources):
         # The UH-net adds the Chimera loss's targets, as ChimeraSeparator builds them with
         # its default dc_target: dominant source, loud bins, the level-free mixture.
+        # The L1 objective compares magnitudes: the mixture's and each source's.
         dc_target = IdealBinaryMask() if self.hybrid else None
+        l1 = self.objective == "l1"
         return clip_targets(record, sources, labels=dc_target, weights=dc_target,
-                            mixture=bool(self.hybrid), reference=self._mask_target())
+                            mixture=bool(self.hybrid) or l1,
+                            reference="magnitudes" if l1 else self._mask_target())
 
     def _objective(self):
         return partial(unet_objective, hybrid=bool(self.hybrid), alpha=float(self.alpha),
-                       chimera_weight=float(self.chimera_weight))
+                       chimera_weight=float(self.chimera_weight), objective=self.objective)
+
+    def _predicted_masks(self, output):
+        """The masks ``(batch, C, T, F)`` a module output predicts: the U-Net's (of the
+        UH-net, the first output), the hourglass's last stack; linear masks clipped at 0."""
+        if isinstance(self.net_.module_, HourglassMaskNetwork):
+            return HourglassMaskNetwork.predicted_masks(output)
+        masks = output[0] if isinstance(self.net_.module_, HybridUNetNetwork) else output
+        return masks.clamp(min=0.0) if self.mask_activation == "linear" else masks
 
     def _network_outputs(self, record, keep=None):
         length = min(self.inference_frames_, record.features.shape[0])
         hop = max(1, round(length * (1.0 - self.overlap)))
-        hybrid = isinstance(self.net_.module_, HybridUNetNetwork)
         return (patchwise(self.net_.module_, record.features, self.inference_frames_, hop=hop,
                           device=self.device, batch_size=self.batch_size,
-                          reduce=(lambda output: output[0]) if hybrid else None),)
+                          reduce=self._predicted_masks),)
 
     def _masks_from_outputs(self, outputs, record):
         return outputs[0]

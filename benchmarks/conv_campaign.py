@@ -1,0 +1,291 @@
+"""Time to quality of the convolutional separators, and the long training campaign (issue 30).
+
+Each configuration (:data:`CONFIGS`) is trained on the MIR-1K training singers minus the
+validation songs of ``compare_methods.py`` (``abjones_5``, ``amy_9``), which validate
+(early stopping, best epoch) and are the only clips a choice is made on. Training runs in
+**chunks** of process CPU time (``TimeBudget(clock="process")``) on one torch thread,
+resuming from its checkpoint between chunks; after each chunk the model of the best epoch
+so far is scored on the validation songs **at 16 kHz through** :func:`sksep.separate`
+(an 8 kHz model gives full-band 16 kHz stems, its masks carried above 4 kHz by the
+``"top"`` rule), so every grid is judged on the same audio. One point of the learning
+curve per chunk: cumulative training CPU seconds (scoring excluded), epochs, best
+validation loss, vocals / accompaniment SI-SDRi.
+
+Everything a run needs to resume lives outside the work tree, in
+``~/.cache/sksep-campaign/<name>/`` (``--root``): the training checkpoint, the latest
+model (float16) and ``curve.json``. Run it from a separate ``git worktree`` of a fixed
+commit, so that work on the repository never disturbs a running training::
+
+    git worktree add ~/.cache/sksep-campaign/src <commit>
+    PYTHONPATH=~/.cache/sksep-campaign/src nohup python \\
+        ~/.cache/sksep-campaign/src/benchmarks/conv_campaign.py run hg64-8k --hours 40 &
+
+A run killed at any point (end of a working session) resumes at its last completed
+epoch with the same command. ``report`` copies every curve to
+``benchmarks/results/conv_campaign/<name>.json`` and writes
+``results/conv_campaign.{json,md}`` (the comparison at equal CPU time).
+
+Usage::
+
+    python benchmarks/conv_campaign.py run NAME [--hours H] [--chunk-minutes M] [--seed S]
+    python benchmarks/conv_campaign.py report [--at-cpu-minutes M]
+    python benchmarks/conv_campaign.py test NAME       # score the test clips, once
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import MIR1K, RESULTS, json_safe, machine, utc_now, write_report  # noqa: E402
+
+ROOT = Path(os.environ.get("SKSEP_CAMPAIGN", Path.home() / ".cache" / "sksep-campaign"))
+CURVES = RESULTS / "conv_campaign"
+VALIDATION_SONGS = ("abjones_5", "amy_9")  # as compare_methods.py
+#: Park et al.'s grid: 8 kHz, 1024-point STFT, hop 256, linear bins (7.8 Hz apart).
+PARK_GRID = dict(sample_rate=8000, n_fft=1024, hop_length=256, frequency_scale="linear",
+                 deltas=False)
+
+
+def _hourglass(channels, *, lr=1e-4, stacks=1, grid=None, segment_frames=64):
+    return dict(estimator="unet", architecture="hourglass", channels=channels,
+                n_stacks=stacks, objective="l1", mask_activation="linear", optimizer="adam",
+                lr=lr, batch_size=4, segment_frames=segment_frames,
+                features=dict(PARK_GRID if grid is None else grid))
+
+
+#: name -> (what it is, settings). ``features`` are MelFeatures settings; ``bf16``
+#: trains under bfloat16 autocast (``accelerate``), the fastest setting measured by
+#: ``bench_conv_throughput.py``.
+CONFIGS = {
+    "hg64-8k": ("1-stack hourglass, 64 channels, Park et al.'s grid and recipe (L1, linear "
+                "masks, Adam 1e-4, batch 4, 64-frame patches)", _hourglass(64)),
+    "hg32-8k": ("the same at 32 channels", _hourglass(32)),
+    "hg32-8k-lr5e-4": ("32 channels, Adam 5e-4", _hourglass(32, lr=5e-4)),
+    "hg128-8k": ("the same at 128 channels", _hourglass(128)),
+    "hg64-16k-1024": ("64 channels on a 16 kHz grid, n_fft 1024, hop 256 (513 bins, 15.6 Hz)",
+                      _hourglass(64, grid=dict(sample_rate=16000, n_fft=1024, hop_length=256,
+                                               frequency_scale="linear", deltas=False))),
+    "hg64-16k-mel": ("64 channels on today's grid: 16 kHz, 150 mel bands of a 512-point STFT, "
+                     "hop 128, 128-frame patches",
+                     _hourglass(64, grid=dict(sample_rate=16000, n_mels=150, deltas=False),
+                                segment_frames=128)),
+    "unet16-16k-mel": ("today's U-Net (compare_methods row): 16 channels, 128 mel bands, "
+                       "BCE, RMSprop 1e-3, batch 32, 128-frame patches",
+                       dict(estimator="unet", channels=16, lr=1e-3, optimizer="rmsprop",
+                            batch_size=32, segment_frames=128,
+                            features=dict(sample_rate=16000, n_mels=128, deltas=False))),
+}
+
+#: Epochs a run may take in all (it stops earlier when validation stops improving for
+#: ``PATIENCE`` epochs); fixed, since it is part of the checkpoint's fingerprint.
+MAX_EPOCHS = 2000
+PATIENCE = 40
+
+
+def make_estimator(name, seed, checkpoint=None, callbacks=None):
+    """The separator of configuration ``name``, seeded, bfloat16 autocast on."""
+    from accelerate import Accelerator
+
+    from sksep import MelFeatures, UNetSeparator
+
+    settings = dict(CONFIGS[name][1])
+    settings.pop("estimator")
+    features = MelFeatures(**settings.pop("features"))
+    return UNetSeparator(features=features, max_epochs=MAX_EPOCHS, patience=PATIENCE,
+                         random_state=seed, checkpoint=checkpoint, callbacks=callbacks,
+                         accelerator=Accelerator(cpu=True, mixed_precision="bf16"),
+                         **settings)
+
+
+def load_split(sample_rate):
+    """``(train, valid)`` pairs ``(X, Y)`` of the MIR-1K training singers at ``sample_rate``."""
+    from sksep.datasets import load_mir1k
+
+    data = load_mir1k(MIR1K, "train", sample_rate=sample_rate)
+    is_valid = [str(g) in VALIDATION_SONGS for g in data.groups]
+    pick = lambda flag: ([x for x, v in zip(data.X, is_valid) if v == flag],  # noqa: E731
+                         [y for y, v in zip(data.Y, is_valid) if v == flag])
+    return pick(False), pick(True)
+
+
+def score_at_16k(estimator, X, Y):
+    """Vocals / accompaniment SI-SDRi of ``estimator`` on 16 kHz clips, via sksep.separate."""
+    import sksep
+    from sksep.metrics import separation_report
+
+    estimates = [np.stack(list(sksep.separate(x, model=estimator, sample_rate=16000)[0]
+                                .values())) for x in X]
+    return separation_report(Y, estimates, X, source_names=["vocals", "accompaniment"],
+                             bss=False)
+
+
+def _read_curve(path):
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _write_json(path, value):
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(json_safe(value), indent=1) + "\n")
+    os.replace(temporary, path)
+
+
+def run(name, hours, chunk_minutes, seed, root=ROOT):
+    """Train ``name`` in chunks until ``hours`` of training CPU time are spent (in all, over
+    every resumption) or training ends (early stopping)."""
+    import torch
+
+    from sksep.callbacks import TimeBudget
+
+    torch.set_num_threads(1)
+    folder = root / f"{name}-seed{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    checkpoint, curve_path = folder / "checkpoint.pt", folder / "curve.json"
+    curve = _read_curve(curve_path) or {
+        "name": name, "seed": seed, "description": CONFIGS[name][0],
+        "settings": CONFIGS[name][1], "validation_songs": list(VALIDATION_SONGS),
+        "max_epochs": MAX_EPOCHS, "patience": PATIENCE, "threads": 1,
+        "precision": "bfloat16 autocast (accelerate), channels_last", "started": utc_now(),
+        "chunks": []}
+    if curve.get("finished"):
+        print(f"{name}: training already finished ({curve['finished']})")
+        return curve
+    settings = CONFIGS[name][1]
+    train, valid = load_split(settings["features"]["sample_rate"])
+    _, valid16 = load_split(16000)
+    while True:
+        spent = curve["chunks"][-1]["cpu_seconds"] if curve["chunks"] else 0.0
+        if spent >= hours * 3600:
+            print(f"{name}: {spent / 3600:.2f} h of CPU spent, the budget given")
+            break
+        budget = min(chunk_minutes * 60, hours * 3600 - spent)
+        estimator = make_estimator(name, seed, checkpoint=str(checkpoint),
+                                   callbacks=[TimeBudget(budget, clock="process")])
+        cpu, wall = time.process_time(), time.perf_counter()
+        estimator.fit(*train, validation_data=valid)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        history = estimator.history_
+        finished = not checkpoint.exists()  # deleted once training is complete
+        scores = score_at_16k(estimator, *valid16)
+        point = {"cpu_seconds": spent + cpu, "wall_seconds_chunk": wall,
+                 "epochs": len(history), "best_epoch": int(estimator.best_epoch_),
+                 "best_valid_loss": float(min(h["valid_loss"] for h in history)),
+                 "train_loss": float(history[-1, "train_loss"]),
+                 "vocals_si_sdri": scores["vocals"]["SI-SDRi"],
+                 "accompaniment_si_sdri": scores["accompaniment"]["SI-SDRi"],
+                 "load_average": [round(x, 2) for x in os.getloadavg()], "date": utc_now()}
+        curve["chunks"].append(point)
+        curve["parameters"] = int(sum(p.numel() for p in estimator.net_.module_.parameters()))
+        curve["valid_loss"] = [float(h["valid_loss"]) for h in history]
+        curve["machine"] = machine(threads=1)
+        estimator.set_params(callbacks=None, checkpoint=None, accelerator=None)
+        estimator.save(folder / "model.sksep", overwrite=True, half=True)
+        if finished:
+            curve["finished"] = f"early stopping after {len(history)} epochs, {utc_now()}"
+        _write_json(curve_path, curve)
+        print(f"{name}: {point['cpu_seconds'] / 60:.1f} CPU min, {point['epochs']} epochs, "
+              f"vocals {point['vocals_si_sdri']:.2f} dB, accompaniment "
+              f"{point['accompaniment_si_sdri']:.2f} dB", flush=True)
+        if finished:
+            break
+    return curve
+
+
+def _at(curve, cpu_minutes):
+    """The last point of ``curve`` at or before ``cpu_minutes`` of training CPU time."""
+    points = [p for p in curve["chunks"] if p["cpu_seconds"] <= cpu_minutes * 60 * 1.02]
+    return points[-1] if points else None
+
+
+def report(root=ROOT, at_cpu_minutes=15.0):
+    """Copy every curve into the repository and tabulate them at equal CPU time."""
+    CURVES.mkdir(parents=True, exist_ok=True)
+    for path in sorted(root.glob("*/curve.json")):
+        shutil.copyfile(path, CURVES / f"{path.parent.name}.json")
+    curves = [json.loads(p.read_text()) for p in sorted(CURVES.glob("*.json"))]
+    lines = ["# Time to quality of the convolutional separators (issue 30)", "",
+             "`python benchmarks/conv_campaign.py run NAME` then `report`. MIR-1K training "
+             f"singers minus the validation songs {', '.join(VALIDATION_SONGS)} (157 clips), "
+             "no remixes; one torch thread per run, bfloat16 autocast + channels_last, "
+             "two runs at a time on the 2 cores (other work on the machine too: CPU time, not "
+             "wall time, is the budget). Scores: SI-SDRi (dB) on the 18 validation clips at "
+             "16 kHz through `sksep.separate`, of the best epoch so far (lowest validation "
+             "loss). Seed 0 unless said.", "",
+             f"## At equal CPU time: {at_cpu_minutes:g} CPU minutes", "",
+             "| run | what | parameters | CPU min | epochs | vocals | accompaniment |",
+             "|---|---|---|---|---|---|---|"]
+    for curve in curves:
+        point = _at(curve, at_cpu_minutes)
+        if point is None:
+            continue
+        lines.append(f"| {curve['name']}-seed{curve['seed']} | {curve['description']} | "
+                     f"{curve.get('parameters', 0) / 1e6:.2f} M | "
+                     f"{point['cpu_seconds'] / 60:.1f} | {point['epochs']} | "
+                     f"{point['vocals_si_sdri']:.2f} | {point['accompaniment_si_sdri']:.2f} |")
+    lines += ["", "## Learning curves (every chunk)", ""]
+    for curve in curves:
+        lines += [f"### {curve['name']}-seed{curve['seed']}"
+                  + (f" — finished: {curve['finished']}" if curve.get("finished") else ""), "",
+                  "| CPU min | epochs | best epoch | best valid loss | vocals | accompaniment |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {p['cpu_seconds'] / 60:.1f} | {p['epochs']} | {p['best_epoch']} | "
+                  f"{p['best_valid_loss']:.4f} | {p['vocals_si_sdri']:.2f} | "
+                  f"{p['accompaniment_si_sdri']:.2f} |" for p in curve["chunks"]]
+        lines.append("")
+    result = {"at_cpu_minutes": at_cpu_minutes, "curves": curves, "date": utc_now()}
+    write_report(RESULTS / "conv_campaign", json_safe(result), "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def test(name, seed, root=ROOT):
+    """Score the campaign's latest model of ``name`` on the 90 MIR-1K test clips, once."""
+    import sksep
+    from sksep.datasets import load_mir1k
+    from sksep.metrics import separation_report
+
+    folder = root / f"{name}-seed{seed}"
+    model = sksep.load(folder / "model.sksep")
+    data = load_mir1k(MIR1K, "test")
+    estimates = [np.stack(list(sksep.separate(x, model=model, sample_rate=16000)[0].values()))
+                 for x in data.X]
+    scores = separation_report(data.Y, estimates, data.X,
+                               source_names=["vocals", "accompaniment"])
+    curve = json.loads((folder / "curve.json").read_text())
+    curve.setdefault("test", []).append({"after_cpu_seconds": curve["chunks"][-1]["cpu_seconds"],
+                                         "scores": scores, "date": utc_now()})
+    _write_json(folder / "curve.json", curve)
+    print(json.dumps(json_safe(scores), indent=1))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="train one configuration in chunks")
+    run_parser.add_argument("name", choices=sorted(CONFIGS))
+    run_parser.add_argument("--hours", type=float, default=0.25,
+                            help="training CPU hours in all, over every resumption")
+    run_parser.add_argument("--chunk-minutes", type=float, default=5.0,
+                            help="CPU minutes between two validation scores")
+    run_parser.add_argument("--seed", type=int, default=0)
+    report_parser = commands.add_parser("report", help="tabulate the curves")
+    report_parser.add_argument("--at-cpu-minutes", type=float, default=15.0)
+    test_parser = commands.add_parser("test", help="score the test clips once")
+    test_parser.add_argument("name", choices=sorted(CONFIGS))
+    test_parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        run(args.name, args.hours, args.chunk_minutes, args.seed)
+    elif args.command == "report":
+        report(at_cpu_minutes=args.at_cpu_minutes)
+    else:
+        test(args.name, args.seed)
+
+
+if __name__ == "__main__":
+    main()
