@@ -166,7 +166,8 @@ def run(name, hours, chunk_minutes, seed, root=ROOT):
             break
         budget = min(chunk_minutes * 60, hours * 3600 - spent)
         estimator = make_estimator(name, seed, checkpoint=str(checkpoint),
-                                   callbacks=[TimeBudget(budget, clock="process")])
+                                   callbacks=[TimeBudget(budget, clock="process",
+                                                              within_epoch=False)])
         cpu, wall = time.process_time(), time.perf_counter()
         estimator.fit(*train, validation_data=valid)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall

@@ -60,6 +60,12 @@ class TimeBudget(Callback):
         budget of 600 process seconds is 10 minutes of one core however loaded the
         machine is (it also counts data loading and validation, not time spent
         waiting).
+    within_epoch : bool, default=True
+        Also check the budget after every training batch, so that training stops
+        within one batch of it. ``False`` checks only at the end of each epoch: the
+        budget may be overrun by up to one epoch, but no partial epoch is thrown
+        away, which is what a training resumed from its ``checkpoint`` in chunks
+        wants (a checkpoint holds completed epochs only).
 
     Attributes
     ----------
@@ -77,9 +83,10 @@ class TimeBudget(Callback):
     >>> est = ChimeraSeparator(max_epochs=1000, callbacks=[TimeBudget(600)])
     """
 
-    def __init__(self, seconds, clock="wall"):
+    def __init__(self, seconds, clock="wall", within_epoch=True):
         self.seconds = seconds
         self.clock = clock
+        self.within_epoch = within_epoch
 
     def initialize(self):
         check_real(self.seconds, name="seconds", minimum=0.0, exclusive_minimum=True)
@@ -87,6 +94,9 @@ class TimeBudget(Callback):
             raise InvalidParameterTypeError(
                 f"clock={self.clock!r} must be 'wall' (elapsed time) or 'process' (CPU "
                 f"time of this process)")
+        if not isinstance(self.within_epoch, bool):
+            raise InvalidParameterTypeError(
+                f"within_epoch={self.within_epoch!r} must be True or False")
         self.started_ = None
         self.epochs_completed_ = 0
         self.exhausted_ = False
@@ -108,7 +118,7 @@ class TimeBudget(Callback):
         raise KeyboardInterrupt
 
     def on_batch_end(self, net, training=False, **kwargs):
-        if training and self._spent():
+        if training and self.within_epoch and self._spent():
             self._stop()
 
     def on_epoch_end(self, net, **kwargs):

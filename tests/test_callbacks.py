@@ -93,3 +93,38 @@ class TestTimeBudgetRecordsWhetherItStoppedTraining:
     def test_bad_clock(self, clips, clock):
         with pytest.raises(InvalidParameterTypeError, match=r"clock=.* must be 'wall'"):
             _fit(clips, [TimeBudget(10, clock=clock)])
+
+
+class TestTimeBudgetWithinEpoch:
+    """``within_epoch=False`` stops only at the end of an epoch, so a training resumed from
+    its checkpoint in chunks loses no partial epoch."""
+
+    def _spent_budget(self, within_epoch):
+        budget = TimeBudget(1.0, within_epoch=within_epoch).initialize()
+        budget.started_ = budget._now() - 10.0  # ten seconds ago: the budget is spent
+        budget.epochs_completed_ = 1
+        return budget
+
+    def test_batches_go_on_until_the_epoch_ends(self):
+        budget = self._spent_budget(within_epoch=False)
+        budget.on_batch_end(None, training=True)  # does not stop
+        assert not budget.exhausted_
+        with pytest.raises(KeyboardInterrupt):
+            budget.on_epoch_end(None)
+        assert budget.exhausted_
+
+    def test_default_stops_after_a_batch(self):
+        budget = self._spent_budget(within_epoch=True)
+        with pytest.raises(KeyboardInterrupt):
+            budget.on_batch_end(None, training=True)
+
+    def test_a_fit_keeps_whole_epochs(self, clips):
+        budget = TimeBudget(1e-9, within_epoch=False)
+        model = _fit(clips, [budget], max_epochs=3, patience=None, batch_size=1)
+        assert budget.exhausted_ and budget.epochs_completed_ == 1
+        assert [row["epoch"] for row in model.epoch_summary_ if "train_loss" in row] == [1]
+
+    @pytest.mark.parametrize("value", [None, 1, "no"])
+    def test_bad_value(self, clips, value):
+        with pytest.raises(InvalidParameterTypeError, match=r"within_epoch=.* must be True or"):
+            _fit(clips, [TimeBudget(10, within_epoch=value)])
