@@ -11,11 +11,11 @@ import copy
 import os
 import re
 
+from ._constants import DEFAULT_MODEL
 from .exceptions import InvalidInputError, InvalidParameterTypeError
 
 __all__ = ["separate"]
 
-DEFAULT_MODEL = "chimera-mir1k"
 
 #: Prediction heads of models with a ``head`` parameter (Chimera).
 HEADS = ("mi", "dc")
@@ -49,9 +49,11 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
         An audio file (WAV, FLAC, OGG, MP3; M4A/MP4/AAC through ``ffmpeg``), read at
         its own rate with all its channels; or float audio of shape
         ``(n_channels, n_samples)`` or ``(n_samples,)``, nominally in [-1, 1].
-    model : str, os.PathLike or fitted separator, default="chimera-mir1k"
+    model : str, os.PathLike or fitted separator, default="chimera-mir1k-musdb"
         A shipped model's name (:func:`sksep.available_models`), a model file, or a
-        fitted separator (or Pipeline ending in one), which is not modified.
+        fitted separator (or Pipeline ending in one), which is not modified. The
+        default is the shipped model best on real songs (MUSDB songs left out of its
+        training); ``"chimera-mir1k"`` is the one best on MIR-1K's karaoke clips.
     sample_rate : int, optional
         Sample rate of an array ``song`` in Hz (1000 to 768000); required for arrays,
         and must be None for a file, which is read at its own rate.

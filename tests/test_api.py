@@ -37,6 +37,28 @@ def mono_clip():
     return audio.mean(axis=1)
 
 
+class TestDefaultModel:
+    """The default is the shipped model best on real songs, in the API and the CLI alike."""
+
+    def test_the_songs_model_separates_by_default(self, mono_clip):
+        stems, rate = sksep.separate(mono_clip, sample_rate=16000)
+        expected, _ = sksep.separate(mono_clip, "chimera-mir1k-musdb", sample_rate=16000)
+        other, _ = sksep.separate(mono_clip, "chimera-mir1k", sample_rate=16000)
+        np.testing.assert_array_equal(stems["vocals"], expected["vocals"])
+        assert not np.allclose(stems["vocals"], other["vocals"], atol=1e-3)
+
+    def test_the_cli_says_which_and_why(self):
+        import subprocess
+        import sys
+
+        help_text = subprocess.run([sys.executable, "-m", "sksep", "separate", "--help"],
+                                   capture_output=True, text=True, check=True).stdout
+        help_text = " ".join(help_text.split())
+        assert "(default: chimera-mir1k-musdb, the shipped model best on real songs" in help_text
+        assert "chimera-mir1k is best on MIR-1K's karaoke clips" in help_text
+        assert "chimera-mir1k-musdb" in sksep.available_models()
+
+
 class TestSeparate:
     def test_file_by_model_name(self, stereo_song):
         path, audio = stereo_song

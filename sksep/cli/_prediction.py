@@ -3,11 +3,9 @@ loading the model they name, and when the deep-clustering head's clusters can be
 
 import argparse
 
+from .._constants import DEFAULT_MODEL
 from ._exit import UsageError, usage_errors
 
-#: The model ``separate`` uses by default, as :data:`sksep._api.DEFAULT_MODEL` (not imported
-#: here: that module imports scikit-learn).
-DEFAULT_MODEL = "chimera-mir1k"
 
 #: ``--head`` help, shared by ``separate`` and ``evaluate``.
 HEAD_HELP = ("Chimera models: predict with the mask-inference head (mi, soft masks) or "
