@@ -106,7 +106,7 @@ class _Step:
         loss = hourglass_objective(outputs.float(), self.targets)
         loss.backward()
         self.optimizer.step()
-        return float(loss)
+        return float(loss.detach())
 
     def run(self, steps):
         previous = torch.get_num_threads()
@@ -169,7 +169,10 @@ def _markdown(result):
              f"Peak of one core at {peak['clock_ghz']:.2f} GHz: "
              f"{peak['f32_peak_gflops_per_core']:.0f} GFLOP/s float32, "
              f"{peak['bf16_peak_gflops_per_core']:.0f} bfloat16 "
-             f"(Zen 4: 2 x 256-bit FMA pipes; flags {', '.join(peak['bf16_flags'])}).", ""]
+             f"(Zen 4: 2 x 256-bit FMA pipes; flags {', '.join(peak['bf16_flags'])}). "
+             f"On a shared machine only the paired speed-ups hold; the absolute times and "
+             f"GFLOP/s are those of the load at the time (see the last line), and the "
+             f"2-thread row means something only when both cores are idle.", ""]
     for table in result["tables"]:
         lines += [f"## {table['channels']} channels ({table['parameters'] / 1e6:.2f} M "
                   f"parameters, {table['gflop_per_patch']:.2f} GFLOP per patch per step; "
