@@ -1,7 +1,7 @@
 """Time to quality of the convolutional separators, and the long training campaign (issue 30).
 
 Each configuration (:data:`CONFIGS`) is trained on the MIR-1K training singers minus the
-validation songs of ``compare_methods.py`` (``abjones_5``, ``amy_9``), which validate
+validation songs of the shipped ``chimera-mir1k`` (``amy_2``, ``amy_6``), which validate
 (early stopping, best epoch) and are the only clips a choice is made on. Training runs in
 **chunks** of process CPU time (``TimeBudget(clock="process")``) on one torch thread,
 resuming from its checkpoint between chunks; after each chunk the model of the best epoch
@@ -47,7 +47,10 @@ from _common import MIR1K, RESULTS, json_safe, machine, utc_now, write_report  #
 
 ROOT = Path(os.environ.get("SKSEP_CAMPAIGN", Path.home() / ".cache" / "sksep-campaign"))
 CURVES = RESULTS / "conv_campaign"
-VALIDATION_SONGS = ("abjones_5", "amy_9")  # as compare_methods.py
+#: The songs ``chimera-mir1k`` was validated on (``train_shipped_model.py --remixes``: two
+#: songs drawn with seed 0), so that a campaign model and the shipped one are chosen on
+#: the same clips; both train on the other 19 songs of the training singers.
+VALIDATION_SONGS = ("amy_2", "amy_6")
 #: Park et al.'s grid: 8 kHz, 1024-point STFT, hop 256, linear bins (7.8 Hz apart).
 PARK_GRID = dict(sample_rate=8000, n_fft=1024, hop_length=256, frequency_scale="linear",
                  deltas=False)
