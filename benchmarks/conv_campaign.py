@@ -46,7 +46,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import MIR1K, RESULTS, json_safe, machine, utc_now, write_report  # noqa: E402
 
 ROOT = Path(os.environ.get("SKSEP_CAMPAIGN", Path.home() / ".cache" / "sksep-campaign"))
-CURVES = RESULTS / "conv_campaign"
 #: The songs ``chimera-mir1k`` was validated on (``train_shipped_model.py --remixes``: two
 #: songs drawn with seed 0), so that a campaign model and the shipped one are chosen on
 #: the same clips; both train on the other 19 songs of the training singers.
@@ -207,12 +206,23 @@ def _at(curve, cpu_minutes):
     return points[-1] if points else None
 
 
-def report(root=ROOT, at_cpu_minutes=15.0):
-    """Copy every curve into the repository and tabulate them at equal CPU time."""
-    CURVES.mkdir(parents=True, exist_ok=True)
-    for path in sorted(root.glob("*/curve.json")):
-        shutil.copyfile(path, CURVES / f"{path.parent.name}.json")
-    curves = [json.loads(p.read_text()) for p in sorted(CURVES.glob("*.json"))]
+def shipped_references(names=("chimera-mir1k", "chimera-mir1k-musdb")):
+    """Validation scores of the shipped models, measured as the campaign's are."""
+    import sksep
+
+    _, valid16 = load_split(16000)
+    return {name: score_at_16k(sksep.load(name), *valid16) for name in names}
+
+
+def report(root=ROOT, at_cpu_minutes=15.0, *, out=RESULTS, references=None):
+    """Copy every curve into ``out / "conv_campaign"`` and tabulate them at equal CPU time
+    beside the shipped models (``references``: their validation scores; None measures
+    them)."""
+    curves_folder = Path(out) / "conv_campaign"
+    curves_folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(root).glob("*/curve.json")):
+        shutil.copyfile(path, curves_folder / f"{path.parent.name}.json")
+    curves = [json.loads(p.read_text()) for p in sorted(curves_folder.glob("*.json"))]
     lines = ["# Time to quality of the convolutional separators (issue 30)", "",
              "`python benchmarks/conv_campaign.py run NAME` then `report`. MIR-1K training "
              f"singers minus the validation songs {', '.join(VALIDATION_SONGS)} (157 clips), "
@@ -232,6 +242,13 @@ def report(root=ROOT, at_cpu_minutes=15.0):
                      f"{curve.get('parameters', 0) / 1e6:.2f} M | "
                      f"{point['cpu_seconds'] / 60:.1f} | {point['epochs']} | "
                      f"{point['vocals_si_sdri']:.2f} | {point['accompaniment_si_sdri']:.2f} |")
+    references = shipped_references() if references is None else references
+    lines += ["", "Shipped models on the same validation clips, the same way (trained on the "
+              "same 19 songs plus 300 remixes of them, 23 and 15 epochs; "
+              "`sksep models`):", "",
+              "| shipped model | vocals | accompaniment |", "|---|---|---|"]
+    lines += [f"| {name} | {scores['vocals']['SI-SDRi']:.2f} | "
+              f"{scores['accompaniment']['SI-SDRi']:.2f} |" for name, scores in references.items()]
     lines += ["", "## Learning curves (every chunk)", ""]
     for curve in curves:
         lines += [f"### {curve['name']}-seed{curve['seed']}"
@@ -242,8 +259,9 @@ def report(root=ROOT, at_cpu_minutes=15.0):
                   f"{p['best_valid_loss']:.4f} | {p['vocals_si_sdri']:.2f} | "
                   f"{p['accompaniment_si_sdri']:.2f} |" for p in curve["chunks"]]
         lines.append("")
-    result = {"at_cpu_minutes": at_cpu_minutes, "curves": curves, "date": utc_now()}
-    write_report(RESULTS / "conv_campaign", json_safe(result), "\n".join(lines) + "\n")
+    result = {"at_cpu_minutes": at_cpu_minutes, "curves": curves, "shipped": references,
+              "date": utc_now()}
+    write_report(Path(out) / "conv_campaign", json_safe(result), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

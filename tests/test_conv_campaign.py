@@ -1,0 +1,51 @@
+"""``benchmarks/conv_campaign.py``: the configurations build valid separators, runs resume
+from their checkpoint in chunks outside the work tree, and the report compares curves at
+equal CPU time."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def campaign(benchmark_module):
+    return benchmark_module("conv_campaign")
+
+
+def test_every_configuration_is_a_valid_separator(campaign):
+    for name in campaign.CONFIGS:
+        estimator = campaign.make_estimator(name, seed=0)
+        estimator._check_params()  # raises on a bad setting
+        assert estimator.patience == campaign.PATIENCE
+
+
+def test_validation_songs_are_the_shipped_models(campaign, benchmark_module):
+    assert campaign.VALIDATION_SONGS == ("amy_2", "amy_6")
+    (train_X, _), (valid_X, _) = campaign.load_split(8000)
+    assert len(valid_X) == 18 and len(train_X) == 157
+
+
+def _curve(name, points):
+    return {"name": name, "seed": 0, "description": name, "parameters": 1000,
+            "chunks": [{"cpu_seconds": 60.0 * m, "epochs": e, "best_epoch": e,
+                        "best_valid_loss": 1.0 / e, "vocals_si_sdri": v,
+                        "accompaniment_si_sdri": v} for m, e, v in points]}
+
+
+def test_report_reads_each_curve_at_equal_cpu_time(campaign, tmp_path):
+    root, out = tmp_path / "cache", tmp_path / "results"
+    for name, points in {"slow": [(10, 1, 3.0), (20, 2, 5.0), (30, 3, 6.0)],
+                         "fast": [(9, 4, 4.0), (20.3, 8, 7.0), (25, 9, 8.0)]}.items():
+        (root / f"{name}-seed0").mkdir(parents=True)
+        (root / f"{name}-seed0" / "curve.json").write_text(json.dumps(_curve(name, points)))
+    references = {"chimera-mir1k": {"vocals": {"SI-SDRi": 9.17},
+                                    "accompaniment": {"SI-SDRi": 9.17}}}
+    campaign.report(root, at_cpu_minutes=20, out=out, references=references)
+    table = (out / "conv_campaign.md").read_text()
+    # at 20 CPU minutes: slow's second point; fast's 20.3-minute point is within 2 %
+    assert "| slow-seed0 | slow | 0.00 M | 20.0 | 2 | 5.00 | 5.00 |" in table
+    assert "| fast-seed0 | fast | 0.00 M | 20.3 | 8 | 7.00 | 7.00 |" in table
+    assert "| chimera-mir1k | 9.17 | 9.17 |" in table
+    assert sorted(p.name for p in (out / "conv_campaign").iterdir()) == [
+        "fast-seed0.json", "slow-seed0.json"]
+    assert campaign._at(_curve("x", [(30, 1, 1.0)]), 20) is None
