@@ -199,12 +199,13 @@ def named_model(model):
     Raises
     ------
     sksep.exceptions.ModelFileError
-        The model's source names are not plain names.
+        The model's source names are not plain names (the message echoes a short
+        prefix of them).
     sksep.exceptions.InvalidInputError
         The model is not fitted, or is an oracle (it needs the true sources).
     """
     from ._models import available_models, load
-    from ._validation import describe
+    from ._validation import describe, short_repr
     from .exceptions import ModelFileError
     from .separation import final_step
 
@@ -231,8 +232,9 @@ def named_model(model):
     if len(names) != n_sources or not all(isinstance(n, str) and _SAFE_NAME.match(n)
                                           for n in names):
         raise ModelFileError(
-            f"model {_label(model)!r} names its sources {list(names)!r}; expected "
-            f"{n_sources} plain names (letters, digits, '.', '_', '-') usable as file names")
+            f"model {_label(model)!r} names its sources {short_repr(names)}; expected "
+            f"{n_sources} plain names (letters, digits, '.', '_', '-') usable as "
+            f"file names")
     return estimator, names
 
 

@@ -6,6 +6,7 @@ was expected, e.g. ``X[3] must be a 1-D float array, got shape (2, 16000)``.
 """
 
 import os
+import reprlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = [
     "check_n_jobs",
     "check_mask_target",
     "check_params",
+    "short_repr",
 ]
 
 
@@ -33,6 +35,62 @@ MAX_ABS_LEVEL = 1e10
 
 _PATH_HINT = " (a file path? read it with sksep.audio_io.load_audio first)"
 
+#: Most characters of a value that :func:`short_repr` echoes into a message.
+MAX_ECHO = 120
+
+
+class _ShortRepr(reprlib.Repr):
+    """``reprlib`` with strings cut to a prefix: the repr of a long string or container is
+    never built whole (a model file may name its sources with 10 MB strings)."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.maxstring = self.maxother = self.maxlong = limit
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 4
+        self.maxdeque = self.maxarray = 4
+        self.maxlevel = 3
+
+    def repr_str(self, value, level):
+        if len(value) <= self.maxstring:
+            return repr(value)
+        return f"{value[:self.maxstring]!r}... ({len(value)} characters)"
+
+    repr_bytes = repr_str
+
+    def repr_int(self, value, level):
+        if value.bit_length() > 64:  # before repr, which refuses more than 4300 digits
+            return f"<an integer of {value.bit_length()} bits>"
+        return super().repr_int(value, level)
+
+
+def short_repr(value, *, limit=MAX_ECHO):
+    """``repr(value)`` cut to a short, escaped prefix, for messages about untrusted data.
+
+    Parameters
+    ----------
+    value : object
+        E.g. a name read from a model file.
+    limit : int, default=MAX_ECHO
+        Characters kept of a string; the whole result is at most ``2 * limit + 43``.
+
+    Returns
+    -------
+    text : str
+        ``repr(value)`` when it is short; otherwise a prefix that says how long the
+        string was. Control characters are escaped, as ``repr`` escapes them.
+
+    Examples
+    --------
+    >>> from sksep._validation import short_repr
+    >>> short_repr(("vocals", "accompaniment"))
+    "('vocals', 'accompaniment')"
+    >>> short_repr("x" * 10**7, limit=5)
+    "'xxxxx'... (10000000 characters)"
+    """
+    text = _ShortRepr(limit).repr(value)
+    longest = 2 * limit + 40  # a container of cut strings, each saying its length
+    return text if len(text) <= longest else text[:longest] + "..."
+
 
 def describe(value):
     """A short description of ``value`` for error messages (a path, an array's shape...)."""
@@ -40,7 +98,9 @@ def describe(value):
         return f"path {os.fspath(value)!r}"
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
-    return f"{type(value).__name__} {value!r}" if np.isscalar(value) else type(value).__name__
+    if np.isscalar(value):
+        return f"{type(value).__name__} {short_repr(value)}"
+    return type(value).__name__
 
 
 def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
@@ -233,7 +293,7 @@ def check_int(value, *, name, minimum=None, maximum=None, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InvalidParameterTypeError(f"{name}={value!r} must be an integer")
+        raise InvalidParameterTypeError(f"{name}={short_repr(value)} must be an integer")
     if minimum is not None and value < minimum:
         raise InvalidInputError(f"{name}={value} must be an integer >= {minimum}")
     if maximum is not None and value > maximum:
@@ -247,7 +307,7 @@ def check_real(value, *, name, minimum=None, maximum=None, allow_none=False,
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise InvalidParameterTypeError(f"{name}={value!r} must be a real number")
+        raise InvalidParameterTypeError(f"{name}={short_repr(value)} must be a real number")
     if not np.isfinite(value):
         raise InvalidInputError(f"{name}={value} must be finite")
     if minimum is not None:
@@ -264,7 +324,7 @@ def check_choice(value, *, name, choices):
     """Validate a categorical hyper-parameter."""
     if value not in choices:
         listed = ", ".join(repr(c) for c in choices)
-        raise InvalidInputError(f"{name}={value!r} must be one of {listed}")
+        raise InvalidInputError(f"{name}={short_repr(value)} must be one of {listed}")
     return value
 
 
@@ -290,7 +350,8 @@ def check_mask_target(value, *, name, example):
         A suitable target, for the message (``"IdealBinaryMask()"``).
     """
     if value is not None and not hasattr(value, "masks"):
-        raise InvalidInputError(f"{name}={value!r} must be a mask target such as {example}")
+        raise InvalidInputError(f"{name}={short_repr(value)} must be a mask target such as "
+                                f"{example}")
     return value
 
 
