@@ -263,7 +263,10 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         spectrum = grid.stft(clip)
         magnitude = grid.to_grid(np.abs(spectrum))
         gain = level_gain(clip) if self.normalize_level else 1.0
-        features = log_mel_features(magnitude * np.float32(gain), deltas=self.deltas,
+        # In float64: the gain of a clip at silence level (samples near 1e-40, below
+        # float32's normal range) is itself beyond float32 (inf, then NaN features).
+        levelled = (magnitude.astype(np.float64) * gain).astype(np.float32)
+        features = log_mel_features(levelled, deltas=self.deltas,
                                     delta_width=self.delta_width)
         return SpectrogramRecord(features=features, magnitude=magnitude, stft=spectrum,
                                  n_samples=clip.shape[0], grid=grid)

@@ -160,3 +160,29 @@ class TestBoundedPlainData:
     def test_shipped_models_pass_every_bound(self):
         for name in sksep.available_models():
             assert sksep.load(name).n_sources_ >= 2
+
+
+# -- item 3: silence-level input gives silent stems ------------------------------------------
+
+
+class TestSilenceLevelInput:
+    @pytest.mark.parametrize("scale", [1e-40, 1e-44])
+    def test_api_gives_finite_silent_stems(self, model_file, scale):
+        song = np.random.default_rng(2).uniform(-1, 1, (2, RATE)).astype(np.float32)
+        quiet = song * np.float32(scale)  # subnormal float32, still finite and not zero
+        assert np.all(np.isfinite(quiet)) and np.any(quiet)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no "overflow encountered" on the way
+            stems, _ = sksep.separate(quiet, model_file, sample_rate=RATE)
+        for stem in stems.values():
+            assert np.all(np.isfinite(stem)) and np.max(np.abs(stem)) <= 4 * scale
+
+    def test_cli_writes_finite_silent_stems(self, model_file, tmp_path):
+        path = tmp_path / "quiet.wav"
+        audio = np.random.default_rng(3).uniform(-1, 1, (RATE, 2)).astype(np.float32)
+        sf.write(path, audio * np.float32(1e-39), RATE, subtype="FLOAT")
+        result = _separate_cli(path, model_file, tmp_path / "stems")
+        assert result.returncode == EXIT_OK, result.stderr
+        for name in ("source0", "source1"):
+            stem, rate = sf.read(tmp_path / "stems" / "quiet" / f"{name}.wav")
+            assert rate == RATE and np.all(np.isfinite(stem)) and np.max(np.abs(stem)) < 1e-37
