@@ -186,3 +186,66 @@ class TestSilenceLevelInput:
         for name in ("source0", "source1"):
             stem, rate = sf.read(tmp_path / "stems" / "quiet" / f"{name}.wav")
             assert rate == RATE and np.all(np.isfinite(stem)) and np.max(np.abs(stem)) < 1e-37
+
+
+# -- item 8: fields that divide or step are checked at load -----------------------------------
+
+
+def _grid(field, value):
+    def edit(payload):
+        payload["attributes"]["grid_"]["__grid__"][field] = value
+    return edit
+
+
+def _features(field, value):
+    def edit(payload):
+        payload["attributes"]["features_"]["params"][field] = value
+    return edit
+
+
+def _stored(section, name, value):
+    def edit(payload):
+        payload[section][name] = value
+    return edit
+
+
+class TestFieldsCheckedAtLoad:
+    @pytest.mark.parametrize("edit, match", [
+        (_grid("hop_length", 0), "fitted attributes are invalid: grid_: hop_length=0 must be "
+                                 "an integer >= 1"),
+        (_grid("sample_rate", 0), "grid_: sample_rate=0 must be an integer >= 1000"),
+        (_grid("sample_rate", 10**7), "grid_: sample_rate=10000000 must be an integer <= "
+                                      "768000"),
+        (_grid("n_fft", 0), "grid_: n_fft=0 must be an integer >= 16"),
+        (_grid("n_fft", 1.5), "grid_: n_fft=1.5 must be an integer"),
+        (_grid("window", "boxcar"), "grid_: window='boxcar' must be one of 'hann'"),
+        (_features("hop_length", 0), "features_: hop_length=0 must be an integer >= 1"),
+        (_features("deltas", True), "features_ make 64 features per frame, but "
+                                    "n_features_=32; expected the same number"),
+        (_stored("attributes", "inference_frames_", 0), "inference_frames_=0 must be an "
+                                                        "integer >= 1"),
+        (_stored("attributes", "sample_rate_", 0), "sample_rate_=0 differs from grid_'s "
+                                                   "16000 Hz"),
+        (_stored("attributes", "n_sources_", 1.5), "n_sources_=1.5 must be an integer"),
+        (_stored("params", "segment_frames", 0), "hyper-parameters are invalid: "
+                                                 "segment_frames=0 must be an integer >= 1"),
+        (_stored("params", "batch_size", 0), "batch_size=0 must be an integer >= 1"),
+    ], ids=["hop", "rate", "rate-too-high", "n_fft", "n_fft-float", "window", "features-hop",
+            "features-deltas", "inference_frames_", "sample_rate_", "n_sources_",
+            "segment_frames", "batch_size"])
+    def test_refused_at_load_naming_the_field(self, model_file, tmp_path, edit, match):
+        with pytest.raises(ModelFileError, match=r"crafted.sksep' is refused: .*"
+                                                 + match.replace("(", r"\(")):
+            sksep.load(_crafted(model_file, tmp_path, edit))
+
+    def test_cli_refuses_before_separating(self, model_file, song, tmp_path):
+        path = _crafted(model_file, tmp_path, _grid("hop_length", 0))
+        out = tmp_path / "stems"
+        _refused_by_cli(_separate_cli(song, path, out), out,
+                        "grid_: hop_length=0 must be an integer >= 1")
+
+    def test_missing_attribute_is_named(self, model_file, tmp_path):
+        with pytest.raises(ModelFileError, match="it lacks the fitted attribute "
+                                                 "inference_frames_"):
+            sksep.load(_crafted(model_file, tmp_path,
+                                lambda payload: payload["attributes"].pop("inference_frames_")))
