@@ -187,7 +187,8 @@ def named_model(model):
     Parameters
     ----------
     model : str, os.PathLike or fitted separator
-        Shipped model name, model file, or a fitted separator (or Pipeline).
+        Shipped model name, model file, or a fitted separator (or Pipeline); the file
+        is loaded with :func:`sksep.load`, which checks its names.
 
     Returns
     -------
@@ -199,8 +200,8 @@ def named_model(model):
     Raises
     ------
     sksep.exceptions.ModelFileError
-        The model's source names are not plain names (the message echoes a short
-        prefix of them).
+        The model's source names are not distinct plain names (the message echoes a
+        short prefix of them).
     sksep.exceptions.InvalidInputError
         The model is not fitted, or is an oracle (it needs the true sources).
     """
@@ -229,11 +230,11 @@ def named_model(model):
     if not names or names == generic:
         entry = available_models().get(model) if isinstance(model, str) else None
         names = tuple(entry["sources"]) if entry and entry.get("sources") else generic
-    if len(names) != n_sources or not all(isinstance(n, str) and _SAFE_NAME.match(n)
-                                          for n in names):
+    if len(names) != n_sources or len(set(names)) != len(names) or not all(
+            isinstance(n, str) and _SAFE_NAME.match(n) for n in names):
         raise ModelFileError(
             f"model {_label(model)!r} names its sources {short_repr(names)}; expected "
-            f"{n_sources} plain names (letters, digits, '.', '_', '-') usable as "
+            f"{n_sources} distinct plain names (letters, digits, '.', '_', '-') usable as "
             f"file names")
     return estimator, names
 

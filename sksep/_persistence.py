@@ -35,7 +35,7 @@ Before anything in a file is used, loading checks, in this order:
    expanded from a smaller one, none repeated), and the weights are finite (no NaN
    or inf);
 4. the hyper-parameters and fitted attributes: those ``fit`` would refuse
-   (``hop_length=0``) are refused (see
+   (``hop_length=0``, two sources of one name) are refused (see
    :meth:`sksep.separators._base.BaseSeparator._check_restored`);
 5. the sizes: the stored hyper-parameters and fitted sizes give exactly the
    stored tensors' shapes, checked on torch's ``meta`` device before the network

@@ -24,6 +24,7 @@ __all__ = [
     "check_n_jobs",
     "check_mask_target",
     "check_params",
+    "check_source_names",
     "short_repr",
 ]
 
@@ -353,6 +354,47 @@ def check_mask_target(value, *, name, example):
         raise InvalidInputError(f"{name}={short_repr(value)} must be a mask target such as "
                                 f"{example}")
     return value
+
+
+def check_source_names(value, *, name):
+    """Validate source names: ``None``, or at least two distinct, non-empty strings.
+
+    Parameters
+    ----------
+    value : sequence of str or None
+        E.g. ``("vocals", "accompaniment")``: one name per source, in order.
+    name : str
+        The argument's (or attribute's) name, for the message.
+
+    Returns
+    -------
+    names : tuple of str or None
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        A name is repeated (two stems of one name: one would be lost) or there are
+        fewer than two; the message echoes a short prefix of the names.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidParameterTypeError(
+            f"{name}={short_repr(value)} must be a tuple of source names such as "
+            f"('vocals', 'accompaniment'), or None"
+        )
+    if not all(isinstance(source, str) and source for source in value):
+        raise InvalidParameterTypeError(f"{name}={short_repr(value)} must hold non-empty "
+                                        f"strings")
+    if len(set(value)) != len(value):
+        repeated = next(source for i, source in enumerate(value) if source in value[:i])
+        raise InvalidInputError(f"{name}={short_repr(value)} has repeated names "
+                                f"({short_repr(repeated)} twice); expected one distinct "
+                                f"name per source")
+    if len(value) < 2:
+        raise InvalidInputError(f"{name}={short_repr(value)} has {len(value)} name; expected "
+                                f"at least 2 (one per source)")
+    return tuple(value)
 
 
 def check_params(params, constraints):

@@ -249,3 +249,35 @@ class TestFieldsCheckedAtLoad:
                                                  "inference_frames_"):
             sksep.load(_crafted(model_file, tmp_path,
                                 lambda payload: payload["attributes"].pop("inference_frames_")))
+
+
+# -- item 9: two sources of one name ----------------------------------------------------------
+
+
+class TestRepeatedSourceNames:
+    def _file(self, model_file, tmp_path):
+        return _crafted(model_file, tmp_path, _stored(
+            "attributes", "source_names_", {"__tuple__": ["vocals", "vocals"]}))
+
+    def test_refused_at_load(self, model_file, tmp_path):
+        with pytest.raises(ModelFileError, match=r"source_names_=\('vocals', 'vocals'\) has "
+                                                 r"repeated names \('vocals' twice\)"):
+            sksep.load(self._file(model_file, tmp_path))
+
+    def test_cli_writes_no_stem(self, model_file, song, tmp_path):
+        out = tmp_path / "stems"
+        _refused_by_cli(_separate_cli(song, self._file(model_file, tmp_path), out), out,
+                        "has repeated names ('vocals' twice)")
+
+    def test_refused_at_fit(self, clips):
+        model = make("ClassConditionalSeparator", source_names=("vocals", "vocals"))
+        with pytest.raises(InvalidInputError, match=r"source_names=\('vocals', 'vocals'\) has "
+                                                    r"repeated names"):
+            model.fit(*clips)
+        assert not hasattr(model, "net_")
+
+    def test_fitted_model_in_memory_is_refused(self, fitted):
+        model = copy.deepcopy(fitted)
+        model.source_names_ = ("vocals", "vocals")
+        with pytest.raises(ModelFileError, match="expected 2 distinct plain names"):
+            sksep.separate(np.zeros(RATE, np.float32), model, sample_rate=RATE)

@@ -16,7 +16,7 @@ from .._features import MelFeatures, SpectrogramRecord, check_grid
 from .._persistence import load_estimator, save_estimator
 from .._spectral import apply_masks
 from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
-                           check_params, check_sources, short_repr)
+                           check_params, check_source_names, check_sources, short_repr)
 from ..exceptions import InvalidParameterTypeError, ModelFileError
 from ..metrics import mean_si_sdr_improvement
 
@@ -339,7 +339,8 @@ class BaseSeparator(BaseEstimator):
 
         The hyper-parameters and the mask targets among them pass the checks of
         ``fit``; every attribute of :attr:`_attribute_constraints` is stored and passes
-        its check; the stored features and sample rate agree with the grid.
+        its check; the stored features and sample rate agree with the grid, and the
+        source names are distinct (two stems of one name: one would be lost).
 
         Parameters
         ----------
@@ -383,6 +384,7 @@ class BaseSeparator(BaseEstimator):
                     f"{grid.sample_rate} Hz; expected the same rate")
             check_choice(attributes.get("permutation_invariant_", False),
                          name="permutation_invariant_", choices=(True, False))
+            check_source_names(attributes.get("source_names_"), name="source_names_")
         except InvalidInputError as error:
             raise ModelFileError(f"its fitted attributes are invalid: {error}") from None
 
