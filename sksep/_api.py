@@ -45,11 +45,11 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
 
     Parameters
     ----------
-    song : str, os.PathLike or ndarray
+    song : str, bytes, os.PathLike or ndarray
         An audio file (WAV, FLAC, OGG, MP3; M4A/MP4/AAC through ``ffmpeg``), read at
         its own rate with all its channels; or float audio of shape
         ``(n_channels, n_samples)`` or ``(n_samples,)``, nominally in [-1, 1].
-    model : str, os.PathLike or fitted separator, default="chimera-mir1k"
+    model : str, bytes, os.PathLike or fitted separator, default="chimera-mir1k"
         A shipped model's name (:func:`sksep.available_models`), a model file, or a
         fitted separator (or Pipeline ending in one), which is not modified.
     sample_rate : int, optional
@@ -117,6 +117,8 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
     (['vocals'], (44100,), 44100)
     """
     is_file = isinstance(song, (str, bytes, os.PathLike))
+    if isinstance(model, bytes):  # a path, as for song and sksep.load
+        model = os.fsdecode(model)
     sample_rate = _check_sample_rate(sample_rate, is_file)
     estimator, names = named_model(model)
     wanted = select_stems(stems, names, name="stems")
@@ -168,11 +170,12 @@ def _check_array(song, sample_rate, estimator):
     for one of the model's STFT windows at ``sample_rate``."""
     import numpy as np
 
-    from ._validation import check_audio
+    from ._validation import as_array, check_audio
     from .separation import model_grid
 
     grid = model_grid(estimator)
-    shape = np.shape(song)
+    shape = as_array(song, name="song", expected="float audio of shape (n_channels, "
+                                                 "n_samples) or (n_samples,)").shape
     if len(shape) == 2 and shape[0] > shape[1]:
         raise InvalidInputError(
             f"song has shape {shape}, i.e. {shape[0]} channels of {shape[1]} samples; "

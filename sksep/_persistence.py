@@ -48,6 +48,7 @@ Messages echo at most a short, escaped prefix of what the file holds
 import dataclasses
 import importlib
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -469,7 +470,7 @@ def _not_an_archive(path):
 
 
 def _read_payload(path):
-    path = Path(path)
+    path = Path(os.fsdecode(path))
     if not path.exists():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     if path.is_dir():

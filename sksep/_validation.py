@@ -15,6 +15,7 @@ from scipy import sparse
 from .exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
 
 __all__ = [
+    "as_array",
     "check_audio",
     "check_mixtures",
     "check_sources",
@@ -104,6 +105,36 @@ def describe(value):
     return type(value).__name__
 
 
+def as_array(value, *, name, expected):
+    """``np.asarray(value)``, refusing a ragged sequence with a message that names it.
+
+    Parameters
+    ----------
+    value : array-like
+    name : str
+        The argument's name, for the message.
+    expected : str
+        What the argument should be, for the message (``"a 1-D float array"``).
+
+    Returns
+    -------
+    array : ndarray
+
+    Raises
+    ------
+    sksep.exceptions.InvalidAudioTypeError
+        ``value`` is a sequence of rows of different lengths, which numpy cannot
+        make an array of.
+    """
+    try:
+        return np.asarray(value)
+    except ValueError:  # numpy: "setting an array element with a sequence ..."
+        raise InvalidAudioTypeError(
+            f"{name} is a ragged sequence (its rows have different lengths, e.g. channels "
+            f"of different lengths); expected {expected}"
+        ) from None
+
+
 def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
     """Validate one clip of float audio.
 
@@ -128,7 +159,7 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
             f"{name} must be a {ndim}-D float array of audio samples, got {describe(audio)}"
             f"{_PATH_HINT if isinstance(audio, (str, os.PathLike)) else ''}"
         )
-    array = np.asarray(audio)
+    array = as_array(audio, name=name, expected=f"a {ndim}-D float array of audio samples")
     if array.dtype == object:
         raise InvalidAudioTypeError(
             f"{name} must be a {ndim}-D float array of audio samples, got an object array "

@@ -281,3 +281,26 @@ class TestRepeatedSourceNames:
         model.source_names_ = ("vocals", "vocals")
         with pytest.raises(ModelFileError, match="expected 2 distinct plain names"):
             sksep.separate(np.zeros(RATE, np.float32), model, sample_rate=RATE)
+
+
+# -- item 12: arguments of separate and load ---------------------------------------------------
+
+
+class TestArguments:
+    def test_ragged_song_names_the_argument(self, model_file):
+        ragged = [np.zeros(RATE, np.float32), np.zeros(RATE // 2, np.float32)]
+        with pytest.raises(InvalidAudioTypeError, match=r"song is a ragged sequence .*; "
+                                                        r"expected float audio of shape "
+                                                        r"\(n_channels, n_samples\) or "
+                                                        r"\(n_samples,\)"):
+            sksep.separate(ragged, model_file, sample_rate=RATE)
+
+    def test_bytes_paths_are_accepted_everywhere(self, model_file, song):
+        model = sksep.load(os.fsencode(model_file))
+        assert isinstance(model, ChimeraSeparator)
+        assert isinstance(ChimeraSeparator.load(os.fsencode(model_file)), ChimeraSeparator)
+        from_bytes, _ = sksep.separate(os.fsencode(song), os.fsencode(model_file))
+        from_str, _ = sksep.separate(str(song), str(model_file))
+        assert list(from_bytes) == list(from_str)
+        for name in from_str:
+            np.testing.assert_array_equal(from_bytes[name], from_str[name])
