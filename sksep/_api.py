@@ -45,11 +45,11 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
 
     Parameters
     ----------
-    song : str, os.PathLike or ndarray
+    song : str, bytes, os.PathLike or ndarray
         An audio file (WAV, FLAC, OGG, MP3; M4A/MP4/AAC through ``ffmpeg``), read at
         its own rate with all its channels; or float audio of shape
         ``(n_channels, n_samples)`` or ``(n_samples,)``, nominally in [-1, 1].
-    model : str, os.PathLike or fitted separator, default="chimera-mir1k-musdb"
+    model : str, bytes, os.PathLike or fitted separator, default="chimera-mir1k-musdb"
         A shipped model's name (:func:`sksep.available_models`), a model file, or a
         fitted separator (or Pipeline ending in one), which is not modified. The
         default is the shipped model best on real songs (MUSDB songs left out of its
@@ -119,6 +119,8 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
     (['vocals'], (44100,), 44100)
     """
     is_file = isinstance(song, (str, bytes, os.PathLike))
+    if isinstance(model, bytes):  # a path, as for song and sksep.load
+        model = os.fsdecode(model)
     sample_rate = _check_sample_rate(sample_rate, is_file)
     estimator, names = named_model(model)
     wanted = select_stems(stems, names, name="stems")
@@ -170,11 +172,12 @@ def _check_array(song, sample_rate, estimator):
     for one of the model's STFT windows at ``sample_rate``."""
     import numpy as np
 
-    from ._validation import check_audio
+    from ._validation import as_array, check_audio
     from .separation import model_grid
 
     grid = model_grid(estimator)
-    shape = np.shape(song)
+    shape = as_array(song, name="song", expected="float audio of shape (n_channels, "
+                                                 "n_samples) or (n_samples,)").shape
     if len(shape) == 2 and shape[0] > shape[1]:
         raise InvalidInputError(
             f"song has shape {shape}, i.e. {shape[0]} channels of {shape[1]} samples; "
@@ -189,7 +192,8 @@ def named_model(model):
     Parameters
     ----------
     model : str, os.PathLike or fitted separator
-        Shipped model name, model file, or a fitted separator (or Pipeline).
+        Shipped model name, model file, or a fitted separator (or Pipeline); the file
+        is loaded with :func:`sksep.load`, which checks its names.
 
     Returns
     -------
@@ -201,12 +205,13 @@ def named_model(model):
     Raises
     ------
     sksep.exceptions.ModelFileError
-        The model's source names are not plain names.
+        The model's source names are not distinct plain names (the message echoes a
+        short prefix of them).
     sksep.exceptions.InvalidInputError
         The model is not fitted, or is an oracle (it needs the true sources).
     """
     from ._models import available_models, load
-    from ._validation import describe
+    from ._validation import describe, short_repr
     from .exceptions import ModelFileError
     from .separation import final_step
 
@@ -230,11 +235,12 @@ def named_model(model):
     if not names or names == generic:
         entry = available_models().get(model) if isinstance(model, str) else None
         names = tuple(entry["sources"]) if entry and entry.get("sources") else generic
-    if len(names) != n_sources or not all(isinstance(n, str) and _SAFE_NAME.match(n)
-                                          for n in names):
+    if len(names) != n_sources or len(set(names)) != len(names) or not all(
+            isinstance(n, str) and _SAFE_NAME.match(n) for n in names):
         raise ModelFileError(
-            f"model {_label(model)!r} names its sources {list(names)!r}; expected "
-            f"{n_sources} plain names (letters, digits, '.', '_', '-') usable as file names")
+            f"model {_label(model)!r} names its sources {short_repr(names)}; expected "
+            f"{n_sources} distinct plain names (letters, digits, '.', '_', '-') usable as "
+            f"file names")
     return estimator, names
 
 

@@ -8,11 +8,11 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from ._spectral import FeatureGrid
-from ._validation import (InvalidInputError, check_choice, check_int, check_mixtures,
-                          check_n_jobs, check_real)
+from ._validation import (InvalidInputError, InvalidParameterTypeError, check_choice,
+                          check_int, check_mixtures, check_n_jobs, check_real, short_repr)
 
 __all__ = ["MelFeatures", "SpectrogramRecord", "log_mel_features", "level_gain",
-           "REFERENCE_RMS"]
+           "check_grid", "REFERENCE_RMS"]
 
 #: RMS level every clip is scaled to before its features are computed (about -16 dBFS,
 #: the median level of MIR-1K's mixtures), so that what a network reads does not depend
@@ -131,7 +131,7 @@ class MelFeatures(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     sample_rate : int, default=16000
-        Sample rate of the input audio in Hz.
+        Sample rate of the input audio in Hz, 1000 to 768000.
     n_fft : int, default=512
         STFT window length in samples (32 ms at 16 kHz), at most 65536.
     hop_length : int, default=128
@@ -192,7 +192,9 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         self.frequency_scale = frequency_scale
 
     def _grid(self):
-        sample_rate = check_int(self.sample_rate, name="sample_rate", minimum=1000)
+        # The rates audio files may have (sksep.audio_io.FILE_SAMPLE_RATES).
+        sample_rate = check_int(self.sample_rate, name="sample_rate", minimum=1000,
+                                maximum=768000)
         n_fft = check_int(self.n_fft, name="n_fft", minimum=16, maximum=65536)
         hop_length = check_int(self.hop_length, name="hop_length", minimum=1, maximum=n_fft)
         n_mels = check_int(self.n_mels, name="n_mels", minimum=2, maximum=1024, allow_none=True)
@@ -263,7 +265,10 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         spectrum = grid.stft(clip)
         magnitude = grid.to_grid(np.abs(spectrum))
         gain = level_gain(clip) if self.normalize_level else 1.0
-        features = log_mel_features(magnitude * np.float32(gain), deltas=self.deltas,
+        # In float64: the gain of a clip at silence level (samples near 1e-40, below
+        # float32's normal range) is itself beyond float32 (inf, then NaN features).
+        levelled = (magnitude.astype(np.float64) * gain).astype(np.float32)
+        features = log_mel_features(levelled, deltas=self.deltas,
                                     delta_width=self.delta_width)
         return SpectrogramRecord(features=features, magnitude=magnitude, stft=spectrum,
                                  n_samples=clip.shape[0], grid=grid)
@@ -272,3 +277,37 @@ class MelFeatures(TransformerMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
+
+
+def check_grid(grid, *, name="grid"):
+    """Validate a :class:`FeatureGrid` as :class:`MelFeatures` validates its settings.
+
+    Parameters
+    ----------
+    grid : FeatureGrid
+        E.g. a fitted separator's ``grid_`` read from a model file.
+    name : str
+        How the message names it.
+
+    Returns
+    -------
+    grid : FeatureGrid
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        A field ``MelFeatures`` would refuse (``hop_length=0``, a sample rate below
+        1000 Hz, ...) or a window other than its ``"hann"``; the message names the field.
+    """
+    if not isinstance(grid, FeatureGrid):
+        raise InvalidParameterTypeError(f"{name}={short_repr(grid)} must be a FeatureGrid")
+    settings = MelFeatures(sample_rate=grid.sample_rate, n_fft=grid.n_fft,
+                           hop_length=grid.hop_length, n_mels=grid.n_mels, fmin=grid.fmin,
+                           fmax=grid.fmax,
+                           frequency_scale="linear" if grid.n_mels is None else "mel")
+    try:
+        settings._grid()
+        check_choice(grid.window, name="window", choices=("hann",))
+    except InvalidInputError as error:
+        raise type(error)(f"{name}: {error}") from None
+    return grid

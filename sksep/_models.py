@@ -1,10 +1,12 @@
 """Loading model files and the trained models shipped inside the package."""
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 
 from ._persistence import load_estimator
+from ._validation import short_repr
 from .exceptions import InvalidParameterTypeError
 
 __all__ = ["load", "available_models"]
@@ -37,9 +39,10 @@ def load(model, *, device="cpu"):
 
     Parameters
     ----------
-    model : str or os.PathLike
+    model : str, bytes or os.PathLike
         A shipped model's name (see :func:`available_models`, e.g.
-        ``"chimera-mir1k"``) or the path of a model file.
+        ``"chimera-mir1k"``) or the path of a model file (``bytes`` as
+        :func:`os.fsdecode` reads it, as :func:`sksep.separate` takes it).
     device : str, default="cpu"
         Torch device the network is placed on. Model files hold no device: a model
         trained on a GPU loads on a CPU. A device this machine lacks (``"cuda"``
@@ -64,9 +67,12 @@ def load(model, *, device="cpu"):
     >>> type(model).__name__, model.sample_rate_
     ('ChimeraSeparator', 16000)
     """
-    if not isinstance(model, (str, Path)):
+    if isinstance(model, bytes):
+        model = os.fsdecode(model)
+    if not isinstance(model, (str, os.PathLike)):
         raise InvalidParameterTypeError(
-            f"model={model!r} must be a shipped model name or a file path (str or Path)"
+            f"model={short_repr(model)} must be a shipped model name or a file path (str, "
+            f"bytes or os.PathLike)"
         )
     shipped = available_models()
     if isinstance(model, str) and model in shipped:

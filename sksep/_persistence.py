@@ -25,18 +25,30 @@ Before anything in a file is used, loading checks, in this order:
 1. the archive: a zip archive whose members are stored uncompressed (as
    ``torch.save`` writes them) and match their CRC-32, so bytes changed or lost
    after saving are found;
-2. the plain data: at most :data:`MAX_PLAIN_DEPTH` levels deep and
-   :data:`MAX_PLAIN_VALUES` values, walked without expanding it (a pickle's
-   shared references let a small file describe exponentially large data);
-3. the weights: finite (no NaN or inf);
-4. the sizes: the stored hyper-parameters and fitted sizes give exactly the
+2. the plain data: at most :data:`MAX_PLAIN_DEPTH` levels deep,
+   :data:`MAX_PLAIN_VALUES` values, strings (names, settings, keys) of at most
+   :data:`MAX_PLAIN_STRING` characters, integers of at most 64 bits and
+   :data:`MAX_PLAIN_BYTES` decoded in all, walked without expanding it (a pickle's
+   shared references let a small file describe exponentially large data, or name
+   every source with one 10 MB string);
+3. the tensors: they describe no more bytes than the file stores (no tensor
+   expanded from a smaller one, none repeated), and the weights are finite (no NaN
+   or inf);
+4. the hyper-parameters and fitted attributes: those ``fit`` would refuse
+   (``hop_length=0``, two sources of one name) are refused (see
+   :meth:`sksep.separators._base.BaseSeparator._check_restored`);
+5. the sizes: the stored hyper-parameters and fitted sizes give exactly the
    stored tensors' shapes, checked on torch's ``meta`` device before the network
    is built (see :meth:`sksep.separators._neural.NeuralSeparator._check_stored_sizes`).
+
+Messages echo at most a short, escaped prefix of what the file holds
+(:func:`sksep._validation.short_repr`).
 """
 
 import dataclasses
 import importlib
 import io
+import os
 import zipfile
 from pathlib import Path
 
@@ -47,10 +59,11 @@ from ._atomic import atomic_write
 from ._device import check_device
 from ._spectral import FeatureGrid
 from ._version import __version__
+from ._validation import MAX_ECHO, short_repr
 from .exceptions import InvalidInputError, ModelFileError
 
 __all__ = ["save_estimator", "load_estimator", "check_archive", "FORMAT_VERSION",
-           "MAX_PLAIN_DEPTH", "MAX_PLAIN_VALUES"]
+           "MAX_PLAIN_DEPTH", "MAX_PLAIN_VALUES", "MAX_PLAIN_STRING", "MAX_PLAIN_BYTES"]
 
 FORMAT = "sksep-model"
 FORMAT_VERSION = 1
@@ -68,6 +81,15 @@ MAX_PLAIN_DEPTH = 32
 #: ``epoch_summary_``, about 5 values per epoch: this allows 200,000 epochs, and
 #: walking it takes well under a second.
 MAX_PLAIN_VALUES = 1_000_000
+#: Longest string (or dict key) in a model file, in characters. What sksep writes are
+#: names and settings of at most about 30 (``"ClassConditionalSeparator"``).
+MAX_PLAIN_STRING = 1024
+#: Most bytes the plain data may decode to, a shared value counted each time it is
+#: used (strings: their characters, arrays: their bytes, any other value: 8).
+#: ``MAX_PLAIN_VALUES`` values with their keys fit with room to spare.
+MAX_PLAIN_BYTES = 64 * 2**20
+#: Widest integer in a model file (sizes, seeds, counts are int64).
+_MAX_INTEGER_BITS = 64
 
 
 #: Every class a model file may name (the estimator and its sub-estimators), with the
@@ -159,7 +181,10 @@ def _decode(value):
         if "__estimator__" in value:
             registry = _registry()
             if value["__estimator__"] not in registry:
-                raise ModelFileError(f"unknown estimator {value['__estimator__']!r} in model file")
+                raise ModelFileError(f"unknown estimator {short_repr(value['__estimator__'])} "
+                                     f"in model file")
+            if not isinstance(value.get("params"), dict):
+                raise ModelFileError(f"its {value['__estimator__']} has no params dict")
             _refuse_training_only(value["params"], owner=f"its {value['__estimator__']}")
             return registry[value["__estimator__"]](
                 **{k: _decode(v) for k, v in value["params"].items()})
@@ -206,6 +231,12 @@ def save_estimator(estimator, path, *, attributes, state_dict, overwrite=False, 
     except ModelFileError as error:
         hint = " (float16 holds at most 65504: save with half=False)" if half else ""
         raise InvalidInputError(f"{str(path)!r} was not written: {error}{hint}") from None
+    try:
+        for section in ("params", "attributes"):
+            for _ in _plain_values(payload[section], section=section):
+                pass
+    except ModelFileError as error:
+        raise InvalidInputError(f"{str(path)!r} was not written: {error}") from None
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return atomic_write(path, lambda temporary: Path(temporary).write_bytes(buffer.getvalue()),
@@ -223,8 +254,8 @@ def _refuse_training_only(params, *, owner):
     stored = sorted(set(params) & set(_TRAINING_ONLY_PARAMS))
     if stored:
         raise ModelFileError(
-            f"{owner} stores {stored[0]}={params[stored[0]]!r}; a model file holds no "
-            f"paths or training-time objects ({', '.join(_TRAINING_ONLY_PARAMS)}), and "
+            f"{owner} stores {stored[0]}={short_repr(params[stored[0]])}; a model file holds "
+            f"no paths or training-time objects ({', '.join(_TRAINING_ONLY_PARAMS)}), and "
             f"save never writes them"
         )
 
@@ -248,23 +279,64 @@ def _plain_values(data, *, section):
     Raises
     ------
     ModelFileError
-        Deeper than :data:`MAX_PLAIN_DEPTH` or more than :data:`MAX_PLAIN_VALUES`
-        values; raised after walking at most that many values.
+        Deeper than :data:`MAX_PLAIN_DEPTH`, more than :data:`MAX_PLAIN_VALUES`
+        values, a string or key longer than :data:`MAX_PLAIN_STRING`, an integer
+        wider than 64 bits, or more than :data:`MAX_PLAIN_BYTES` decoded; raised
+        after walking at most that many values.
     """
+    size = _decoded_size(data, where=f"its {section}")
     stack = [(value, 1, key) for key, value in data.items()]
     count = 0
     while stack:
         value, depth, key = stack.pop()
         count += 1
+        where = f"its {section}[{short_repr(key)}]"
         if count > MAX_PLAIN_VALUES:
             raise ModelFileError(f"its {section} hold more than {MAX_PLAIN_VALUES} values; "
                                  f"expected the plain data of a fitted separator")
         if depth > MAX_PLAIN_DEPTH:
-            raise ModelFileError(f"its {section}[{key!r}] is nested more than "
-                                 f"{MAX_PLAIN_DEPTH} levels deep; expected the plain data "
-                                 f"of a fitted separator")
+            raise ModelFileError(f"{where} is nested more than {MAX_PLAIN_DEPTH} levels "
+                                 f"deep; expected the plain data of a fitted separator")
+        size += _decoded_size(value, where=where)
+        if size > MAX_PLAIN_BYTES:
+            raise ModelFileError(
+                f"its {section} decode to more than {MAX_PLAIN_BYTES} bytes (a value used "
+                f"several times counts each time; the bound was crossed at {where}); "
+                f"expected the plain data of a fitted separator")
         yield key, value
         stack.extend((child, depth + 1, key) for child in _children(value))
+
+
+def _decoded_size(value, *, where):
+    """Bytes that decoding one value of a model file's plain data builds, after checking
+    its strings and integers (a container counts its keys; its values are walked).
+
+    Raises
+    ------
+    ModelFileError
+        A string or key longer than :data:`MAX_PLAIN_STRING`, or an integer wider
+        than 64 bits; the message names ``where`` and echoes a short prefix.
+    """
+    if isinstance(value, (str, bytes)):
+        _check_string(value, where=where)
+        return len(value)
+    if isinstance(value, int) and value.bit_length() > _MAX_INTEGER_BITS:
+        raise ModelFileError(f"{where} holds an integer of {value.bit_length()} bits; "
+                             f"expected at most {_MAX_INTEGER_BITS}")
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return 8 + sum(_decoded_size(key, where=f"a key of {where}") for key in value)
+    return 8
+
+
+def _check_string(text, *, where):
+    """Refuse a string (or bytes) longer than :data:`MAX_PLAIN_STRING`."""
+    if len(text) > MAX_PLAIN_STRING:
+        raise ModelFileError(
+            f"{where} holds a string of {len(text)} characters "
+            f"({short_repr(text, limit=MAX_ECHO // 4)}); expected names and settings of at "
+            f"most {MAX_PLAIN_STRING}")
 
 
 def _children(value):
@@ -274,6 +346,33 @@ def _children(value):
     if isinstance(value, (list, tuple)):
         return value
     return ()
+
+
+def _check_tensor_bytes(tensors):
+    """Refuse tensors that describe more bytes than the file stores.
+
+    A tensor can be saved as a view that repeats a smaller storage (``expand``), and
+    one storage can back many tensors: such a file is small, but checking or using
+    its tensors allocates their full size. ``save`` writes every tensor in a storage
+    of its own.
+
+    Parameters
+    ----------
+    tensors : list of (str, Tensor)
+        Each tensor with how the message names it.
+    """
+    described, stored, seen = 0, 0, set()
+    for name, tensor in tensors:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in seen:
+            seen.add(storage.data_ptr())
+            stored += storage.nbytes()
+        described += tensor.numel() * tensor.element_size()
+        if described > stored:
+            raise ModelFileError(
+                f"its {name} describes more bytes than the file stores for its tensors (a "
+                f"tensor expanded from a smaller one, or one storage used by several); "
+                f"expected weights as save writes them")
 
 
 def _check_finite(tensors):
@@ -306,12 +405,18 @@ def _check_contents(payload):
             isinstance(state_dict, dict)
             and all(isinstance(v, torch.Tensor) for v in state_dict.values())):
         raise ModelFileError("its state_dict is not a dict of tensors")
+    if state_dict is not None and len(state_dict) > MAX_PLAIN_VALUES:
+        raise ModelFileError(f"its state_dict holds more than {MAX_PLAIN_VALUES} tensors; "
+                             f"expected the weights of a network")
+    _decoded_size(state_dict or {}, where="its state_dict")
     _refuse_training_only(params, owner="it")
-    tensors = [(f"{section}[{key!r}]", value)
+    tensors = [(f"{section}[{short_repr(key)}]", value)
                for section, data in (("params", params), ("attributes", attributes))
                for key, value in _plain_values(data, section=section)
                if isinstance(value, torch.Tensor)]
-    _check_finite(tensors + [(f"weight {k!r}", v) for k, v in (state_dict or {}).items()])
+    tensors += [(f"weight {short_repr(k)}", v) for k, v in (state_dict or {}).items()]
+    _check_tensor_bytes(tensors)
+    _check_finite(tensors)
 
 
 def check_archive(path, *, name):
@@ -365,7 +470,7 @@ def _not_an_archive(path):
 
 
 def _read_payload(path):
-    path = Path(path)
+    path = Path(os.fsdecode(path))
     if not path.exists():
         raise FileNotFoundError(f"model file {str(path)!r} does not exist")
     if path.is_dir():
@@ -395,8 +500,9 @@ def _read_payload(path):
     version = payload.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFileError(
-            f"{str(path)!r} has model format version {version!r}; this sksep reads version "
-            f"{FORMAT_VERSION} (saved by sksep {payload.get('sksep_version')!r})"
+            f"{str(path)!r} has model format version {short_repr(version)}; this sksep reads "
+            f"version {FORMAT_VERSION} (saved by sksep "
+            f"{short_repr(payload.get('sksep_version'))})"
         )
     try:
         _check_contents(payload)
@@ -433,8 +539,8 @@ def load_estimator(path, *, expected=None, device="cpu"):
     payload = _read_payload(path)
     registry = _registry()
     name = payload.get("estimator")
-    if name not in registry:
-        raise ModelFileError(f"{str(path)!r} holds an unknown estimator {name!r}")
+    if not isinstance(name, str) or name not in registry:
+        raise ModelFileError(f"{str(path)!r} holds an unknown estimator {short_repr(name)}")
     cls = registry[name]
     if expected is not None and not issubclass(cls, expected):
         raise ModelFileError(
@@ -456,9 +562,17 @@ def load_estimator(path, *, expected=None, device="cpu"):
         estimator._restore(attributes, state_dict)
     except ModelFileError as error:
         raise ModelFileError(f"{str(path)!r} is refused: {error}") from None
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as error:
         raise ModelFileError(
             f"{str(path)!r} does not match this version of {name}, or is inconsistent: "
-            f"{error}"
+            f"{_reason(error)}"
         ) from None
     return estimator
+
+
+def _reason(error):
+    """The first line of ``error``'s message, cut to a short prefix (it may quote the
+    file: ``unexpected keyword argument '...'``)."""
+    lines = str(error).strip().splitlines()
+    reason = lines[0] if lines else type(error).__name__
+    return reason if len(reason) <= 2 * MAX_ECHO else reason[:2 * MAX_ECHO] + "..."

@@ -6,6 +6,7 @@ was expected, e.g. ``X[3] must be a 1-D float array, got shape (2, 16000)``.
 """
 
 import os
+import reprlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,6 +15,7 @@ from scipy import sparse
 from .exceptions import InvalidAudioTypeError, InvalidInputError, InvalidParameterTypeError
 
 __all__ = [
+    "as_array",
     "check_audio",
     "check_mixtures",
     "check_sources",
@@ -23,6 +25,8 @@ __all__ = [
     "check_n_jobs",
     "check_mask_target",
     "check_params",
+    "check_source_names",
+    "short_repr",
 ]
 
 
@@ -33,6 +37,62 @@ MAX_ABS_LEVEL = 1e10
 
 _PATH_HINT = " (a file path? read it with sksep.audio_io.load_audio first)"
 
+#: Most characters of a value that :func:`short_repr` echoes into a message.
+MAX_ECHO = 120
+
+
+class _ShortRepr(reprlib.Repr):
+    """``reprlib`` with strings cut to a prefix: the repr of a long string or container is
+    never built whole (a model file may name its sources with 10 MB strings)."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.maxstring = self.maxother = self.maxlong = limit
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 4
+        self.maxdeque = self.maxarray = 4
+        self.maxlevel = 3
+
+    def repr_str(self, value, level):
+        if len(value) <= self.maxstring:
+            return repr(value)
+        return f"{value[:self.maxstring]!r}... ({len(value)} characters)"
+
+    repr_bytes = repr_str
+
+    def repr_int(self, value, level):
+        if value.bit_length() > 64:  # before repr, which refuses more than 4300 digits
+            return f"<an integer of {value.bit_length()} bits>"
+        return super().repr_int(value, level)
+
+
+def short_repr(value, *, limit=MAX_ECHO):
+    """``repr(value)`` cut to a short, escaped prefix, for messages about untrusted data.
+
+    Parameters
+    ----------
+    value : object
+        E.g. a name read from a model file.
+    limit : int, default=MAX_ECHO
+        Characters kept of a string; the whole result is at most ``2 * limit + 43``.
+
+    Returns
+    -------
+    text : str
+        ``repr(value)`` when it is short; otherwise a prefix that says how long the
+        string was. Control characters are escaped, as ``repr`` escapes them.
+
+    Examples
+    --------
+    >>> from sksep._validation import short_repr
+    >>> short_repr(("vocals", "accompaniment"))
+    "('vocals', 'accompaniment')"
+    >>> short_repr("x" * 10**7, limit=5)
+    "'xxxxx'... (10000000 characters)"
+    """
+    text = _ShortRepr(limit).repr(value)
+    longest = 2 * limit + 40  # a container of cut strings, each saying its length
+    return text if len(text) <= longest else text[:longest] + "..."
+
 
 def describe(value):
     """A short description of ``value`` for error messages (a path, an array's shape...)."""
@@ -40,7 +100,39 @@ def describe(value):
         return f"path {os.fspath(value)!r}"
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
-    return f"{type(value).__name__} {value!r}" if np.isscalar(value) else type(value).__name__
+    if np.isscalar(value):
+        return f"{type(value).__name__} {short_repr(value)}"
+    return type(value).__name__
+
+
+def as_array(value, *, name, expected):
+    """``np.asarray(value)``, refusing a ragged sequence with a message that names it.
+
+    Parameters
+    ----------
+    value : array-like
+    name : str
+        The argument's name, for the message.
+    expected : str
+        What the argument should be, for the message (``"a 1-D float array"``).
+
+    Returns
+    -------
+    array : ndarray
+
+    Raises
+    ------
+    sksep.exceptions.InvalidAudioTypeError
+        ``value`` is a sequence of rows of different lengths, which numpy cannot
+        make an array of.
+    """
+    try:
+        return np.asarray(value)
+    except ValueError:  # numpy: "setting an array element with a sequence ..."
+        raise InvalidAudioTypeError(
+            f"{name} is a ragged sequence (its rows have different lengths, e.g. channels "
+            f"of different lengths); expected {expected}"
+        ) from None
 
 
 def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
@@ -67,7 +159,7 @@ def check_audio(audio, *, name="audio", min_samples=1, ndim=1):
             f"{name} must be a {ndim}-D float array of audio samples, got {describe(audio)}"
             f"{_PATH_HINT if isinstance(audio, (str, os.PathLike)) else ''}"
         )
-    array = np.asarray(audio)
+    array = as_array(audio, name=name, expected=f"a {ndim}-D float array of audio samples")
     if array.dtype == object:
         raise InvalidAudioTypeError(
             f"{name} must be a {ndim}-D float array of audio samples, got an object array "
@@ -233,7 +325,7 @@ def check_int(value, *, name, minimum=None, maximum=None, allow_none=False):
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, Integral):
-        raise InvalidParameterTypeError(f"{name}={value!r} must be an integer")
+        raise InvalidParameterTypeError(f"{name}={short_repr(value)} must be an integer")
     if minimum is not None and value < minimum:
         raise InvalidInputError(f"{name}={value} must be an integer >= {minimum}")
     if maximum is not None and value > maximum:
@@ -247,7 +339,7 @@ def check_real(value, *, name, minimum=None, maximum=None, allow_none=False,
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, Real):
-        raise InvalidParameterTypeError(f"{name}={value!r} must be a real number")
+        raise InvalidParameterTypeError(f"{name}={short_repr(value)} must be a real number")
     if not np.isfinite(value):
         raise InvalidInputError(f"{name}={value} must be finite")
     if minimum is not None:
@@ -264,7 +356,7 @@ def check_choice(value, *, name, choices):
     """Validate a categorical hyper-parameter."""
     if value not in choices:
         listed = ", ".join(repr(c) for c in choices)
-        raise InvalidInputError(f"{name}={value!r} must be one of {listed}")
+        raise InvalidInputError(f"{name}={short_repr(value)} must be one of {listed}")
     return value
 
 
@@ -290,8 +382,50 @@ def check_mask_target(value, *, name, example):
         A suitable target, for the message (``"IdealBinaryMask()"``).
     """
     if value is not None and not hasattr(value, "masks"):
-        raise InvalidInputError(f"{name}={value!r} must be a mask target such as {example}")
+        raise InvalidInputError(f"{name}={short_repr(value)} must be a mask target such as "
+                                f"{example}")
     return value
+
+
+def check_source_names(value, *, name):
+    """Validate source names: ``None``, or at least two distinct, non-empty strings.
+
+    Parameters
+    ----------
+    value : sequence of str or None
+        E.g. ``("vocals", "accompaniment")``: one name per source, in order.
+    name : str
+        The argument's (or attribute's) name, for the message.
+
+    Returns
+    -------
+    names : tuple of str or None
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        A name is repeated (two stems of one name: one would be lost) or there are
+        fewer than two; the message echoes a short prefix of the names.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise InvalidParameterTypeError(
+            f"{name}={short_repr(value)} must be a tuple of source names such as "
+            f"('vocals', 'accompaniment'), or None"
+        )
+    if not all(isinstance(source, str) and source for source in value):
+        raise InvalidParameterTypeError(f"{name}={short_repr(value)} must hold non-empty "
+                                        f"strings")
+    if len(set(value)) != len(value):
+        repeated = next(source for i, source in enumerate(value) if source in value[:i])
+        raise InvalidInputError(f"{name}={short_repr(value)} has repeated names "
+                                f"({short_repr(repeated)} twice); expected one distinct "
+                                f"name per source")
+    if len(value) < 2:
+        raise InvalidInputError(f"{name}={short_repr(value)} has {len(value)} name; expected "
+                                f"at least 2 (one per source)")
+    return tuple(value)
 
 
 def check_params(params, constraints):

@@ -6,15 +6,18 @@ A separator reads raw mono waveforms (and builds its own features with its
 waveforms in the structure of ``Y``.
 """
 
+from functools import partial
+
 import numpy as np
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
-from .._features import MelFeatures, SpectrogramRecord
+from .._features import MelFeatures, SpectrogramRecord, check_grid
 from .._persistence import load_estimator, save_estimator
 from .._spectral import apply_masks
-from .._validation import InvalidAudioTypeError, InvalidInputError, check_params, check_sources
-from ..exceptions import InvalidParameterTypeError
+from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
+                           check_params, check_source_names, check_sources, short_repr)
+from ..exceptions import InvalidParameterTypeError, ModelFileError
 from ..metrics import mean_si_sdr_improvement
 
 __all__ = ["BaseSeparator", "is_record_list", "check_not_silent"]
@@ -88,6 +91,15 @@ class BaseSeparator(BaseEstimator):
     #: run by :meth:`_check_params` once per fit. Subclasses merge theirs into a copy:
     #: ``{**BaseSeparator._parameter_constraints, "mask": ...}``.
     _parameter_constraints = {"features": _check_features}
+
+    #: ``{fitted attribute: check(value, name=name)}`` of the attributes every model file
+    #: stores, checked when one is loaded (:meth:`_check_restored`) as
+    #: ``_parameter_constraints`` are at fit: a stored ``hop_length=0`` is refused there,
+    #: not met as a ``ZeroDivisionError`` while separating. Subclasses extend a copy.
+    _attribute_constraints = {
+        "grid_": check_grid,
+        "n_sources_": partial(check_int, minimum=2),
+    }
 
     #: ``{former name: current name}`` of renamed parameters and fitted attributes:
     #: model files written before a rename load under the current names.
@@ -310,7 +322,9 @@ class BaseSeparator(BaseEstimator):
         return None
 
     def _restore(self, attributes, state_dict):
-        """Set fitted attributes read from a model file (see :meth:`save`)."""
+        """Set fitted attributes read from a model file (see :meth:`save`), once
+        :meth:`_check_restored` has checked them."""
+        self._check_restored(attributes)
         features = attributes.pop("features_", None)
         if features is not None:
             features.fit_settings()
@@ -318,6 +332,61 @@ class BaseSeparator(BaseEstimator):
         for name, value in attributes.items():
             setattr(self, name, value)
         return self
+
+    def _check_restored(self, attributes):
+        """Refuse hyper-parameters and fitted attributes from a model file that ``fit``
+        could not have produced, before anything is built from them.
+
+        The hyper-parameters and the mask targets among them pass the checks of
+        ``fit``; every attribute of :attr:`_attribute_constraints` is stored and passes
+        its check; the stored features and sample rate agree with the grid, and the
+        source names are distinct (two stems of one name: one would be lost).
+
+        Parameters
+        ----------
+        attributes : dict
+            The decoded fitted attributes.
+
+        Raises
+        ------
+        sksep.exceptions.ModelFileError
+            The message names the parameter or attribute and what was expected.
+        """
+        try:
+            self._check_params()
+            for value in self.get_params(deep=False).values():
+                if hasattr(value, "masks") and hasattr(value, "_check_params"):
+                    value._check_params()  # a mask target (dc_target=IdealBinaryMask(...))
+        except InvalidInputError as error:
+            raise ModelFileError(f"its hyper-parameters are invalid: {error}") from None
+        missing = [name for name in self._attribute_constraints if name not in attributes]
+        if missing:
+            raise ModelFileError(f"it lacks the fitted attribute {missing[0]}; expected "
+                                 f"{', '.join(self._attribute_constraints)}")
+        try:
+            check_params(attributes, self._attribute_constraints)
+            grid = attributes["grid_"]
+            features = attributes.get("features_")
+            if features is not None:
+                if not isinstance(features, MelFeatures):
+                    raise InvalidParameterTypeError(f"features_ is a {type(features).__name__}; "
+                                                    f"expected MelFeatures")
+                try:
+                    features = clone(features).fit_settings()
+                except InvalidInputError as error:
+                    raise type(error)(f"features_: {error}") from None
+                if features.grid_ != grid:
+                    raise InvalidInputError(f"features_ make {features.grid_}, but grid_ is "
+                                            f"{grid}; expected the same grid")
+            if attributes.get("sample_rate_", grid.sample_rate) != grid.sample_rate:
+                raise InvalidInputError(
+                    f"sample_rate_={short_repr(attributes['sample_rate_'])} differs from grid_'s "
+                    f"{grid.sample_rate} Hz; expected the same rate")
+            check_choice(attributes.get("permutation_invariant_", False),
+                         name="permutation_invariant_", choices=(True, False))
+            check_source_names(attributes.get("source_names_"), name="source_names_")
+        except InvalidInputError as error:
+            raise ModelFileError(f"its fitted attributes are invalid: {error}") from None
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

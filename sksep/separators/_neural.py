@@ -344,6 +344,13 @@ class NeuralSeparator(BaseSeparator):
     _saved_attributes = BaseSeparator._saved_attributes + (
         "n_features_", "inference_frames_", "seed_", "best_epoch_", "epoch_summary_")
 
+    _attribute_constraints = {
+        **BaseSeparator._attribute_constraints,
+        "n_features_": partial(check_int, minimum=1),
+        # Inference steps through each clip in segments of this many frames.
+        "inference_frames_": partial(check_int, minimum=1),
+    }
+
     # Constructor parameters that count layers: building a module loops over each in
     # Python, so a model file may not ask for more layers than it stores tensors.
     _layer_count_params = ("num_layers", "conv_layers", "fc_layers", "depth", "n_stacks")
@@ -647,6 +654,11 @@ class NeuralSeparator(BaseSeparator):
             raise ModelFileError(f"it holds no network weights; a {type(self).__name__} "
                                  f"needs them")
         self._check_stored_sizes(state_dict)
+        if self.features_ is not None and self.features_.n_features_out_ != self.n_features_:
+            raise ModelFileError(
+                f"its fitted attributes are invalid: features_ make "
+                f"{self.features_.n_features_out_} features per frame, but n_features_="
+                f"{self.n_features_}; expected the same number (what the network reads)")
         module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
         module.load_state_dict(state_dict)
         self.net_ = self._make_net(module, max_epochs=0, inference=True).initialize()

@@ -16,8 +16,7 @@ from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_pa
                       training_arguments)
 from .._spectral import apply_masks
 from .._validation import (InvalidInputError, check_choice, check_mask_target, check_mixtures,
-                          check_real)
-from ..exceptions import InvalidParameterTypeError
+                          check_real, check_source_names)
 from ..losses import class_conditional_objective
 from ._targets import clip_targets
 
@@ -41,26 +40,6 @@ QUERY_MASKS = ("posterior", "likelihood")
 SILENCE_MAGNITUDE = 1e-6
 
 
-def _check_source_names(value, *, name):
-    """``None`` or a tuple of at least two distinct, non-empty source names."""
-    if value is None:
-        return None
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise InvalidParameterTypeError(
-            f"{name}={value!r} must be a tuple of source names such as "
-            f"('vocals', 'accompaniment'), or None"
-        )
-    if not all(isinstance(source, str) and source for source in value):
-        raise InvalidParameterTypeError(f"{name}={value!r} must hold non-empty strings")
-    if len(set(value)) != len(value):
-        raise InvalidInputError(f"{name}={value!r} has repeated names; expected "
-                                f"one distinct name per source")
-    if len(value) < 2:
-        raise InvalidInputError(f"{name}={value!r} has {len(value)} name; expected "
-                                f"at least 2 (one per source)")
-    return tuple(value)
-
-
 def _is_unset(classes):
     """Whether the deprecated ``classes`` parameter is left at its default."""
     return isinstance(classes, str) and classes == "deprecated"
@@ -72,7 +51,7 @@ def _check_classes(value, *, name):
         return value
     warnings.warn("classes was renamed source_names; classes will be removed in a future "
                   "version: pass source_names instead", FutureWarning, stacklevel=2)
-    return _check_source_names(value, name=name)
+    return check_source_names(value, name=name)
 
 
 class ClassConditionalSeparator(NeuralSeparator):
@@ -202,7 +181,7 @@ default="tied_spherical"
         **NeuralSeparator._parameter_constraints,
         **{name: NETWORK_CONSTRAINTS[name] for name in (
             "embedding_dim", "hidden_size", "num_layers", "rnn_type", "dropout")},
-        "source_names": _check_source_names,
+        "source_names": check_source_names,
         "covariance_type": partial(check_choice, choices=COVARIANCE_TYPES + (None,)),
         "dc_weight": partial(check_real, minimum=0.0),
         "dc_target": partial(check_mask_target, example="IdealBinaryMask()"),
