@@ -1,7 +1,7 @@
 """Constants that several modules share, in a module that imports nothing (the command
 line reads them before it imports scikit-learn or torch)."""
 
-__all__ = ["DEFAULT_MODEL", "MIR1K_MODEL"]
+__all__ = ["DEFAULT_MODEL", "MIR1K_MODEL", "HIGH_BAND_RULES"]
 
 #: The model :func:`sksep.separate` and ``sksep separate`` use by default: the shipped
 #: model best on real songs. Left out one at a time, the MUSDB excerpts gained +2.05 ±
@@ -13,3 +13,8 @@ DEFAULT_MODEL = "chimera-mir1k-musdb"
 #: The shipped model best on MIR-1K's karaoke clips (validation songs of its training
 #: singers); the default before the songs model existed, still loadable by name.
 MIR1K_MODEL = "chimera-mir1k"
+
+#: How bins above a model's Nyquist frequency get their masks when a song is separated
+#: at a higher rate (:mod:`sksep._fullband`): ``"top"`` copies the top band's mask,
+#: ``"octave"`` the mean of the masks of the model's top octave.
+HIGH_BAND_RULES = ("top", "octave")

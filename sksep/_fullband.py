@@ -33,6 +33,7 @@ from functools import lru_cache
 import librosa.filters  # the mel formulas only: no numba kernel to compile
 import numpy as np
 
+from ._constants import HIGH_BAND_RULES
 from ._spectral import FeatureGrid, resample
 from ._validation import InvalidInputError, check_choice, check_int
 
@@ -43,8 +44,6 @@ __all__ = ["HIGH_BAND_RULES", "song_grid", "frequency_projection", "time_interpo
 #: masking itself; open-unmix uses 1).
 MAX_WIENER_ITERATIONS = 10
 
-#: How bins above the model's Nyquist frequency get their masks (see module docstring).
-HIGH_BAND_RULES = ("top", "octave")
 
 
 def song_grid(grid, sample_rate):

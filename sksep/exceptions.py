@@ -3,9 +3,11 @@
 Every error caused by a bad argument is a subclass of :class:`ValueError` or
 :class:`TypeError`, so ``except ValueError`` keeps working for callers that do
 not know sksep; the more precise classes below let them tell cases apart.
-"""
 
-from sklearn.exceptions import NotFittedError
+This module imports nothing heavy (the command line imports it before scikit-learn or
+torch): :class:`NotFittedError` is scikit-learn's own class, the one
+``sklearn.utils.validation.check_is_fitted`` raises, looked up on first use.
+"""
 
 __all__ = [
     "InvalidInputError",
@@ -62,3 +64,11 @@ class MissingProgramError(RuntimeError):
 class DeviceNotAvailableError(InvalidInputError):
     """A ``device`` argument names a torch device this machine does not have (e.g.
     ``"cuda"`` on a CPU-only machine); the message names the argument."""
+
+
+def __getattr__(name):
+    # scikit-learn's NotFittedError, imported only when asked for (PEP 562).
+    if name == "NotFittedError":
+        from sklearn.exceptions import NotFittedError  # deferred: sklearn takes ~0.5 s
+        return NotFittedError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

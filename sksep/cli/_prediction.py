@@ -3,7 +3,6 @@ loading the model they name, and when the deep-clustering head's clusters can be
 
 import argparse
 
-from .._constants import DEFAULT_MODEL
 from ._exit import UsageError, usage_errors
 
 

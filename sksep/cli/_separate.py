@@ -9,12 +9,8 @@ from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, usage_errors
 from ._files import check_outputs
 from ._options import (formatter, job_count, name_list, paragraphs, positive_float,
                        wiener_iterations)
-from .._constants import MIR1K_MODEL
-from ._prediction import DEFAULT_MODEL, check_cluster_names, load_model
-
-#: ``--high-band`` choices, :data:`sksep._fullband.HIGH_BAND_RULES` (not imported here: that
-#: module imports librosa).
-HIGH_BAND_RULES = ("top", "octave")
+from .._constants import DEFAULT_MODEL, HIGH_BAND_RULES, MIR1K_MODEL
+from ._prediction import check_cluster_names, load_model
 
 #: Longest stretch of a song drawn by ``--plot``, in seconds.
 PLOT_SECONDS = 30.0

@@ -1,0 +1,35 @@
+"""Modules the command line reads before anything heavy: the exceptions and the shared
+constants import neither scikit-learn nor torch, and each constant has one home."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize("module", ["sksep.exceptions", "sksep._constants"])
+def test_imports_nothing_heavy(module):
+    code = (f"import sys, {module}\n"
+            "heavy = sorted({'sklearn', 'torch', 'librosa'} & set(sys.modules))\n"
+            "assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_not_fitted_error_is_scikit_learns():
+    from sklearn.exceptions import NotFittedError as sklearn_error
+
+    from sksep.exceptions import NotFittedError
+    assert NotFittedError is sklearn_error
+    import sksep.exceptions
+    with pytest.raises(AttributeError, match="has no attribute 'Missing'"):
+        sksep.exceptions.Missing  # noqa: B018
+
+
+def test_one_home_for_each_constant():
+    import sksep._constants as constants
+    import sksep._fullband as fullband
+    import sksep.cli._separate as cli_separate
+    import sksep._api as api
+    assert fullband.HIGH_BAND_RULES is constants.HIGH_BAND_RULES
+    assert cli_separate.HIGH_BAND_RULES is constants.HIGH_BAND_RULES
+    assert api.DEFAULT_MODEL is constants.DEFAULT_MODEL is cli_separate.DEFAULT_MODEL
