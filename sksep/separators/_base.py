@@ -6,6 +6,9 @@ A separator reads raw mono waveforms (and builds its own features with its
 waveforms in the structure of ``Y``.
 """
 
+import functools
+import inspect
+import warnings
 from functools import partial
 
 import numpy as np
@@ -20,7 +23,53 @@ from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choic
 from ..exceptions import InvalidParameterTypeError, ModelFileError
 from ..metrics import mean_si_sdr_improvement
 
-__all__ = ["BaseSeparator", "is_record_list", "check_not_silent"]
+__all__ = ["BaseSeparator", "is_record_list", "check_not_silent", "keyword_only_after_first"]
+
+
+def keyword_only_after_first(init):
+    """Make every parameter of ``init`` but the first keyword-only, as scikit-learn's.
+
+    ``init`` is declared ``def __init__(self, first=..., *, second=..., ...)``; for one
+    release a call that still passes ``second`` (and later ones) by position works,
+    with a :class:`FutureWarning` naming the keywords to write, as scikit-learn did in
+    version 0.23. ``inspect.signature`` (and so ``get_params``) sees ``init``'s own
+    signature.
+
+    Parameters
+    ----------
+    init : function
+        An estimator's ``__init__`` with exactly one positional parameter after ``self``.
+
+    Returns
+    -------
+    wrapped : function
+    """
+    parameters = list(inspect.signature(init).parameters.values())[1:]
+    positional = [p for p in parameters if p.kind == p.POSITIONAL_OR_KEYWORD]
+    keyword_only = [p.name for p in parameters if p.kind == p.KEYWORD_ONLY]
+    if len(positional) != 1:
+        raise TypeError(f"{init.__qualname__} must have exactly one positional parameter")
+
+    @functools.wraps(init)
+    def wrapped(self, *args, **kwargs):
+        extra = args[1:]
+        if extra:
+            if len(extra) > len(keyword_only):
+                raise TypeError(f"{type(self).__name__}() takes at most "
+                                f"{1 + len(keyword_only)} arguments ({len(args)} given)")
+            names = keyword_only[:len(extra)]
+            warnings.warn(
+                f"Pass {', '.join(f'{n}={v!r}' for n, v in zip(names, extra))} as keyword "
+                f"arguments: from the next release {type(self).__name__} takes only "
+                f"{positional[0].name!r} by position", FutureWarning, stacklevel=2)
+            for name, value in zip(names, extra):
+                if name in kwargs:
+                    raise TypeError(f"{type(self).__name__}() got multiple values for "
+                                    f"argument {name!r}")
+                kwargs[name] = value
+        return init(self, *args[:1], **kwargs)
+
+    return wrapped
 
 
 def is_record_list(X):

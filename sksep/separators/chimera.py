@@ -9,6 +9,7 @@ from .._clustering import kmeans_masks, name_by_low_frequency, name_by_reference
 from .._masks import WienerMask
 from .._spectral import linear_grid, on_feature_grid
 from ..nn.recurrent import ChimeraNetwork
+from ._base import keyword_only_after_first
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
                       training_arguments)
 from ._targets import clip_targets
@@ -236,7 +237,8 @@ class DeepClusteringSeparator(_ChimeraBase):
         "cluster_naming": partial(check_choice, choices=("low_frequency", None)),
     }
 
-    def __init__(self, embedding_dim=20, hidden_size=500, num_layers=4, rnn_type="lstm",
+    @keyword_only_after_first
+    def __init__(self, embedding_dim=20, *, hidden_size=500, num_layers=4, rnn_type="lstm",
                  dropout=0.0, features=None, dc_target=None, dc_objective="dc",
                  cluster_naming="low_frequency",
                  low_frequency_source=-1, segment_frames=100, lr=1e-3, optimizer="rmsprop",
@@ -338,7 +340,8 @@ low_frequency_source, segment_frames
         "mask_grid": partial(check_choice, choices=("features", "stft")),
     }
 
-    def __init__(self, alpha=0.1, embedding_dim=20, mi_objective="mmsa", head="mi",
+    @keyword_only_after_first
+    def __init__(self, alpha=0.1, *, embedding_dim=20, mi_objective="mmsa", head="mi",
                  hidden_size=500, num_layers=4, rnn_type="lstm", dropout=0.0, features=None,
                  dc_target=None, dc_objective="dc", mi_target=None, low_frequency_source=-1,
                  segment_frames=100,

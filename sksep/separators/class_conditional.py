@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import is_record_list
+from ._base import is_record_list, keyword_only_after_first
 from ..nn.gmm import (COVARIANCE_TYPES, ClassConditionalNetwork, fit_gaussian,
                    gaussian_log_likelihood, _is_spherical, query_posteriors)
 from .._masks import loudness_weights
@@ -188,7 +188,8 @@ default="tied_spherical"
         "classes": _check_classes,
     }
 
-    def __init__(self, source_names=None, covariance_type="tied_spherical", embedding_dim=20,
+    @keyword_only_after_first
+    def __init__(self, source_names=None, *, covariance_type="tied_spherical", embedding_dim=20,
                  dc_weight=1.0, hidden_size=300, num_layers=4, rnn_type="lstm", dropout=0.0,
                  features=None, dc_target=None, segment_frames=100, lr=1e-3,
                  optimizer="rmsprop", max_epochs=100, batch_size=16, validation_fraction=0.1,

@@ -7,6 +7,7 @@ from .._features import MelFeatures
 from .._inference import overlap_add
 from .._masks import (IdealBinaryMask, WienerMask, ideal_binary_mask, magnitude_weights,
                       wiener_mask)
+from ._base import keyword_only_after_first
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
                       training_arguments)
 from ..losses import dominant_source_objective, soft_mask_objective
@@ -163,7 +164,8 @@ class ConvMaskSeparator(NeuralSeparator):
         "dropout": NETWORK_CONSTRAINTS["dropout"],
     }
 
-    def __init__(self, objective="mse", context=None, conv_layers=2, channels=16, kernel_size=3,
+    @keyword_only_after_first
+    def __init__(self, objective="mse", *, context=None, conv_layers=2, channels=16, kernel_size=3,
                  fc_layers=2, hidden_size=512, dropout=0.0, features=None, segment_frames=64,
                  lr=1e-3, optimizer="adam", max_epochs=100, batch_size=8,
                  validation_fraction=0.2, patience=5, max_grad_norm=5.0, device="cpu",

@@ -5,7 +5,7 @@ from functools import partial
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseSeparator
+from ._base import BaseSeparator, keyword_only_after_first
 from .._masks import IdealBinaryMask, WienerMask
 from .._validation import InvalidInputError, check_choice, check_sources
 from ..metrics import mean_si_sdr_improvement
@@ -54,7 +54,8 @@ class OracleMaskSeparator(BaseSeparator):
     _parameter_constraints = {**BaseSeparator._parameter_constraints,
                               "mask": partial(check_choice, choices=("binary", "wiener"))}
 
-    def __init__(self, mask="binary", features=None):
+    @keyword_only_after_first
+    def __init__(self, mask="binary", *, features=None):
         self.mask = mask
         self.features = features
 

@@ -14,6 +14,7 @@ from ..nn.unet import HybridUNetNetwork, UNetMaskNetwork
 from .._features import MelFeatures
 from .._inference import crossfade_window, overlap_add, segment_starts
 from .._masks import IdealBinaryMask, WienerMask
+from ._base import keyword_only_after_first
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
                       training_arguments)
 from .._spectral import apply_masks
@@ -226,7 +227,8 @@ class UNetSeparator(NeuralSeparator):
                 f"mask_activation='linear' gives masks outside [0, 1], which "
                 f"objective={self.objective!r} cannot score: use objective='l1'")
 
-    def __init__(self, hybrid=False, channels=16, depth=4, dropout=0.5, mask_target=None,
+    @keyword_only_after_first
+    def __init__(self, hybrid=False, *, channels=16, depth=4, dropout=0.5, mask_target=None,
                  phase="mixture", overlap=0.5, alpha=0.1, chimera_weight=1.0, embedding_dim=20,
                  hidden_size=500, num_layers=4, rnn_type="gru", features=None,
                  segment_frames=128, lr=1e-3, optimizer="rmsprop", max_epochs=50, batch_size=32,
