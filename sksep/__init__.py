@@ -16,18 +16,16 @@ The public names are imported on first use (PEP 562), so that ``import sksep`` a
 
 import importlib
 
+from ._constants import SEPARATORS, TRANSFORMERS
 from ._version import __version__
 
-#: Public name -> the private module that defines it.
+#: Public name -> the private module that defines it (the estimators from their one
+#: table, :data:`sksep._constants.SEPARATORS` and ``TRANSFORMERS``).
 _MODULES = {
-    "MelFeatures": "._features", "SpectrogramRecord": "._features",
+    **{name: module.removeprefix("sksep") for name, module in TRANSFORMERS.items()},
+    "SpectrogramRecord": "._features",
     "FeatureGrid": "._spectral", "apply_masks": "._spectral",
-    "IdealBinaryMask": "._masks", "WienerMask": "._masks",
-    "OracleMaskSeparator": ".separators.oracle",
-    "DeepClusteringSeparator": ".separators.chimera",
-    "ChimeraSeparator": ".separators.chimera",
-    "ClassConditionalSeparator": ".separators.class_conditional",
-    "ConvMaskSeparator": ".separators.conv", "UNetSeparator": ".separators.unet",
+    **{name: module.removeprefix("sksep") for name, module in SEPARATORS.items()},
     "load": "._models", "available_models": "._models",
     "separate": "._api",
 }

@@ -1,7 +1,7 @@
 """Constants that several modules share, in a module that imports nothing (the command
 line reads them before it imports scikit-learn or torch)."""
 
-__all__ = ["DEFAULT_MODEL", "MIR1K_MODEL", "HIGH_BAND_RULES"]
+__all__ = ["DEFAULT_MODEL", "MIR1K_MODEL", "HIGH_BAND_RULES", "TRANSFORMERS", "SEPARATORS"]
 
 #: The model :func:`sksep.separate` and ``sksep separate`` use by default: the shipped
 #: model best on real songs. Left out one at a time, the MUSDB excerpts gained +2.05 ±
@@ -18,3 +18,21 @@ MIR1K_MODEL = "chimera-mir1k"
 #: at a higher rate (:mod:`sksep._fullband`): ``"top"`` copies the top band's mask,
 #: ``"octave"`` the mean of the masks of the model's top octave.
 HIGH_BAND_RULES = ("top", "octave")
+
+#: The one table of public estimator classes: name -> the module that defines it. The
+#: package root's names, the classes model files may hold (:mod:`sksep._persistence`),
+#: :mod:`sksep.separators` and ``sksep train`` all read it: a new estimator is one line
+#: here, its module and its tests (``tests/fast_settings.py``).
+TRANSFORMERS = {
+    "MelFeatures": "sksep._features",
+    "IdealBinaryMask": "sksep._masks",
+    "WienerMask": "sksep._masks",
+}
+SEPARATORS = {
+    "OracleMaskSeparator": "sksep.separators.oracle",
+    "DeepClusteringSeparator": "sksep.separators.chimera",
+    "ChimeraSeparator": "sksep.separators.chimera",
+    "ClassConditionalSeparator": "sksep.separators.class_conditional",
+    "ConvMaskSeparator": "sksep.separators.conv",
+    "UNetSeparator": "sksep.separators.unet",
+}

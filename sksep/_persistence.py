@@ -56,6 +56,7 @@ import numpy as np
 import torch
 
 from ._atomic import atomic_write
+from ._constants import SEPARATORS, TRANSFORMERS
 from ._device import check_device
 from ._spectral import FeatureGrid
 from ._version import __version__
@@ -95,17 +96,7 @@ _MAX_INTEGER_BITS = 64
 #: Every class a model file may name (the estimator and its sub-estimators), with the
 #: module that defines it. A class missing here can be neither saved inside a model
 #: file nor loaded from one; modules are imported only when a file names them.
-MODEL_CLASSES = {
-    "MelFeatures": "sksep._features",
-    "IdealBinaryMask": "sksep._masks",
-    "WienerMask": "sksep._masks",
-    "OracleMaskSeparator": "sksep.separators.oracle",
-    "DeepClusteringSeparator": "sksep.separators.chimera",
-    "ChimeraSeparator": "sksep.separators.chimera",
-    "ClassConditionalSeparator": "sksep.separators.class_conditional",
-    "ConvMaskSeparator": "sksep.separators.conv",
-    "UNetSeparator": "sksep.separators.unet",
-}
+MODEL_CLASSES = {**TRANSFORMERS, **SEPARATORS}
 
 
 def _registry():

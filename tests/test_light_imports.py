@@ -33,3 +33,26 @@ def test_one_home_for_each_constant():
     assert fullband.HIGH_BAND_RULES is constants.HIGH_BAND_RULES
     assert cli_separate.HIGH_BAND_RULES is constants.HIGH_BAND_RULES
     assert api.DEFAULT_MODEL is constants.DEFAULT_MODEL is cli_separate.DEFAULT_MODEL
+
+
+def test_one_table_of_estimators():
+    """The package root, model files, sksep.separators and ``sksep train`` all list the
+    classes of sksep._constants' one table, and each module defines the class it names."""
+    import importlib
+
+    import sksep
+    import sksep.separators
+    from sksep._constants import SEPARATORS, TRANSFORMERS
+    from sksep._persistence import MODEL_CLASSES
+    from sksep.cli._estimators import ESTIMATORS
+
+    table = {**TRANSFORMERS, **SEPARATORS}
+    for name, module in table.items():
+        cls = getattr(importlib.import_module(module), name)
+        assert cls.__module__ == module
+        assert getattr(sksep, name) is cls
+    assert MODEL_CLASSES == table
+    assert [name for name, _ in sksep.separators.all_separators()] == list(SEPARATORS)
+    assert all(getattr(sksep.separators, name) is getattr(sksep, name) for name in SEPARATORS)
+    assert {t.class_name for t in ESTIMATORS.values()} <= set(SEPARATORS)
+    assert {t.module for t in ESTIMATORS.values()} <= set(SEPARATORS.values())

@@ -18,6 +18,7 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from .._constants import SEPARATORS
 from ._exit import UsageError
 
 
@@ -25,8 +26,8 @@ from ._exit import UsageError
 class Trainable:
     """One separator ``sksep train --estimator NAME`` can train."""
 
-    #: Module and class name of the separator (imported only when it is trained).
-    module: str
+    #: Class name of the separator, a key of :data:`sksep._constants.SEPARATORS` (its
+    #: module is imported only when it is trained).
     class_name: str
     #: What it is, for ``--help``.
     summary: str
@@ -34,6 +35,11 @@ class Trainable:
     main_parameters: tuple
     #: The command line's defaults, replacing the estimator's own (papers') sizes.
     defaults: dict = field(default_factory=dict)
+
+    @property
+    def module(self):
+        """The module that defines the separator, from the one table of estimators."""
+        return SEPARATORS[self.class_name]
 
     def new(self):
         """A new, unfitted instance with the estimator's own defaults."""
@@ -50,27 +56,27 @@ _SMALL_BLSTM = {"hidden_size": 128, "num_layers": 2}
 
 ESTIMATORS = {
     "chimera": Trainable(
-        "sksep.separators.chimera", "ChimeraSeparator",
+        "ChimeraSeparator",
         "BLSTM with a deep-clustering and a mask-inference head (Luo et al. 2017)",
         ("alpha", "embedding_dim", "hidden_size", "num_layers", "mi_objective"),
         {"max_epochs": DEFAULT_EPOCHS, **_SMALL_BLSTM}),
     "dc": Trainable(
-        "sksep.separators.chimera", "DeepClusteringSeparator",
+        "DeepClusteringSeparator",
         "BLSTM embeddings clustered by K-means (Hershey et al. 2016)",
         ("embedding_dim", "hidden_size", "num_layers", "cluster_naming"),
         {"max_epochs": DEFAULT_EPOCHS, **_SMALL_BLSTM}),
     "class-conditional": Trainable(
-        "sksep.separators.class_conditional", "ClassConditionalSeparator",
+        "ClassConditionalSeparator",
         "embeddings with a Gaussian per source class (Seetharaman et al. 2019)",
         ("covariance_type", "embedding_dim", "dc_weight", "hidden_size", "num_layers"),
         {"max_epochs": DEFAULT_EPOCHS, **_SMALL_BLSTM}),
     "conv": Trainable(
-        "sksep.separators.conv", "ConvMaskSeparator",
+        "ConvMaskSeparator",
         "CNN over a few context frames, soft or binary masks (Roma et al. 2018)",
         ("objective", "context", "conv_layers", "channels", "fc_layers", "hidden_size"),
         {"max_epochs": DEFAULT_EPOCHS, "channels": 8, "hidden_size": 256}),
     "unet": Trainable(
-        "sksep.separators.unet", "UNetSeparator",
+        "UNetSeparator",
         "U-Net on spectrogram patches; hybrid=True adds a Chimera BLSTM (the UH-net, Xi)",
         ("hybrid", "channels", "depth", "dropout"),
         {"max_epochs": DEFAULT_EPOCHS}),

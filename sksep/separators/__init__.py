@@ -15,11 +15,29 @@ network), ``_training.py`` (the skorch net and its callbacks) and ``_checkpoint.
 The torch modules are in :mod:`sksep.nn`.
 """
 
-from .chimera import ChimeraSeparator, DeepClusteringSeparator
-from .class_conditional import ClassConditionalSeparator
-from .conv import ConvMaskSeparator
-from .oracle import OracleMaskSeparator
-from .unet import UNetSeparator
+import importlib
 
-__all__ = ["OracleMaskSeparator", "DeepClusteringSeparator", "ChimeraSeparator",
-           "ClassConditionalSeparator", "ConvMaskSeparator", "UNetSeparator"]
+from .._constants import SEPARATORS
+
+__all__ = [*SEPARATORS, "all_separators"]
+
+# The classes of the one table (sksep._constants.SEPARATORS), imported from their modules.
+globals().update({name: getattr(importlib.import_module(module), name)
+                  for name, module in SEPARATORS.items()})
+
+
+def all_separators():
+    """Every public separator class, as scikit-learn's ``all_estimators`` lists its own.
+
+    Returns
+    -------
+    separators : list of (str, type)
+        ``(name, class)`` pairs in the order of :data:`sksep._constants.SEPARATORS`.
+
+    Examples
+    --------
+    >>> from sksep.separators import all_separators
+    >>> [name for name, _ in all_separators()][:2]
+    ['OracleMaskSeparator', 'DeepClusteringSeparator']
+    """
+    return [(name, globals()[name]) for name in SEPARATORS]
