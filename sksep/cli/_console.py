@@ -9,12 +9,34 @@ import contextlib
 import math
 import os
 import sys
+import warnings
 
 
 def say(args, message):
     """A status message on stderr, silenced by --quiet (results go to stdout)."""
     if not args.quiet:
         _line(sys.stderr, message)
+
+
+def warn(message):
+    """A warning on stderr, ``sksep: warning: ...``, shown with --quiet too."""
+    _line(sys.stderr, f"sksep: warning: {message}")
+
+
+@contextlib.contextmanager
+def warnings_shown(describe=str):
+    """Show the warnings raised inside as :func:`warn` lines, each once, rather than
+    Python's ``file:line: Category: message`` and the source line.
+
+    ``describe(warning)`` gives the text of a warning (e.g. with the command's names
+    for what the library calls by index).
+    """
+    def show(message, category, filename, lineno, file=None, line=None):
+        warn(describe(message))
+
+    with warnings.catch_warnings():  # restores showwarning on the way out
+        warnings.showwarning = show
+        yield
 
 
 def result(message):

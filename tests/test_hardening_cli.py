@@ -1,0 +1,178 @@
+"""Hardening, round 3 (issue 32): what the commands said too little about.
+
+* ``train``: a source silent in every clip is warned about (by ``fit`` itself, so the
+  API warns too); a network too large for the machine's memory and a seed numpy
+  refuses are bad usage naming the parameter, before anything is allocated.
+* ``evaluate``: a ``mixture.wav`` that is not the sum of its stems is warned about and
+  marked in every table; a blank score says why.
+* ``models``: a compact table; ``models NAME`` the full record.
+* ``separate --query EXAMPLE``: query by example from the command line.
+
+Trainings are tiny networks on three 2-second MIR-1K clips (``tests/fast_settings.py``
+for the API); separation uses the shipped models on a second or two of audio. Commands
+run through :func:`sksep.cli.main` in-process, and through ``python -m sksep`` where
+what is printed on stderr by Python itself matters.
+"""
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import sksep
+from fast_settings import make, neural_separator_names, separator_names
+from sksep.cli import EXIT_OK, EXIT_USAGE, main
+from sksep.exceptions import InvalidInputError, SilentSourceWarning
+from test_cli import MIR1K_WAV, TRAIN_CLIPS, sksep_cli
+
+#: ``sksep train`` settings of every run here: one epoch of a tiny BLSTM.
+TINY_TRAINING = ["--epochs", "1", "--segment-frames", "16", "--batch-size", "4",
+                 "--hidden-size", "8", "--layers", "1", "--embedding-dim", "4"]
+
+
+def _mir1k_folder(folder, *, silent_vocals=False):
+    """Three 2-second MIR-1K training clips (accompaniment left, vocals right)."""
+    folder.mkdir(parents=True)
+    for name in TRAIN_CLIPS:
+        audio, rate = sf.read(MIR1K_WAV / f"{name}.wav", dtype="float32")
+        audio = audio[rate:3 * rate].copy()
+        if silent_vocals:
+            audio[:, 1] = 0.0
+        sf.write(folder / f"{name}.wav", audio, rate)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def stems_dir(tmp_path_factory):
+    return _mir1k_folder(tmp_path_factory.mktemp("hardening") / "mir1k")
+
+
+@pytest.fixture(scope="module")
+def silent_vocals_dir(tmp_path_factory):
+    return _mir1k_folder(tmp_path_factory.mktemp("hardening") / "no-vocals",
+                         silent_vocals=True)
+
+
+@pytest.fixture(scope="module")
+def clips():
+    """Two 2-second MIR-1K training clips and their sources, for the API."""
+    X, Y = [], []
+    for name in TRAIN_CLIPS[:2]:
+        audio, rate = sf.read(MIR1K_WAV / f"{name}.wav", dtype="float32")
+        accompaniment, vocals = audio[rate:3 * rate].T
+        X.append(accompaniment + vocals)
+        Y.append(np.stack([vocals, accompaniment]))
+    return X, Y
+
+
+# -- 10. train: silent sources, networks too large, seeds out of range -------------------------
+
+class TestSilentSource:
+    def test_train_warns_naming_the_stem(self, silent_vocals_dir, tmp_path):
+        out = tmp_path / "no-vocals.sksep"
+        result = sksep_cli("train", silent_vocals_dir, "--out", out, *TINY_TRAINING, "-q")
+        assert result.returncode == EXIT_OK, result.stderr
+        assert result.stderr == (
+            "sksep: warning: vocals is silent (more than 80 dB below the other sources) in "
+            "every one of the 3 training clips: the network never hears it and will learn "
+            "to predict silence; check the data (a stem missing or empty in every song?)\n")
+        assert result.stdout == f"wrote {out}\n"
+
+    def test_no_warning_for_sources_heard(self, stems_dir, tmp_path, capsys):
+        assert main(["train", str(stems_dir), "--out", str(tmp_path / "m.sksep"),
+                     *TINY_TRAINING, "-q"]) == EXIT_OK
+        assert "warning" not in capsys.readouterr().err
+
+    @pytest.mark.parametrize("name", separator_names())
+    def test_fit_warns(self, name, clips):
+        X, Y = clips
+        silent = [np.stack([y[0], np.zeros_like(y[1])]) for y in Y]
+        with pytest.warns(SilentSourceWarning, match=r"^source 1 of Y is silent \(more than "
+                                                     r"80 dB below the other sources\) in "
+                                                     r"every one of the 2 training clips") as w:
+            make(name).fit([y.sum(axis=0) for y in silent], silent)
+        assert (w[0].message.sources, w[0].message.n_clips) == ((1,), 2)
+
+    def test_quiet_is_not_silent(self, clips):
+        """60 dB below the other source is quiet, not silent; silent in one clip of two
+        is heard in the other."""
+        X, Y = clips
+        quiet = [np.stack([1e-3 * y[0], y[1]]) for y in Y]
+        once = [Y[0], np.stack([np.zeros_like(Y[1][0]), Y[1][1]])]
+        for sources in (quiet, once):
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", SilentSourceWarning)
+                make("OracleMaskSeparator").fit([y.sum(axis=0) for y in sources], sources)
+
+
+class TestNetworkSize:
+    @pytest.mark.parametrize("parameter, message", [
+        ("hidden_size=1000000000", r"hidden_size=1000000000 asks for a network too large for "
+                                   r"torch to build \(a tensor of over 2\*\*63 bytes\)"),
+        ("num_layers=1000000000", r"num_layers=1000000000 asks for a network of [0-9.e+]+ "
+                                  r"weights \([0-9.]+ [PT]B as float32; training needs about "
+                                  r"[0-9.]+ [PT]B with the gradients and the rmsprop "
+                                  r"optimizer's state\)"),
+    ])
+    def test_train_refuses_naming_the_parameter(self, stems_dir, tmp_path, parameter,
+                                                message, capsys):
+        out = tmp_path / "huge.sksep"
+        assert main(["train", str(stems_dir), "--out", str(out), "--epochs", "1",
+                     "--param", parameter, "-q"]) == EXIT_USAGE
+        error = capsys.readouterr().err
+        assert re.fullmatch(rf"sksep: error: {message}, more than the [0-9.]+ [kMGT]B of "
+                            rf"memory this machine has; lower {parameter.split('=')[0]}\n",
+                            error), error
+        assert not out.exists()
+
+    @pytest.mark.parametrize("name, parameters, named", [
+        ("ChimeraSeparator", dict(embedding_dim=10**8), "embedding_dim=100000000"),
+        ("ClassConditionalSeparator", dict(hidden_size=10**50),
+         "hidden_size=<an integer of about 51 digits>"),
+        ("ConvMaskSeparator", dict(fc_layers=10**9, hidden_size=10**4), "fc_layers"),
+        ("UNetSeparator", dict(channels=10**6), "channels=1000000"),
+    ])
+    def test_fit_refuses_before_allocating(self, name, parameters, named, clips):
+        X, Y = clips
+        with pytest.raises(InvalidInputError, match=f"^{named}.* asks for a network "):
+            make(name, **parameters).fit(X, Y)
+
+    def test_networks_that_fit_train(self, clips):
+        X, Y = clips
+        make("ChimeraSeparator", num_layers=9).fit(X, Y)  # built, not extrapolated
+
+
+class TestSeed:
+    @pytest.mark.parametrize("value, shown", [
+        ("-1", "-1"), ("4294967296", "4294967296"), ("10**100000", "'10**100000'"),
+        ("1.5", "1.5"), ("True", "True"),
+    ])
+    def test_train_refuses_naming_the_parameter(self, stems_dir, tmp_path, value, shown,
+                                                capsys):
+        assert main(["train", str(stems_dir), "--out", str(tmp_path / "m.sksep"),
+                     "--param", f"random_state={value}", "-q"]) == EXIT_USAGE
+        assert capsys.readouterr().err == (
+            f"sksep: error: random_state={shown} must be an integer from 0 to 4294967295 "
+            f"(2**32 - 1), a numpy RandomState or None\n")
+
+    def test_random_state_option(self, stems_dir, tmp_path, capsys):
+        assert main(["train", str(stems_dir), "--out", str(tmp_path / "m.sksep"),
+                     "--random-state", "-1", "-q"]) == EXIT_USAGE
+        assert "random_state=-1 must be an integer from 0 to 4294967295" in \
+            capsys.readouterr().err
+
+    @pytest.mark.parametrize("name", neural_separator_names())
+    @pytest.mark.parametrize("value, shown", [
+        (-1, "-1"), (2**32, "4294967296"), (10**100000, "<an integer of about 100001 digits>"),
+    ], ids=["-1", "2**32", "10**100000"])
+    def test_fit_refuses_before_reading_data(self, name, value, shown):
+        with pytest.raises(InvalidInputError, match=rf"^random_state={shown} must be an "
+                                                    rf"integer from 0 to 4294967295"):
+            make(name, random_state=value).fit(None, None)
+
+    @pytest.mark.parametrize("value", [None, 0, 2**32 - 1, np.random.RandomState(0)])
+    def test_valid_seeds(self, value, clips):
+        X, Y = clips
+        make("ChimeraSeparator", random_state=value).fit(X, Y)
