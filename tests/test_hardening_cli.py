@@ -14,6 +14,8 @@ run through :func:`sksep.cli.main` in-process, and through ``python -m sksep`` w
 what is printed on stderr by Python itself matters.
 """
 
+import csv
+import json
 import re
 import warnings
 
@@ -25,7 +27,9 @@ import sksep
 from fast_settings import make, neural_separator_names, separator_names
 from sksep.cli import EXIT_OK, EXIT_USAGE, main
 from sksep.exceptions import InvalidInputError, SilentSourceWarning
-from test_cli import MIR1K_WAV, TRAIN_CLIPS, sksep_cli
+from test_cli import MIR1K_WAV, SHARED, TRAIN_CLIPS, sksep_cli
+
+MUSDB = SHARED / "MUSDB18-excerpts"
 
 #: ``sksep train`` settings of every run here: one epoch of a tiny BLSTM.
 TINY_TRAINING = ["--epochs", "1", "--segment-frames", "16", "--batch-size", "4",
@@ -176,3 +180,105 @@ class TestSeed:
     def test_valid_seeds(self, value, clips):
         X, Y = clips
         make("ChimeraSeparator", random_state=value).fit(X, Y)
+
+
+# -- 11. evaluate: a mixture that is not its stems' sum, blank scores explained ---------------
+
+def _musdb_folder(folder, songs):
+    """MUSDB-style song folders of 2 s at 16 kHz mono from the MUSDB excerpts: ``songs``
+    maps a folder name to ``(excerpt whose stems it holds, excerpt whose mixture it
+    holds, stems made silent)``."""
+    stems = {}
+    for excerpt in sorted(MUSDB.iterdir())[:2]:
+        stems[excerpt.name] = {
+            name: sf.read(excerpt / f"{name}.flac", dtype="float32", start=441000,
+                          frames=88200)[0].mean(axis=1)[::2]  # 44.1 kHz stereo: enough
+            for name in ("vocals", "drums", "bass", "other")}
+    excerpts = list(stems)
+    for song, (stems_of, mixture_of, silent) in songs.items():
+        (folder / song).mkdir(parents=True)
+        own = {name: np.zeros_like(audio) if name in silent else audio
+               for name, audio in stems[excerpts[stems_of]].items()}
+        for name, audio in own.items():
+            sf.write(folder / song / f"{name}.wav", audio, 22050, subtype="FLOAT")
+        mixture = sum(own.values()) if mixture_of == stems_of else \
+            sum(stems[excerpts[mixture_of]].values())
+        sf.write(folder / song / "mixture.wav", mixture, 22050, subtype="FLOAT")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def odd_songs(tmp_path_factory):
+    return _musdb_folder(tmp_path_factory.mktemp("hardening") / "musdb", {
+        "a right": (0, 0, ()), "b mixture of another song": (0, 1, ()),
+        "c no vocals": (0, 0, ("vocals",))})
+
+
+class TestEvaluateExplains:
+    def test_mismatched_mixture_and_silent_stems(self, odd_songs, tmp_path):
+        csv_path, json_path = tmp_path / "scores.csv", tmp_path / "scores.json"
+        result = sksep_cli("evaluate", "--model", "chimera-mir1k", odd_songs, "--no-bss",
+                           "--out-csv", csv_path, "--out-json", json_path, "-q")
+        assert result.returncode == EXIT_OK, result.stderr
+        assert re.fullmatch(r"sksep: warning: 'b mixture of another song': the mixture is "
+                            r"not the sum of its stems \([0-9.]+ % of its energy differs\), "
+                            r"more than 1 %: is its mixture another recording's \(another "
+                            r"song's mixture.wav\)\? Its scores mean nothing; they are marked "
+                            r"in the note column\n", result.stderr), result.stderr
+        table = [[cell.strip() for cell in line.split("|")[1:-1]]
+                 for line in result.stdout.splitlines() if line.startswith("| ")]
+        assert table[0] == ["clip", "source", "seconds", "SI-SDRi", "note"]
+        notes = {(row[0], row[1]): row[-1] for row in table[1:7]}
+        assert re.fullmatch(r"the mixture is not the sum of its stems \([0-9.]+ % of its "
+                            r"energy differs\)", notes[("b mixture of another song", "vocals")])
+        assert notes == {
+            ("a right", "vocals"): "", ("a right", "accompaniment"): "",
+            ("b mixture of another song", "vocals"): notes[("b mixture of another song",
+                                                             "vocals")],
+            ("b mixture of another song", "accompaniment"): notes[(
+                "b mixture of another song", "vocals")],
+            ("c no vocals", "vocals"): "reference silent: SI-SDRi undefined",
+            ("c no vocals", "accompaniment"): "the other sources are silent, nothing to "
+                                              "separate: SI-SDRi undefined"}
+        assert "The mixture of 1 clip is not the sum of its stems (see the note column)" in \
+            result.stdout
+        with open(csv_path, newline="") as handle:
+            notes = {(row["clip"], row["source"]): (row["SI-SDRi"], row["note"])
+                     for row in csv.DictReader(handle)}
+        assert notes[("a right", "vocals")][1] == ""
+        assert notes[("b mixture of another song", "vocals")][1].startswith(
+            "the mixture is not the sum of its stems (")
+        assert notes[("c no vocals", "vocals")] == ("", "reference silent: SI-SDRi undefined")
+        report = json.loads(json_path.read_text())
+        assert report["mixture_mismatch"] == ["b mixture of another song"]
+        assert [clip["note"] is None for clip in report["clips"]] == [True, True, False,
+                                                                      False, False, False]
+
+    def test_bss_eval_blanks_are_explained(self, tmp_path, capsys):
+        folder = _musdb_folder(tmp_path / "musdb", {"no vocals": (0, 0, ("vocals",))})
+        assert main(["evaluate", "--model", "chimera-mir1k", str(folder), "-q"]) == EXIT_OK
+        captured = capsys.readouterr()
+        assert captured.err == ""
+        assert "| reference silent: SI-SDRi, SDR, SIR, SAR, NSDR undefined " in captured.out
+        assert "| the other sources are silent, nothing to separate: SI-SDRi, SIR, NSDR " \
+               "undefined " in captured.out
+
+    def test_no_note_column_when_nothing_to_say(self, tmp_path, capsys):
+        folder = _musdb_folder(tmp_path / "musdb", {"right": (0, 0, ())})
+        assert main(["evaluate", "--model", "chimera-mir1k", str(folder), "--no-bss",
+                     "-q"]) == EXIT_OK
+        captured = capsys.readouterr()
+        assert captured.err == "" and "| note" not in captured.out
+        assert "| clip  | source        | seconds | SI-SDRi |\n" in captured.out
+
+    def test_mixture_residual(self):
+        from sksep.cli._evaluate import MIXTURE_TOLERANCE, mixture_residual
+        from sksep.datasets import load_musdb
+
+        data = load_musdb(MUSDB, sources=("vocals", "accompaniment"), sample_rate=16000,
+                          max_songs=1)  # the real files: a mixture and its stems
+        x, y = data.X[0], data.Y[0]
+        assert mixture_residual(x, y) < MIXTURE_TOLERANCE / 100
+        assert mixture_residual(x[::-1], y) > 1
+        assert mixture_residual(np.zeros(4), np.zeros((2, 4))) == 0.0
+        assert mixture_residual(np.zeros(4), np.ones((2, 4))) == np.inf

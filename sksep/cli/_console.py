@@ -79,15 +79,17 @@ def progress(iterable, *, total, description, enabled):
 
 
 def markdown_table(header, rows, *, text_columns=1):
-    """Markdown table: the first ``text_columns`` columns left-aligned, numbers right-aligned."""
+    """Markdown table: text columns left-aligned (the first ``text_columns``, or the
+    columns a collection of indices names), numbers right-aligned."""
+    text = set(range(text_columns)) if isinstance(text_columns, int) else set(text_columns)
     widths = [max(len(str(row[c])) for row in [header] + rows) for c in range(len(header))]
 
     def line(cells):
-        padded = [str(cell).ljust(width) if c < text_columns else str(cell).rjust(width)
+        padded = [str(cell).ljust(width) if c in text else str(cell).rjust(width)
                   for c, (cell, width) in enumerate(zip(cells, widths))]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join("-" * (width + 2) if c < text_columns else "-" * (width + 1) + ":"
+    rule = "|" + "|".join("-" * (width + 2) if c in text else "-" * (width + 1) + ":"
                           for c, width in enumerate(widths)) + "|"
     return "\n".join([line(header), rule] + [line(row) for row in rows])
 
