@@ -282,3 +282,71 @@ class TestEvaluateExplains:
         assert mixture_residual(x[::-1], y) > 1
         assert mixture_residual(np.zeros(4), np.zeros((2, 4))) == 0.0
         assert mixture_residual(np.zeros(4), np.ones((2, 4))) == np.inf
+
+
+# -- 14. models: a compact table, and one model's whole record ---------------------------------
+
+class TestModels:
+    def test_one_line_per_model(self):
+        result = sksep_cli("models")
+        assert result.returncode == EXIT_OK, result.stderr
+        lines = result.stdout.splitlines()
+        assert [cell.strip() for cell in lines[0].split("|")[1:-1]] == [
+            "name", "estimator", "sources", "for", "rate", "size", "vocals SI-SDRi"]
+        rows = {cells[0]: cells for cells in ([cell.strip() for cell in line.split("|")[1:-1]]
+                                              for line in lines[2:] if line.startswith("| "))}
+        registry = sksep.available_models()
+        assert list(rows) == list(registry)
+        assert rows["chimera-mir1k"][1:] == [
+            "ChimeraSeparator", "vocals, accompaniment", "MIR-1K-style clips", "16 kHz",
+            "10.8 MB", f"{registry['chimera-mir1k']['scores']['mi']['vocals']['SI-SDRi']:.2f} dB"]
+        assert rows["chimera-mir1k-musdb"][3] == "real songs"
+        assert rows["class-conditional-mir1k"][3] == "MIR-1K-style clips, --query"
+        assert rows["class-conditional-mir1k"][6] == \
+            f"{registry['class-conditional-mir1k']['scores']['vocals']['SI-SDRi']:.2f} dB"
+        assert len(lines) == 2 + len(registry) + 4  # and the lines below the table
+        assert "dB on the MIR-1K test singers (90 clips)" in lines[-3]
+        assert "GSIR" not in result.stdout and "(vocals -5 dB)" not in result.stdout
+
+    def test_full_record(self, capsys):
+        assert main(["models", "chimera-mir1k"]) == EXIT_OK
+        output = capsys.readouterr().out
+        entry = sksep.available_models()["chimera-mir1k"]
+        assert output.startswith("chimera-mir1k\n  estimator: ChimeraSeparator\n  sources: "
+                                 "vocals, accompaniment\n  sample rate: 16000 Hz\n  size: "
+                                 "10.8 MB\n")
+        assert f"  training: {entry['training']}\n" in output
+        assert f"test scores on {entry['scores']['test set']}, dB (higher is better):\n" \
+            "| scores of                        | SI-SDRi | GNSDR |  GSIR |  GSAR |\n" in output
+        dc_plus_5 = entry["scores"]["dc (vocals +5 dB)"]["accompaniment"]
+        assert ("| dc (vocals +5 dB), accompaniment | "
+                + " | ".join(f"{dc_plus_5[metric]:5.2f}".rjust(width) for metric, width in
+                             zip(("SI-SDRi", "GNSDR", "GSIR", "GSAR"), (7, 5, 5, 5)))
+                + " |\n") in output
+        assert output.endswith(f"\nnote: {entry['scores']['note']}\n")
+
+    def test_validation_scores_in_the_record(self, capsys):
+        assert main(["models", "chimera-mir1k-musdb"]) == EXIT_OK
+        output = capsys.readouterr().out
+        assert "validation scores, dB (higher is better):\n| scores of     | SI-SDRi |\n" \
+            in output
+        assert "  musdb songs: AM Contra - Heart Peripheral, Al James" in output
+
+    def test_json_of_one_model(self, capsys):
+        assert main(["models", "class-conditional-mir1k", "--json"]) == EXIT_OK
+        assert json.loads(capsys.readouterr().out) == \
+            sksep.available_models()["class-conditional-mir1k"]
+
+    def test_unknown_name(self):
+        result = sksep_cli("models", "chimera")
+        assert result.returncode == EXIT_USAGE
+        assert result.stdout == ""
+        assert result.stderr == (
+            "sksep: error: models 'chimera': no shipped model of that name (did you mean "
+            "'chimera-mir1k'?); the shipped models: " + ", ".join(sksep.available_models())
+            + "\n")
+
+    def test_exit_code_is_documented(self, capsys):
+        with pytest.raises(SystemExit):
+            main(["models", "--help"])
+        assert "an unknown `models NAME`" in " ".join(capsys.readouterr().out.split())
