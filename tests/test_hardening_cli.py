@@ -25,7 +25,7 @@ import soundfile as sf
 
 import sksep
 from fast_settings import make, neural_separator_names, separator_names
-from sksep.cli import EXIT_OK, EXIT_USAGE, main
+from sksep.cli import EXIT_BAD_INPUT, EXIT_EXISTS, EXIT_OK, EXIT_USAGE, main
 from sksep.exceptions import InvalidInputError, SilentSourceWarning
 from test_cli import MIR1K_WAV, SHARED, TRAIN_CLIPS, sksep_cli
 
@@ -350,3 +350,129 @@ class TestModels:
         with pytest.raises(SystemExit):
             main(["models", "--help"])
         assert "an unknown `models NAME`" in " ".join(capsys.readouterr().out.split())
+
+
+# -- 15. separate --query: query by example from the command line ------------------------------
+
+QUERY_MODEL = "class-conditional-mir1k"
+
+
+@pytest.fixture(scope="module")
+def query_files(tmp_path_factory):
+    """A test singer's 2-second mixture (float WAV, 16 kHz mono), its true vocals and
+    accompaniment, and an example: a training singer's isolated vocals (4 s)."""
+    folder = tmp_path_factory.mktemp("query")
+    clip, rate = sf.read(MIR1K_WAV / "annar_1_02.wav", dtype="float32", frames=2 * 16000)
+    accompaniment, vocals = clip.T
+    sf.write(folder / "song.wav", accompaniment + vocals, rate, subtype="FLOAT")
+    example, _ = sf.read(MIR1K_WAV / "abjones_1_01.wav", dtype="float32", frames=4 * 16000)
+    sf.write(folder / "voice.wav", example[:, 1], rate)
+    sf.write(folder / "silence.wav", np.zeros(16000, np.float32), rate)
+    return folder, vocals, accompaniment
+
+
+class TestSeparateByExample:
+    def test_writes_query_and_rest(self, query_files, tmp_path):
+        from sksep.metrics import si_sdr_improvement
+
+        folder, vocals, accompaniment = query_files
+        out = tmp_path / "out"
+        result = sksep_cli("separate", folder / "song.wav", "--query", folder / "voice.wav",
+                           "--model", QUERY_MODEL, "--out", out)
+        assert result.returncode == EXIT_OK, result.stderr
+        assert result.stdout == f"wrote {out / 'song' / 'query.wav'}\n" \
+                                f"wrote {out / 'song' / 'rest.wav'}\n"
+        query, rate = sf.read(out / "song" / "query.wav", dtype="float32")
+        rest, _ = sf.read(out / "song" / "rest.wav", dtype="float32")
+        song, _ = sf.read(folder / "song.wav", dtype="float32")
+        assert rate == 16000 and query.shape == rest.shape == song.shape
+        np.testing.assert_allclose(query + rest, song, atol=1e-5)  # they sum to the song
+        # The example is a voice: the query holds the vocals, the rest the accompaniment.
+        assert si_sdr_improvement(vocals, query, song) > 3
+        assert si_sdr_improvement(accompaniment, rest, song) > 3
+        # The same as the Python API's query of the whole clip.
+        example, _ = sf.read(folder / "voice.wav", dtype="float32")
+        expected = sksep.load(QUERY_MODEL).query(example, [song])[0]
+        np.testing.assert_allclose(query, expected, atol=1e-4)
+
+    def test_stems_and_format(self, query_files, tmp_path, capsys):
+        folder, _, _ = query_files
+        out = tmp_path / "out"
+        assert main(["separate", str(folder / "song.wav"), "--query", str(folder / "voice.wav"),
+                     "--model", QUERY_MODEL, "--out", str(out), "--stems", "rest",
+                     "--format", "flac", "-q"]) == EXIT_OK
+        assert sorted(path.name for path in (out / "song").iterdir()) == ["rest.flac"]
+        assert sf.info(out / "song" / "rest.flac").subtype == "PCM_24"  # a float song
+        assert main(["separate", str(folder / "song.wav"), "--query", str(folder / "voice.wav"),
+                     "--model", QUERY_MODEL, "--out", str(out), "--stems", "rest",
+                     "--format", "flac", "-q"]) == EXIT_EXISTS  # as without --query
+        assert "rest.flac' already exists; pass --overwrite" in capsys.readouterr().err
+
+    @pytest.mark.parametrize("arguments, message", [
+        (["--model", "chimera-mir1k"], "--query: model 'chimera-mir1k' (ChimeraSeparator) does "
+                                       "not separate by example; expected a class-conditional "
+                                       "model with embeddings, e.g. --model "
+                                       "class-conditional-mir1k"),
+        (["--model", QUERY_MODEL, "--stems", "vocals"], "--stems=['vocals'] must name at "
+                                                        "least one of the model's sources "
+                                                        "query, rest; unknown: vocals"),
+        (["--model", QUERY_MODEL, "--head", "dc"], "head='dc' applies to models with two "
+                                                   "heads (ChimeraSeparator); this model "
+                                                   "is a ClassConditionalSeparator"),
+    ])
+    def test_bad_usage(self, query_files, tmp_path, arguments, message, capsys):
+        folder, _, _ = query_files
+        out = tmp_path / "out"
+        assert main(["separate", str(folder / "song.wav"), "--query",
+                     str(folder / "voice.wav"), "--out", str(out), *arguments]) == EXIT_USAGE
+        assert capsys.readouterr().err == f"sksep: error: {message}\n"
+        assert not out.exists()
+
+    def test_a_model_without_embeddings(self, query_files, clips, tmp_path, capsys):
+        X, Y = clips
+        baseline = make("ClassConditionalSeparator", covariance_type=None).fit(X, Y)
+        path = baseline.save(tmp_path / "baseline.sksep")
+        folder, _, _ = query_files
+        assert main(["separate", str(folder / "song.wav"), "--query", str(folder / "voice.wav"),
+                     "--model", str(path), "--out", str(tmp_path / "out")]) == EXIT_USAGE
+        assert "(ClassConditionalSeparator) does not separate by example" in \
+            capsys.readouterr().err
+
+    @pytest.mark.parametrize("example, message", [
+        ("silence.wav", "--query: '{path}' is silent (peak STFT magnitude <= 1e-06); expected "
+                        "an isolated example of the source to extract"),
+        ("missing.wav", "--query: audio file '{path}' does not exist"),
+        ("song.txt", "--query: '{path}' is not a readable audio file"),
+    ])
+    def test_bad_example(self, query_files, tmp_path, example, message, capsys):
+        folder, _, _ = query_files
+        (folder / "song.txt").write_text("not audio")
+        out = tmp_path / "out"
+        assert main(["separate", str(folder / "song.wav"), "--query", str(folder / example),
+                     "--model", QUERY_MODEL, "--out", str(out)]) == EXIT_BAD_INPUT
+        error = capsys.readouterr().err
+        assert error.startswith("sksep: error: " + message.format(path=folder / example))
+        assert not out.exists()
+
+    def test_jobs(self, query_files, tmp_path):
+        folder, _, _ = query_files
+        album, out = tmp_path / "album", tmp_path / "out"
+        album.mkdir()
+        for name in ("one.wav", "two.wav"):
+            (album / name).write_bytes((folder / "song.wav").read_bytes())
+        result = sksep_cli("separate", album, "--query", folder / "voice.wav", "--model",
+                           QUERY_MODEL, "--out", out, "--jobs", "2", "-q")
+        assert result.returncode == EXIT_OK, result.stderr
+        one, _ = sf.read(out / "one" / "query.wav")
+        two, _ = sf.read(out / "two" / "query.wav")
+        np.testing.assert_array_equal(one, two)
+        assert sorted(path.name for path in (out / "two").iterdir()) == ["query.wav",
+                                                                         "rest.wav"]
+
+    def test_help_names_the_stems(self, capsys):
+        with pytest.raises(SystemExit):
+            main(["separate", "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        assert "--query EXAMPLE" in help_text
+        assert "the stems are OUT/<song>/query.wav, what in the song sounds like the " \
+               "example, and rest.wav, everything else; they sum to the song" in help_text
