@@ -474,5 +474,6 @@ class TestSeparateByExample:
             main(["separate", "--help"])
         help_text = " ".join(capsys.readouterr().out.split())
         assert "--query EXAMPLE" in help_text
+        assert "separate --query with a model that cannot query" in help_text  # exit 2
         assert "the stems are OUT/<song>/query.wav, what in the song sounds like the " \
                "example, and rest.wav, everything else; they sum to the song" in help_text
