@@ -1,10 +1,13 @@
-"""Torch devices: parse a ``device`` argument and check that this machine has it."""
+"""Torch devices: parse a ``device`` argument, check that this machine has it, and how
+much memory it has."""
+
+import os
 
 import torch
 
 from .exceptions import DeviceNotAvailableError, InvalidInputError
 
-__all__ = ["check_device"]
+__all__ = ["check_device", "device_memory"]
 
 
 def check_device(device, *, name="device"):
@@ -45,3 +48,25 @@ def check_device(device, *, name="device"):
             f"{name}='cpu'"
         ) from None
     return parsed
+
+
+def device_memory(device):
+    """Bytes of memory a network on ``device`` can use: a CUDA GPU's own memory, else
+    this machine's physical memory; None where it cannot be told.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        A device this machine has (see :func:`check_device`).
+
+    Returns
+    -------
+    memory : int or None
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.get_device_properties(device).total_memory)
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # no sysconf (Windows) or no answer
+        return None

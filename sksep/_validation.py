@@ -20,6 +20,7 @@ __all__ = [
     "check_mixtures",
     "check_sources",
     "check_int",
+    "check_seed",
     "check_real",
     "check_choice",
     "check_n_jobs",
@@ -320,6 +321,16 @@ def check_sources(Y, lengths, *, name="Y", n_sources=None):
     return sources
 
 
+def shown(value):
+    """``repr(value)`` for a message, but an integer too long to print in full (Python
+    refuses to print more than 4300 digits) as ``<an integer of N digits>``."""
+    if isinstance(value, Integral) and not isinstance(value, bool) and \
+            int(value).bit_length() > 128:
+        digits = int(abs(int(value)).bit_length() * 0.30103) + 1
+        return f"<{'a negative' if value < 0 else 'an'} integer of about {digits} digits>"
+    return repr(value)
+
+
 def check_int(value, *, name, minimum=None, maximum=None, allow_none=False):
     """Validate an integer hyper-parameter (``hop_length=0 must be a positive integer``)."""
     if value is None and allow_none:
@@ -327,9 +338,38 @@ def check_int(value, *, name, minimum=None, maximum=None, allow_none=False):
     if isinstance(value, bool) or not isinstance(value, Integral):
         raise InvalidParameterTypeError(f"{name}={short_repr(value)} must be an integer")
     if minimum is not None and value < minimum:
-        raise InvalidInputError(f"{name}={value} must be an integer >= {minimum}")
+        raise InvalidInputError(f"{name}={shown(value)} must be an integer >= {minimum}")
     if maximum is not None and value > maximum:
-        raise InvalidInputError(f"{name}={value} must be an integer <= {maximum}")
+        raise InvalidInputError(f"{name}={shown(value)} must be an integer <= {maximum}")
+    return int(value)
+
+
+#: Largest seed a numpy ``RandomState`` takes.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(value, *, name="random_state"):
+    """Validate a seed: None, an integer from 0 to ``2**32 - 1``, or a numpy RandomState.
+
+    The values :func:`sklearn.utils.check_random_state` accepts, refused here with a
+    message that names the parameter instead of numpy's ``Seed must be between 0 and
+    2**32 - 1``.
+
+    Examples
+    --------
+    >>> from sksep._validation import check_seed
+    >>> check_seed(-1, name="random_state")
+    Traceback (most recent call last):
+    ...
+    sksep.exceptions.InvalidInputError: random_state=-1 must be an integer from 0 to ...
+    """
+    expected = f"an integer from 0 to {MAX_SEED} (2**32 - 1), a numpy RandomState or None"
+    if value is None or isinstance(value, np.random.RandomState):
+        return value
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InvalidParameterTypeError(f"{name}={value!r} must be {expected}")
+    if not 0 <= value <= MAX_SEED:
+        raise InvalidInputError(f"{name}={shown(value)} must be {expected}")
     return int(value)
 
 

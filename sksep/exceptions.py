@@ -19,6 +19,7 @@ __all__ = [
     "MissingProgramError",
     "NotFittedError",
     "DeviceNotAvailableError",
+    "SilentSourceWarning",
 ]
 
 
@@ -64,6 +65,24 @@ class MissingProgramError(RuntimeError):
 class DeviceNotAvailableError(InvalidInputError):
     """A ``device`` argument names a torch device this machine does not have (e.g.
     ``"cuda"`` on a CPU-only machine); the message names the argument."""
+
+
+class SilentSourceWarning(UserWarning):
+    """A source is silent in every training clip: a network trained on them never
+    hears it and learns to predict (near) silence for it.
+
+    Attributes
+    ----------
+    sources : tuple of int
+        The silent sources, as indices into each clip's sources ``Y[i]``.
+    n_clips : int
+        The number of training clips.
+    """
+
+    def __init__(self, message, sources=(), n_clips=0):
+        super().__init__(message)
+        self.sources = tuple(sources)
+        self.n_clips = n_clips
 
 
 def __getattr__(name):

@@ -254,7 +254,7 @@ class TestEvaluate:
         with open(csv_path, newline="") as handle:
             rows = list(csv.DictReader(handle))
         assert list(rows[0]) == ["clip", "source", "n_samples", "seconds", "SI-SDRi", "SDR",
-                                 "SIR", "SAR", "NSDR"]
+                                 "SIR", "SAR", "NSDR", "note"]
         assert [(r["clip"], r["source"]) for r in rows] == [("annar_1_01", "vocals"),
                                                             ("annar_1_01", "accompaniment")]
         assert all(np.isfinite(float(r[key])) for r in rows

@@ -23,7 +23,9 @@ Exit codes, for scripts:
 2     bad usage: unknown option, bad option value, conflicting arguments, a
       ``--stems`` name the model does not have, ``--device cuda`` without CUDA,
       a ``train --param`` the estimator does not have or refuses, ``separate
-      --head dc`` for a model of more than two sources (its clusters have no names)
+      --head dc`` for a model of more than two sources (its clusters have no names),
+      ``separate --query`` with a model that cannot separate by example, a
+      ``models NAME`` that is not a shipped model
 3     bad input: missing, unreadable or non-audio file, a sample rate outside
       1 kHz..768 kHz, a folder with neither supported layout, a file that is not
       a valid sksep model, a model that needs the true sources (an oracle), or one

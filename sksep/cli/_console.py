@@ -9,12 +9,34 @@ import contextlib
 import math
 import os
 import sys
+import warnings
 
 
 def say(args, message):
     """A status message on stderr, silenced by --quiet (results go to stdout)."""
     if not args.quiet:
         _line(sys.stderr, message)
+
+
+def warn(message):
+    """A warning on stderr, ``sksep: warning: ...``, shown with --quiet too."""
+    _line(sys.stderr, f"sksep: warning: {message}")
+
+
+@contextlib.contextmanager
+def warnings_shown(describe=str):
+    """Show the warnings raised inside as :func:`warn` lines, each once, rather than
+    Python's ``file:line: Category: message`` and the source line.
+
+    ``describe(warning)`` gives the text of a warning (e.g. with the command's names
+    for what the library calls by index).
+    """
+    def show(message, category, filename, lineno, file=None, line=None):
+        warn(describe(message))
+
+    with warnings.catch_warnings():  # restores showwarning on the way out
+        warnings.showwarning = show
+        yield
 
 
 def result(message):
@@ -57,15 +79,17 @@ def progress(iterable, *, total, description, enabled):
 
 
 def markdown_table(header, rows, *, text_columns=1):
-    """Markdown table: the first ``text_columns`` columns left-aligned, numbers right-aligned."""
+    """Markdown table: text columns left-aligned (the first ``text_columns``, or the
+    columns a collection of indices names), numbers right-aligned."""
+    text = set(range(text_columns)) if isinstance(text_columns, int) else set(text_columns)
     widths = [max(len(str(row[c])) for row in [header] + rows) for c in range(len(header))]
 
     def line(cells):
-        padded = [str(cell).ljust(width) if c < text_columns else str(cell).rjust(width)
+        padded = [str(cell).ljust(width) if c in text else str(cell).rjust(width)
                   for c, (cell, width) in enumerate(zip(cells, widths))]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join("-" * (width + 2) if c < text_columns else "-" * (width + 1) + ":"
+    rule = "|" + "|".join("-" * (width + 2) if c in text else "-" * (width + 1) + ":"
                           for c, width in enumerate(widths)) + "|"
     return "\n".join([line(header), rule] + [line(row) for row in rows])
 

@@ -29,7 +29,8 @@ exit codes:
   1  unexpected error
   2  bad usage (unknown option, bad option value, unknown --stems name, --device cuda
      without CUDA, a --param the estimator refuses, separate --head dc for a model of
-     more than 2 sources)
+     more than 2 sources, separate --query with a model that cannot query, an unknown
+     `models NAME`)
   3  bad input: missing, unreadable or non-audio file, bad data folder, bad model file
      (or one that cannot name its stems)
   4  refused to overwrite an existing output (pass --overwrite)

@@ -1,10 +1,25 @@
-"""``sksep models``: the trained models shipped with sksep (:func:`sksep.available_models`)."""
+"""``sksep models``: the trained models shipped with sksep (:func:`sksep.available_models`).
 
+Without a name, one line per model with one headline score; ``sksep models NAME``
+prints the model's whole registry entry, every score included.
+"""
+
+import difflib
 import json
 
 from ._console import markdown_table
-from ._exit import EXIT_CODES_HELP, EXIT_OK
+from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError
 from ._options import formatter, paragraphs
+
+#: The listing's one score per model: the source and metric, read from the registry's
+#: scores of the prediction the model makes by default (its first head).
+HEADLINE = ("vocals", "SI-SDRi")
+
+#: Registry fields ``models NAME`` prints first, in this order, and how it labels them
+#: (other fields follow, labelled by their key).
+_FIELDS = {"estimator": "estimator", "sources": "sources", "sample_rate": "sample rate",
+           "size_mb": "size", "description": "description", "training": "training",
+           "train_seconds": "training time"}
 
 
 def add_parser(commands, parents):
@@ -13,18 +28,32 @@ def add_parser(commands, parents):
         "models", parents=parents, formatter_class=formatter,
         help="list the trained models shipped with sksep",
         description=paragraphs(
-            "List the trained models shipped with sksep: estimator, sources, sample rate, "
-            "size, training data and scores measured on the MIR-1K test singers."),
-        epilog=EXIT_CODES_HELP)
-    models.add_argument("--json", action="store_true", help="print the model registry as JSON")
+            "List the trained models shipped with sksep, one line each: estimator, "
+            "sources, sample rate, size, what it is for (MIR-1K-style karaoke clips or "
+            "real songs; query by example with `sksep separate --query`) and its vocals "
+            "SI-SDR improvement on the MIR-1K test singers.\n\n"
+            "With NAME, print that model's whole record: description, training, and "
+            "every score measured (each prediction head and voice-to-music ratio). A "
+            "NAME that is not a shipped model is exit code 2."),
+        epilog="examples:\n  sksep models\n  sksep models chimera-mir1k\n"
+               "  sksep models chimera-mir1k --json\n\n" + EXIT_CODES_HELP)
+    models.add_argument("name", nargs="?", default=None, metavar="NAME",
+                        help="a shipped model: print its whole record")
+    models.add_argument("--json", action="store_true",
+                        help="print the model registry (or NAME's entry) as JSON")
     models.set_defaults(run=run)
 
 
 def run(args):
-    """Print the registry as a table with each model's scores, or as JSON."""
+    """Print the compact table of the shipped models, or one model's record; as JSON
+    with ``--json``."""
     from .._models import available_models
 
     registry = available_models()
+    if args.name is not None:
+        entry = _entry(registry, args.name)
+        print(json.dumps(entry, indent=2) if args.json else _record(args.name, entry))
+        return EXIT_OK
     if args.json:
         print(json.dumps(registry, indent=2))
         return EXIT_OK
@@ -32,40 +61,114 @@ def run(args):
         print("No trained models are shipped with this copy of sksep. Train one with "
               "`sksep train STEMS_DIR --out model.sksep`.")
         return EXIT_OK
-    rows = [[name, entry.get("estimator", ""), ", ".join(entry.get("sources", ())),
-             f"{entry['sample_rate']} Hz" if "sample_rate" in entry else "",
-             f"{entry['size_mb']:.1f} MB" if "size_mb" in entry else ""]
-            for name, entry in registry.items()]
-    print(markdown_table(["name", "estimator", "sources", "sample rate", "size"], rows,
-                         text_columns=3))
-    for name, entry in registry.items():
-        print(f"\n{name}")
-        if entry.get("description"):
-            print(f"  {entry['description']}")
-        if entry.get("training"):
-            print(f"  training: {entry['training']}")
-        for label, source, scores in _score_lines(entry.get("scores") or {}):
-            if not isinstance(scores, dict):
-                print(f"  {source}: {scores}")
-                continue
-            listed = ", ".join(f"{metric} {value:.2f} dB" for metric, value in scores.items()
-                               if isinstance(value, (int, float)))
-            print(f"  {label}{source}: {listed}")
-    print("\nUse one with `sksep separate SONG --model NAME`; scores are measured on the "
-          "MIR-1K test singers.")
+    print(_listing(registry))
     return EXIT_OK
 
 
-def _score_lines(scores):
-    """``(label, source, {metric: value})`` rows of a registry entry's scores, which are
-    ``{source: {metric: value}}`` or, per prediction head, ``{head: {source: {...}}}``
-    (other keys, such as a description of the test set, are printed as they are)."""
-    for key, value in scores.items():
-        if not isinstance(value, dict):
-            yield "", key, value
+def _entry(registry, name):
+    """The registry entry of ``name``; a name that is not there is bad usage."""
+    if name in registry:
+        return registry[name]
+    close = difflib.get_close_matches(name, list(registry), n=1)
+    raise UsageError(
+        f"models {name!r}: no shipped model of that name"
+        + (f" (did you mean {close[0]!r}?)" if close else "")
+        + f"; the shipped models: {', '.join(registry) or 'none'}")
+
+
+def _listing(registry):
+    """The table of every model, with a line on its headline score and how to go on."""
+    source, metric = HEADLINE
+    rows = [[name, entry.get("estimator", ""), ", ".join(entry.get("sources", ())),
+             _purpose(entry),
+             f"{entry['sample_rate'] / 1000:g} kHz" if "sample_rate" in entry else "",
+             f"{entry['size_mb']:.1f} MB" if "size_mb" in entry else "",
+             _decibels(headline_score(entry))]
+            for name, entry in registry.items()]
+    table = markdown_table(["name", "estimator", "sources", "for", "rate", "size",
+                            f"{source} {metric}"], rows, text_columns=4)
+    return (f"{table}\n\n{source} {metric}: dB on the MIR-1K test singers (90 clips), as "
+            f"the model predicts by default.\n`sksep models NAME` prints a model's whole "
+            f"record (every head and score);\nuse one with `sksep separate SONG --model "
+            f"NAME`.")
+
+
+def headline_score(entry):
+    """The registry entry's :data:`HEADLINE` score, or None.
+
+    ``scores`` is ``{source: {metric: value}}``, or per prediction head (and mix)
+    ``{head: {source: {metric: value}}}``, the default head first.
+    """
+    source, metric = HEADLINE
+    scores = entry.get("scores") or {}
+    if source not in scores:
+        scores = next((value for value in scores.values() if isinstance(value, dict)
+                       and source in value), {})
+    value = (scores.get(source) or {}).get(metric)
+    return value if isinstance(value, (int, float)) else None
+
+
+def _purpose(entry):
+    """What a model is for: real songs if it heard some (the MUSDB excerpts), else
+    MIR-1K's karaoke clips; and query by example if its estimator has it."""
+    import sksep
+
+    use = "real songs" if entry.get("musdb_songs") else "MIR-1K-style clips"
+    estimator = getattr(sksep, str(entry.get("estimator")), None)
+    return use + (", --query" if hasattr(estimator, "query") else "")
+
+
+def _decibels(value):
+    return "" if value is None else f"{value:.2f} dB"
+
+
+def _record(name, entry):
+    """Every field of a registry entry as text: the known fields, then the others,
+    then each set of scores as a table."""
+    lines = [name]
+    for key in [*_FIELDS, *(key for key in entry if key not in _FIELDS)]:
+        if key in entry and key not in ("file", "scores", "validation"):
+            lines.append(f"  {_FIELDS.get(key, key.replace('_', ' '))}: "
+                         f"{_field_text(key, entry[key])}")
+    for key, title in (("validation", "validation scores"), ("scores", "test scores")):
+        scores = entry.get(key) or {}
+        rows = _score_rows(scores)
+        if not rows:
             continue
-        if all(isinstance(v, dict) for v in value.values()):
-            for source, metrics in value.items():
-                yield f"{key} head, ", source, metrics
-        else:
-            yield "", key, value
+        if isinstance(scores.get("test set"), str):
+            title += f" on {scores['test set']}"
+        metrics = list(dict.fromkeys(metric for _, values in rows for metric in values))
+        lines += ["", f"{title}, dB (higher is better):", markdown_table(
+            ["scores of", *metrics],
+            [[label, *(_number(values.get(metric)) for metric in metrics)]
+             for label, values in rows])]
+        lines += [f"{label}: {value}" for label, value in scores.items()  # e.g. a note
+                  if not isinstance(value, dict) and label != "test set"]
+    return "\n".join(lines)
+
+
+def _field_text(key, value):
+    if key == "sample_rate":
+        return f"{value} Hz"
+    if key == "size_mb":
+        return f"{value:.1f} MB"
+    if key == "train_seconds":
+        return f"{value:.0f} s"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _number(value):
+    return f"{value:.2f}" if isinstance(value, (int, float)) else ""
+
+
+def _score_rows(scores, path=()):
+    """``(label, {metric: value})`` rows of nested scores: ``{source: {metric: value}}``
+    or per head ``{head: {source: {...}}}``, labelled ``"head, source"``."""
+    numbers = {key: value for key, value in scores.items() if isinstance(value, (int, float))}
+    rows = [(", ".join(path), numbers)] if numbers and path else []
+    for key, value in scores.items():
+        if isinstance(value, dict):
+            rows += _score_rows(value, path + (str(key),))
+    return rows

@@ -51,10 +51,19 @@ def add_parser(commands, parents):
             "The deep-clustering head (--head dc) names its K-means clusters only for "
             "2-source models (the low-frequency rule, or the mask-inference head): a "
             "model with more sources is refused with it, as its stems would be written "
-            "under the wrong names."),
+            "under the wrong names.\n\n"
+            "Query by example: with --query EXAMPLE (an isolated recording of the sound "
+            "to extract, e.g. a singer's voice alone) and a model that separates by "
+            "example (class-conditional-mir1k; see `sksep models`), the stems are "
+            "OUT/<song>/query.wav, what in the song sounds like the example, and "
+            "rest.wav, everything else; they sum to the song. Other models are refused "
+            "with exit code 2; --stems, --format and the other options work as without "
+            "it."),
         epilog="examples:\n  sksep separate song.mp3 other.flac --out stems --plot\n"
                "  sksep separate album/ --stems vocals --format flac --bit-depth 24\n"
-               "  sksep separate album/ --jobs 4    # 4 songs at once, 1 thread each\n\n"
+               "  sksep separate album/ --jobs 4    # 4 songs at once, 1 thread each\n"
+               "  sksep separate song.mp3 --query voice.wav --model class-conditional-mir1k"
+               "\n                                    # separated/song/{query,rest}.wav\n\n"
                + EXIT_CODES_HELP)
     separate.add_argument("songs", nargs="+", metavar="SONG", type=Path,
                           help="audio files, or folders of audio files, to separate")
@@ -89,6 +98,11 @@ def add_parser(commands, parents):
                                "with every thread); each process loads the model once, "
                                "which takes a few seconds. With one song, its blocks "
                                "(--block-seconds) are separated N at a time, in threads")
+    separate.add_argument("--query", type=Path, default=None, metavar="EXAMPLE",
+                          help="separate by example: write query.wav (what sounds like the "
+                               "audio file EXAMPLE) and rest.wav (everything else); needs a "
+                               "model that separates by example, such as "
+                               "class-conditional-mir1k, else exit code 2")
     separate.add_argument("--overwrite", action="store_true",
                           help="replace existing output files")
     separate.add_argument("--plot", action="store_true",
@@ -120,8 +134,7 @@ def run(args):
         from ..plotting import check_matplotlib
         check_matplotlib()  # a missing matplotlib fails here, before any work
 
-    model, names = load_model(args)
-    check_cluster_names(args, model, names)
+    model, names = _separating_model(args)
     with usage_errors():
         stems = select_stems(args.stems, names, name="--stems")
     work = [(song, {name: folder / f"{name}.{args.format}" for name in stems},
@@ -145,9 +158,49 @@ def run(args):
     return EXIT_OK
 
 
+def _separating_model(args):
+    """The model that separates the songs, and its stem names: the model of ``--model``,
+    or with ``--query`` the separator by its example (stems ``query`` and ``rest``)."""
+    model, names = load_model(args)
+    check_cluster_names(args, model, names)
+    if args.query is None:
+        return model, names
+    return _by_example(args, model)
+
+
+def _by_example(args, model):
+    """``model``'s :class:`~sksep.separators.class_conditional.QuerySeparator` for the
+    example of ``--query``, and its stem names.
+
+    Raises
+    ------
+    UsageError
+        The model does not separate by example (exit code 2).
+    FileNotFoundError, sksep.exceptions.InvalidInputError
+        The example is missing, not readable audio, too short or silent (exit code 3).
+    """
+    from ..audio_io import load_audio
+    from ..exceptions import InvalidInputError
+    from ..separation import final_step
+
+    separator = final_step(model)
+    if not hasattr(separator, "query_separator"):
+        raise UsageError(
+            f"--query: model {str(args.model)!r} ({type(separator).__name__}) does not "
+            f"separate by example; expected a class-conditional model with embeddings, "
+            f"e.g. --model class-conditional-mir1k")
+    try:
+        example, _ = load_audio(args.query, sample_rate=separator.grid_.sample_rate)
+        by_example = separator.query_separator(example)
+    except (FileNotFoundError, InvalidInputError) as error:  # the same exit code, and
+        message = str(error).replace("X_query[0]", repr(str(args.query)), 1)  # its name
+        raise type(error)(f"--query: {message}") from None
+    return by_example, tuple(by_example.source_names_)
+
+
 def _load_worker_model(args):
     """``--jobs`` worker set-up: load the model once (see :mod:`sksep.cli._jobs`)."""
-    model, names = load_model(args)
+    model, names = _separating_model(args)
     _worker.update(args=args, model=model, names=names)
 
 

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from . import _estimators
-from ._console import plural, say, shows_colour, shows_progress
+from ._console import plural, say, shows_colour, shows_progress, warnings_shown
 from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, recording_interrupts, usage_errors
 from ._files import check_outputs
 from ._options import (duration, formatter, fraction, paragraphs, positive_float,
@@ -157,7 +157,8 @@ def _train(args):
     say(args, f"training {type(model).__name__} for up to {plural(planned, 'epoch')}"
               + (f" or {args.time_budget:g} s" if budget else ""))
 
-    with recording_interrupts() as interrupts, usage_errors():
+    with recording_interrupts() as interrupts, usage_errors(), \
+            warnings_shown(partial(_warning_text, source_names=data.source_names)):
         model.fit(data.X, data.Y)
     model.set_params(verbose=0, callbacks=None)  # progress output is no part of the model
     summary = model.epoch_summary_
@@ -193,6 +194,17 @@ def _ending(args, model, n_completed, planned, budget):
     if n_completed < planned:
         return f"no improvement in the last {model.patience} epochs (early stopping)"
     return "every epoch ran"
+
+
+def _warning_text(warning, source_names):
+    """A warning of training, the sources it names by index called by their stem names."""
+    from ..exceptions import SilentSourceWarning
+    from ..separators._base import silent_sources_message
+
+    if isinstance(warning, SilentSourceWarning) and warning.sources:
+        return silent_sources_message([source_names[i] for i in warning.sources],
+                                      warning.n_clips)
+    return str(warning)
 
 
 def _load_stems(args):

@@ -20,10 +20,15 @@ from .._persistence import load_estimator, save_estimator
 from .._spectral import apply_masks
 from .._validation import (InvalidAudioTypeError, InvalidInputError, check_choice, check_int,
                            check_params, check_source_names, check_sources, short_repr)
-from ..exceptions import InvalidParameterTypeError, ModelFileError
+from ..exceptions import InvalidParameterTypeError, ModelFileError, SilentSourceWarning
 from ..metrics import mean_si_sdr_improvement
 
-__all__ = ["BaseSeparator", "is_record_list", "check_not_silent", "keyword_only_after_first"]
+__all__ = ["BaseSeparator", "is_record_list", "check_not_silent", "silent_sources_message",
+           "warn_silent_sources", "keyword_only_after_first"]
+
+#: A source counts as silent in a clip when its energy is this far or further below that
+#: of all the clip's sources together (dB): digital silence, or the noise of a lossy code.
+SILENT_SOURCE_DB = -80.0
 
 
 def keyword_only_after_first(init):
@@ -101,6 +106,46 @@ def check_not_silent(arrays, *, name, what):
             f"{name} is entirely silent: every {what} of the {len(arrays)} clips is all "
             f"zeros; expected audio with some sound to train on"
         )
+
+
+def silent_sources_message(names, n_clips):
+    """What :func:`warn_silent_sources` says, with the silent sources called ``names``
+    (the command line calls them by their stem names)."""
+    verb = "is" if len(names) == 1 else "are"
+    return (f"{', '.join(names)} {verb} silent (more than {-SILENT_SOURCE_DB:g} dB below the "
+            f"other sources) in every one of the {n_clips} training clips: the network "
+            f"never hears {'it' if len(names) == 1 else 'them'} and will learn to predict "
+            f"silence; check the data (a stem missing or empty in every song?)")
+
+
+def warn_silent_sources(sources):
+    """Warn when a source is silent in every training clip.
+
+    Training still runs, as a grid search whose folds have no vocals should not fail;
+    but the network learns nothing about such a source.
+
+    Parameters
+    ----------
+    sources : list of ndarray, each (n_sources, n_samples_i)
+        The sources of each training clip.
+
+    Warns
+    -----
+    sksep.exceptions.SilentSourceWarning
+        Naming the silent sources by index (``source 0 of Y``); its ``sources`` and
+        ``n_clips`` attributes say which and of how many clips.
+    """
+    ratio = 10.0 ** (SILENT_SOURCE_DB / 10.0)
+    silent = np.ones(len(sources[0]), dtype=bool)
+    for clip in sources:
+        energies = np.sum(np.square(clip, dtype=np.float64), axis=1)
+        silent &= energies <= ratio * energies.sum()
+    indices = np.flatnonzero(silent).tolist()
+    if indices:
+        names = [f"source {i} of Y" for i in indices]
+        warnings.warn(SilentSourceWarning(silent_sources_message(names, len(sources)),
+                                          sources=indices, n_clips=len(sources)),
+                      stacklevel=4)
 
 
 def _check_features(value, *, name):
@@ -217,6 +262,7 @@ class BaseSeparator(BaseEstimator):
         check_not_silent([r.stft for r in records], name="X", what="clip")
         sources = check_sources(Y, [r.n_samples for r in records], name="Y")
         check_not_silent(sources, name="Y", what="source")
+        warn_silent_sources(sources)
         self.grid_ = records[0].grid
         self.n_sources_ = sources[0].shape[0]
         if self.n_sources_ < 2:

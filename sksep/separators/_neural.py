@@ -29,6 +29,7 @@ puts it into each class docstring).
 import copy
 import inspect
 import itertools
+import math
 import os
 import re
 import textwrap
@@ -36,6 +37,7 @@ import threading
 import warnings
 from collections import namedtuple
 from functools import partial
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -50,9 +52,9 @@ from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
 from ._training import (AcceleratedSeparationNet, InferenceNet, KeepBestWeights,
                         SegmentDataset, SeparationNet, bare_module, segmentwise)
-from .._validation import (InvalidInputError, check_choice, check_int,
-                          check_real, check_sources)
-from .._device import check_device
+from .._validation import (InvalidInputError, check_choice, check_int, check_seed,
+                          check_real, check_sources, shown)
+from .._device import check_device, device_memory
 from .._masks import IdealBinaryMask
 from ..exceptions import InvalidParameterTypeError, ModelFileError
 
@@ -82,6 +84,17 @@ dataset : torch.utils.data.Dataset
 # The ``optimizer`` parameter's choices: Luo et al. and Xi train with RMSprop, Roma et
 # al. with Adam.
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
+
+#: Tensors the size of the weights that each optimizer keeps (RMSprop its running mean
+#: of squared gradients; Adam both moments): training holds the weights, their gradients
+#: and these.
+OPTIMIZER_STATES = {"rmsprop": 1, "adam": 2}
+
+#: Layer counts up to which a network is built, on torch's ``meta`` device, to count its
+#: weights before training; each layer beyond adds as many weights as the last one built
+#: (stacked layers of one width; a U-Net's ``depth``, which doubles its channels, is at
+#: most 8). Building a thousand layers takes Python a second, even without memory.
+COUNTED_LAYERS = 8
 
 #: numpydoc entries of the training parameters every neural separator shares, in the
 #: order of the signatures; ``{name}`` fields show each class's defaults. Documenting
@@ -338,6 +351,7 @@ class NeuralSeparator(BaseSeparator):
         "checkpoint": _check_checkpoint,
         "accelerator": _check_accelerator,
         "device": check_device,
+        "random_state": check_seed,
         "weight_decay": partial(check_real, minimum=0.0),
     }
 
@@ -691,9 +705,86 @@ class NeuralSeparator(BaseSeparator):
         check_stored_shapes({key: tuple(tensor.shape)
                              for key, tensor in module.state_dict().items()}, state_dict)
 
+    def _n_weights(self, **overrides):
+        """Weights of the network this separator builds for its fitted sizes, with
+        ``overrides`` of its hyper-parameters, counted without allocating them; ``inf``
+        for a network too large to be built at all (more elements than torch counts)."""
+        twin = copy.copy(self)  # only the attributes _build_module reads change
+        for name, value in overrides.items():
+            setattr(twin, name, value)
+        sizes = (twin.n_features_, twin.grid_.n_bins, twin.n_sources_)
+        stacked = {name: getattr(twin, name) for name in self._layer_count_params
+                   if isinstance(getattr(twin, name, None), Integral)
+                   and getattr(twin, name) > COUNTED_LAYERS}
+
+        def count(**layers):
+            for name, value in layers.items():
+                setattr(twin, name, value)
+            with torch.device("meta"):
+                module = twin._build_module(*sizes)
+            return sum(parameter.numel() for parameter in module.parameters())
+
+        try:
+            capped = {name: COUNTED_LAYERS for name in stacked}
+            total = count(**capped)
+            for name, value in stacked.items():
+                per_layer = count(**{**capped, name: COUNTED_LAYERS + 1}) - total
+                total += per_layer * (value - COUNTED_LAYERS)
+        except (RuntimeError, TypeError, ValueError, OverflowError):
+            return math.inf  # e.g. a dimension beyond int64
+        return total
+
+    def _check_network_fits(self):
+        """Refuse, before allocating anything, a network whose training needs more memory
+        than ``device`` has: its weights (float32), their gradients and the optimizer's
+        state (:data:`OPTIMIZER_STATES`), counted on the ``meta`` device. Activations are
+        not counted, so a network that passes may still not fit; one refused never would.
+
+        Raises
+        ------
+        sksep.exceptions.InvalidInputError
+            The message names the hyper-parameter that makes the network this large
+            (the one whose default shrinks it most) and the estimate.
+        """
+        n_weights = self._n_weights()
+        memory = device_memory(self.device)
+        needed = n_weights * 4 * (2 + OPTIMIZER_STATES[self.optimizer])
+        if memory is None or needed <= memory:
+            return
+        name = self._largest_network_parameter(n_weights)
+        cause = (f"{name}={shown(getattr(self, name))}" if name
+                 else f"{type(self).__name__}'s network parameters")
+        where = "this machine" if check_device(self.device).type == "cpu" else \
+            f"device {self.device!r}"
+        if math.isinf(n_weights):
+            size = "a network too large for torch to build (a tensor of over 2**63 bytes)"
+        else:
+            size = (f"a network of {n_weights:.3g} weights ({_in_bytes(4 * n_weights)} as "
+                    f"float32; training needs about {_in_bytes(needed)} with the gradients "
+                    f"and the {self.optimizer} optimizer's state)")
+        raise InvalidInputError(
+            f"{cause} asks for {size}, more than the {_in_bytes(memory)} of memory "
+            f"{where} has; lower {name or 'the network sizes'}")
+
+    def _largest_network_parameter(self, n_weights):
+        """The integer hyper-parameter (not a training one) whose default value shrinks
+        the network the most, or None if none does."""
+        defaults = {name: parameter.default for name, parameter in
+                    inspect.signature(type(self).__init__).parameters.items()}
+        shrinks = {}
+        for name, value in self.get_params(deep=False).items():
+            if (name in _TRAINING_PARAMETERS or not isinstance(value, Integral)
+                    or isinstance(value, bool) or value == defaults.get(name, value)):
+                continue
+            smaller = self._n_weights(**{name: defaults[name]})
+            shrinks[name] = n_weights - smaller if smaller < n_weights else 0
+        best = max(shrinks, key=shrinks.get, default=None)
+        return best if best is not None and shrinks[best] > 0 else None
+
     def _standardized_module(self, features):
         """A new network that standardises its input with the statistics of ``features``
         (a list of ``(n_frames, n_features)`` arrays)."""
+        self._check_network_fits()
         module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
         stacked = np.concatenate(features, axis=0)
         module.set_feature_statistics(stacked.mean(0), stacked.std(0) + 1e-5)
@@ -840,6 +931,14 @@ class NeuralSeparator(BaseSeparator):
 
 #: The shared training parameters, named as in :meth:`NeuralSeparator.__init__`.
 _TRAINING_PARAMETERS = tuple(inspect.signature(NeuralSeparator.__init__).parameters)[1:]
+
+
+def _in_bytes(count):
+    """``"4.8 TB"``: a number of bytes in decimal units."""
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB", "EB"):
+        if count < 1000 or unit == "EB":
+            return f"{count:.3g} {unit}" if unit != "bytes" else f"{count:.0f} bytes"
+        count /= 1000
 
 
 _MOVING = threading.Lock()

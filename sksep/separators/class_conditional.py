@@ -5,6 +5,7 @@ from functools import partial
 
 import numpy as np
 import torch
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import is_record_list, keyword_only_after_first
@@ -20,7 +21,7 @@ from .._validation import (InvalidInputError, check_choice, check_mask_target, c
 from ..losses import class_conditional_objective
 from ._targets import clip_targets
 
-__all__ = ["ClassConditionalSeparator"]
+__all__ = ["ClassConditionalSeparator", "QuerySeparator"]
 
 #: Variance of every Gaussian at initialisation: ``beta = 4`` in soft K-means terms, sharp
 #: enough for unit-norm embeddings (squared distances in [0, 4]) to give masks far from
@@ -35,6 +36,9 @@ QUERY_MIN_VARIANCE = 1e-4
 
 #: The masks :meth:`ClassConditionalSeparator.query` can make.
 QUERY_MASKS = ("posterior", "likelihood")
+
+#: The sources of :class:`QuerySeparator`: what sounds like the example, and the rest.
+QUERY_SOURCES = ("query", "rest")
 
 #: A query whose STFT never exceeds this magnitude is digital silence.
 SILENCE_MAGNITUDE = 1e-6
@@ -433,3 +437,146 @@ default="tied_spherical"
         extracted = [apply_masks(record, self._query_mask(record, gaussian, mask))[0]
                      for record, gaussian in zip(mixtures, gaussians)]
         return np.stack(extracted) if is_array else extracted
+
+    def _has_embeddings(self):
+        """:func:`available_if` check: the mask-inference baseline has no query."""
+        if self.covariance_type is None:
+            raise AttributeError(
+                "query_separator needs the embedding space of a class-conditional model; "
+                "covariance_type=None is the mask-inference baseline, which has none")
+        return True
+
+    @available_if(_has_embeddings)
+    def query_separator(self, X_query, *, mask="posterior"):
+        """A separator of two sources: what sounds like an example, and the rest.
+
+        The query of :meth:`query` as a fitted two-source separator
+        (:class:`QuerySeparator`), whose sources ``"query"`` and ``"rest"`` are masked
+        by the query mask and one minus it. :mod:`sksep.separation` then separates
+        songs of any length, sample rate and channel count by the example as with any
+        model, at full band, and the two stems sum to the song; ``sksep separate SONG
+        --query EXAMPLE`` writes them as ``query.wav`` and ``rest.wav``. Only models
+        with embeddings have it (``hasattr(model, "query_separator")``): not the
+        ``covariance_type=None`` baseline.
+
+        Parameters
+        ----------
+        X_query : 1-D array, or list of one 1-D array or SpectrogramRecord
+            One isolated example of the source to extract, at the model's sample rate
+            (at least one STFT window with enough loud bins).
+        mask : {"posterior", "likelihood"}, default="posterior"
+            As in :meth:`query`. With ``"posterior"`` the rest Gaussian is fitted to
+            each block a song is separated in (60 s by default), not to the whole song.
+
+        Returns
+        -------
+        separator : QuerySeparator
+
+        Examples
+        --------
+        >>> import sksep
+        >>> from sksep.datasets import load_mir1k
+        >>> from sksep.separation import separate_audio
+        >>> data = load_mir1k("../shared/data/MIR-1K", "train", max_clips=2)
+        >>> by_example = sksep.load("class-conditional-mir1k").query_separator(data.Y[1][0])
+        >>> by_example.source_names_
+        ('query', 'rest')
+        >>> stems = separate_audio(by_example, data.X[0], 16000)
+        >>> stems.shape == (2,) + data.X[0].shape
+        True
+        """
+        check_is_fitted(self, "net_")
+        check_choice(mask, name="mask", choices=QUERY_MASKS)
+        if isinstance(X_query, np.ndarray) and X_query.ndim == 1:
+            X_query = [X_query]
+        queries, _ = self._validated_records(X_query, "X_query")
+        if len(queries) != 1:
+            raise InvalidInputError(
+                f"X_query has {len(queries)} examples; expected one, the source to extract")
+        return QuerySeparator(self, self._query_gaussian(queries[0], 0), mask)
+
+
+class QuerySeparator:
+    """Separation by example: a fitted class-conditional model's query mask as a fitted
+    separator of two sources, ``"query"`` and ``"rest"``.
+
+    Made by :meth:`ClassConditionalSeparator.query_separator`. ``"query"`` is masked
+    with the query mask of :meth:`ClassConditionalSeparator.query`, ``"rest"`` with one
+    minus it, so the two stems sum to the mixture. It answers what
+    :mod:`sksep.separation` asks of a fitted separator (``grid_``, ``n_sources_``,
+    ``source_names_``, ``predict_masks``, ``predict``), so songs are separated by
+    example as by any model. It cannot be fitted or saved: save the class-conditional
+    model and the example.
+
+    Attributes
+    ----------
+    separator : ClassConditionalSeparator
+        The fitted model whose embeddings it reads.
+    mask : {"posterior", "likelihood"}
+        The query mask (see :meth:`ClassConditionalSeparator.query`).
+    grid_, features_, sample_rate_
+        The model's.
+    n_sources_ : int
+        2.
+    source_names_ : tuple of str
+        ``("query", "rest")``.
+    """
+
+    n_sources_ = len(QUERY_SOURCES)
+    source_names_ = QUERY_SOURCES
+    permutation_invariant_ = False
+
+    def __init__(self, separator, gaussian, mask):
+        self.separator = separator
+        self.mask = mask
+        self._gaussian = gaussian  # (mean, variances) fitted to the example
+        self.grid_ = separator.grid_
+        self.features_ = separator.features_
+        self.sample_rate_ = separator.sample_rate_
+
+    @property
+    def mask_grid_(self):
+        """The feature grid: the query mask is computed on the embeddings' bins."""
+        return self.grid_
+
+    def get_params(self, deep=True):
+        """``{"mask": ...}``: how it separates (it has no trainable settings)."""
+        return {"mask": self.mask}
+
+    def predict_masks(self, X):
+        """The query mask and one minus it.
+
+        Parameters
+        ----------
+        X : mixtures, as for :meth:`ClassConditionalSeparator.predict`
+
+        Returns
+        -------
+        masks : list of ndarray, each (2, n_frames, n_bins), values in [0, 1]
+        """
+        records, _ = self.separator._validated_records(X, "X")
+        masks = []
+        for record in records:
+            query = self.separator._query_mask(record, self._gaussian, self.mask)
+            masks.append(np.concatenate([query, 1.0 - query]))
+        return masks
+
+    def predict(self, X):
+        """The two stems of each mixture.
+
+        Parameters
+        ----------
+        X : mixtures, as for :meth:`ClassConditionalSeparator.predict`
+
+        Returns
+        -------
+        stems : list of ndarray, each (2, n_samples), or ndarray (n_clips, 2, n_samples)
+            ``"query"`` then ``"rest"``; an array when ``X`` is a 2-D array.
+        """
+        records, is_array = self.separator._validated_records(X, "X")
+        stems = [apply_masks(record, masks)
+                 for record, masks in zip(records, self.predict_masks(records))]
+        return np.stack(stems) if is_array else stems
+
+    def __repr__(self):
+        return f"QuerySeparator({type(self.separator).__name__}, mask={self.mask!r})"
