@@ -30,6 +30,7 @@ Usage::
     python benchmarks/conv_campaign.py run NAME [--hours H] [--chunk-minutes M] [--seed S]
     python benchmarks/conv_campaign.py report [--at-cpu-minutes M]
     python benchmarks/conv_campaign.py test NAME       # score the test clips, once
+    python benchmarks/conv_campaign.py ship NAME [--as hourglass-mir1k]
 """
 
 import argparse
@@ -265,13 +266,28 @@ def report(root=ROOT, at_cpu_minutes=15.0, *, out=RESULTS, references=None):
     print("\n".join(lines))
 
 
-def test(name, seed, root=ROOT):
-    """Score the campaign's latest model of ``name`` on the 90 MIR-1K test clips, once."""
+def snapshot(folder):
+    """Copy a run's ``curve.json`` and ``model.sksep`` into ``folder/snapshot-<chunks>``, a
+    consistent pair while the run goes on writing both after every chunk."""
+    while True:
+        before = (folder / "curve.json").read_bytes()
+        chunks = len(json.loads(before)["chunks"])
+        target = folder / f"snapshot-{chunks}"
+        target.mkdir(exist_ok=True)
+        shutil.copyfile(folder / "model.sksep", target / "model.sksep")
+        if (folder / "curve.json").read_bytes() == before:  # no chunk ended meanwhile
+            (target / "curve.json").write_bytes(before)
+            return target
+
+
+def test(name, seed, root=ROOT, folder=None):
+    """Score the campaign's latest model of ``name`` on the 90 MIR-1K test clips, once
+    (``folder``: a :func:`snapshot` of the run instead of the run itself)."""
     import sksep
     from sksep.datasets import load_mir1k
     from sksep.metrics import separation_report
 
-    folder = root / f"{name}-seed{seed}"
+    folder = Path(folder) if folder is not None else Path(root) / f"{name}-seed{seed}"
     model = sksep.load(folder / "model.sksep")
     data = load_mir1k(MIR1K, "test")
     estimates = [np.stack(list(sksep.separate(x, model=model, sample_rate=16000)[0].values()))
@@ -283,6 +299,73 @@ def test(name, seed, root=ROOT):
                                          "scores": scores, "date": utc_now()})
     _write_json(folder / "curve.json", curve)
     print(json.dumps(json_safe(scores), indent=1))
+
+
+def test_scores(folder):
+    """Test scores of the run in ``folder``'s latest model, measured once: a model already
+    scored at its latest chunk is not scored again (:func:`test` keeps the record)."""
+    curve = json.loads((folder / "curve.json").read_text())
+    spent = curve["chunks"][-1]["cpu_seconds"]
+    done = [t for t in curve.get("test", []) if t["after_cpu_seconds"] == spent]
+    if not done:
+        test(curve["name"], curve["seed"], folder=folder)
+        curve = json.loads((folder / "curve.json").read_text())
+        done = [t for t in curve["test"] if t["after_cpu_seconds"] == spent]
+    return curve, done[-1]["scores"]
+
+
+def ship(name, seed, shipped_name, root=ROOT, models=None):
+    """Ship the run's latest model as ``shipped_name`` if it beats ``chimera-mir1k`` on the
+    validation songs: test scores (once), MUSDB excerpts at full band beside
+    ``chimera-mir1k`` (neither heard them), the model file and its registry entry."""
+    import sksep
+    from _common import MODELS, register_model
+    from shipped_recipe import musdb_song_scores
+
+    folder = snapshot(Path(root) / f"{name}-seed{seed}")
+    curve = json.loads((folder / "curve.json").read_text())
+    point = curve["chunks"][-1]
+    reference = shipped_references(("chimera-mir1k",))["chimera-mir1k"]["vocals"]["SI-SDRi"]
+    if point["vocals_si_sdri"] <= reference:
+        raise SystemExit(f"not shipped: {point['vocals_si_sdri']:.2f} dB vocals SI-SDRi on "
+                         f"the validation songs, chimera-mir1k {reference:.2f}")
+    curve, scores = test_scores(folder)
+    model = sksep.load(folder / "model.sksep")
+    model.source_names_ = ("vocals", "accompaniment")
+    models = Path(models or MODELS)
+    path = model.save(models / f"{shipped_name}.sksep", overwrite=True, half=True)
+    musdb = {"model": musdb_song_scores(path),
+             "chimera-mir1k": musdb_song_scores(models / "chimera-mir1k.sksep")}
+    budget = (f"{point['cpu_seconds'] / 60:.0f} CPU minutes on 1 thread (bfloat16 autocast, "
+              f"channels-last; x86_64, 2 cores shared with other work), {point['epochs']} "
+              f"epochs, best validation epoch {point['best_epoch']} kept, seed {seed}")
+    entry = {
+        "file": path.name, "estimator": type(model).__name__,
+        "sources": list(model.source_names_), "sample_rate": int(model.grid_.sample_rate),
+        "size_mb": round(path.stat().st_size / 1e6, 1),
+        "description": (f"{curve['description']}; {curve['parameters'] / 1e6:.2f} M "
+                        f"parameters, vocals / accompaniment, 8 kHz mono (full-band stems "
+                        f"at the song's rate through sksep.separate); the quality "
+                        f"campaign's snapshot (issue 30): its training goes on"),
+        "training": (f"MIR-1K training singers abjones + amy minus the songs "
+                     f"{' + '.join(VALIDATION_SONGS)} (157 clips, no remixes; the 18 clips of "
+                     f"those songs validate), {budget}; benchmarks/conv_campaign.py run "
+                     f"{name} --seed {seed}, then ship {name} --as {shipped_name}"),
+        "seed": seed, "epochs": point["epochs"], "train_cpu_seconds": point["cpu_seconds"],
+        "validation": {"vocals": {"SI-SDRi": point["vocals_si_sdri"]},
+                       "accompaniment": {"SI-SDRi": point["accompaniment_si_sdri"]},
+                       "songs": list(VALIDATION_SONGS),
+                       "chimera-mir1k vocals SI-SDRi": reference},
+        "scores": {"test set": "MIR-1K test singers annar + heycat + tammy (90 clips), "
+                               "scored once, at 16 kHz through sksep.separate",
+                   **{source: scores[source] for source in ("vocals", "accompaniment")}},
+        "musdb_excerpts": {"note": "SI-SDRi (dB), full band 44.1 kHz stereo, vocals / "
+                                   "accompaniment; neither model heard these songs",
+                           **musdb},
+    }
+    register_model(shipped_name, json_safe(entry), models / "registry.json")
+    print(json.dumps(json_safe(entry), indent=1))
+    return entry
 
 
 def main(argv=None):
@@ -300,8 +383,15 @@ def main(argv=None):
     test_parser = commands.add_parser("test", help="score the test clips once")
     test_parser.add_argument("name", choices=sorted(CONFIGS))
     test_parser.add_argument("--seed", type=int, default=0)
+    ship_parser = commands.add_parser("ship", help="ship the latest model if it beats "
+                                                   "chimera-mir1k on validation")
+    ship_parser.add_argument("name", choices=sorted(CONFIGS))
+    ship_parser.add_argument("--seed", type=int, default=0)
+    ship_parser.add_argument("--as", dest="shipped_name", default="hourglass-mir1k")
     args = parser.parse_args(argv)
-    if args.command == "run":
+    if args.command == "ship":
+        ship(args.name, args.seed, args.shipped_name)
+    elif args.command == "run":
         run(args.name, args.hours, args.chunk_minutes, args.seed)
     elif args.command == "report":
         report(at_cpu_minutes=args.at_cpu_minutes)

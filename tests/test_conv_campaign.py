@@ -49,3 +49,30 @@ def test_report_reads_each_curve_at_equal_cpu_time(campaign, tmp_path):
     assert sorted(p.name for p in (out / "conv_campaign").iterdir()) == [
         "fast-seed0.json", "slow-seed0.json"]
     assert campaign._at(_curve("x", [(30, 1, 1.0)]), 20) is None
+
+
+def _run_folder(tmp_path, vocals):
+    folder = tmp_path / "hg64-8k-seed0"
+    folder.mkdir()
+    (folder / "curve.json").write_text(json.dumps(_curve("hg64-8k", [(15, 5, vocals)])))
+    (folder / "model.sksep").write_bytes(b"weights")
+    return folder
+
+
+def test_snapshot_copies_a_consistent_pair(campaign, tmp_path):
+    folder = _run_folder(tmp_path, 9.5)
+    target = campaign.snapshot(folder)
+    assert target == folder / "snapshot-1"
+    assert (target / "model.sksep").read_bytes() == b"weights"
+    assert (target / "curve.json").read_text() == (folder / "curve.json").read_text()
+
+
+def test_ship_refuses_a_model_not_better_than_chimera_mir1k(campaign, tmp_path, monkeypatch):
+    _run_folder(tmp_path, 9.0)
+    monkeypatch.setattr(campaign, "shipped_references", lambda names: {
+        "chimera-mir1k": {"vocals": {"SI-SDRi": 9.17}}})
+    models = tmp_path / "models"
+    with pytest.raises(SystemExit, match="not shipped: 9.00 dB vocals SI-SDRi on the "
+                                         "validation songs, chimera-mir1k 9.17"):
+        campaign.ship("hg64-8k", 0, "hourglass-mir1k", root=tmp_path, models=models)
+    assert not models.exists()
