@@ -105,8 +105,9 @@ def add_parser(commands, parents):
 def run(args):
     """Separate every song; every output is checked before the first song is separated."""
     from .._api import select_stems
-    from .._atomic import check_folder
+    from .._atomic import check_folder, check_path_length
 
+    check_path_length(args.out, name="--out", folder=True)
     songs = _songs(args.songs)
     folders = [_song_folder(args.out, song) for song in songs]
     repeated = sorted({folder for folder in folders if folders.count(folder) > 1})
