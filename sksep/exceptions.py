@@ -17,6 +17,7 @@ __all__ = [
     "MissingProgramError",
     "NotFittedError",
     "DeviceNotAvailableError",
+    "DamagedAudioWarning",
 ]
 
 
@@ -62,3 +63,9 @@ class MissingProgramError(RuntimeError):
 class DeviceNotAvailableError(InvalidInputError):
     """A ``device`` argument names a torch device this machine does not have (e.g.
     ``"cuda"`` on a CPU-only machine); the message names the argument."""
+
+
+class DamagedAudioWarning(UserWarning):
+    """An audio file is damaged but readable: a WAV file holds fewer samples than its
+    header announces (a truncated copy), or the decoder skipped data it could not
+    decode. The samples that could be read are used; the message names the file."""

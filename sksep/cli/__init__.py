@@ -43,7 +43,7 @@ for a full disk) come before a song is separated. Errors print one line to
 stderr, ``sksep: error: ...``; ``--debug`` adds the traceback.
 """
 
-from ._console import escaped_stdout
+from ._console import escaped_stdout, warnings_as_lines
 from ._exit import (EXIT_BAD_INPUT, EXIT_CANNOT_WRITE, EXIT_ERROR, EXIT_EXISTS,
                     EXIT_INTERRUPTED, EXIT_MISSING_PROGRAM, EXIT_OK, EXIT_TERMINATED,
                     EXIT_USAGE, Terminated, report_error, report_interruption,
@@ -71,7 +71,7 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     try:
-        with unwind_on_sigterm(), escaped_stdout():
+        with unwind_on_sigterm(), escaped_stdout(), warnings_as_lines():
             return args.run(args)
     except KeyboardInterrupt as interruption:
         return report_interruption(interruption)

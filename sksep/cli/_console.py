@@ -9,6 +9,7 @@ import contextlib
 import math
 import os
 import sys
+import warnings
 
 
 def say(args, message):
@@ -78,6 +79,23 @@ def plural(count, noun):
 def decibels(value, digits=2):
     """A table cell: ``value`` with ``digits`` decimals, empty for None, NaN or inf."""
     return "" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+@contextlib.contextmanager
+def warnings_as_lines():
+    """Show sksep's own warnings (:mod:`sksep.exceptions`: a damaged song...) as one line
+    on stderr, ``sksep: warning: ...``, not as Python's file, line and source; others
+    as Python shows them."""
+    show = warnings.showwarning
+
+    def shown(message, category, filename, lineno, file=None, line=None):
+        if category.__module__ != "sksep.exceptions":
+            return show(message, category, filename, lineno, file, line)
+        _line(sys.stderr if file is None else file, f"sksep: warning: {message}")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = shown
+        yield
 
 
 @contextlib.contextmanager
