@@ -2,26 +2,49 @@
 
 Every output sksep writes (audio stems, model files, checkpoints, reports) goes
 through :func:`atomic_write`: the bytes go to a hidden temporary file beside the
-target (``.<name>.<12 hex digits>.tmp``), which is flushed to disk and renamed
-onto the target with :func:`os.replace`. An interrupt, a full disk or any
-exception removes the temporary file and leaves an existing target untouched;
-only a process killed outright (SIGKILL, power loss) can leave one behind, and
-:func:`remove_stale_temporaries` clears those on the next run.
+target (``.<name>.<process id>-<12 hex digits>.tmp``), which is flushed to disk and
+renamed onto the target with :func:`os.replace`. An interrupt, a full disk or any
+exception removes the temporary file, and the folders the write created if they are
+left empty, and leaves an existing target untouched; only a process killed outright
+(SIGKILL, power loss) can leave a temporary file behind, and
+:func:`remove_stale_temporaries` clears those on the next run (never those of a
+process still running).
+
+Only a regular file is ever replaced (:func:`check_writable`): a device, a pipe, a
+socket or a folder at a target is refused, even with ``overwrite=True``, as are
+names and paths longer than the file system allows.
 """
 
 import contextlib
 import errno
 import os
+import re
 import secrets
+import stat
 from pathlib import Path
 
 from .exceptions import DiskFullError, OutputLocationError
 
-__all__ = ["atomic_write", "check_folder", "check_writable", "disk_full_named",
+__all__ = ["atomic_write", "check_folder", "check_path_length", "check_writable",
+           "disk_full_named", "file_kind", "make_folders", "remove_empty_folders",
            "remove_stale_temporaries", "reserve_temporary"]
 
 #: Random bytes in a temporary file's name (written as twice as many hex digits).
 _TOKEN_BYTES = 6
+
+#: Longest file name and path, in bytes, where the file system does not say
+#: (``os.pathconf``): Linux's ``NAME_MAX`` and ``PATH_MAX`` (the latter counting the
+#: terminating NUL).
+_NAME_MAX, _PATH_MAX = 255, 4096
+
+#: Characters a process id takes in a temporary file's name, at most (``/proc/sys/kernel/
+#: pid_max`` is at most 2**22 on Linux; other systems stay below 2**31).
+_PID_DIGITS = 10
+
+#: What :func:`file_kind` calls each kind of file.
+_KINDS = ((stat.S_ISREG, "a file"), (stat.S_ISDIR, "a directory"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a pipe (FIFO)"), (stat.S_ISSOCK, "a socket"))
 
 #: errno values meaning the file system has no room left (a full disk, an exhausted quota).
 _NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
@@ -35,7 +58,8 @@ def check_writable(path, *, overwrite=False):
     path : str or os.PathLike
         The file to write.
     overwrite : bool, default=False
-        Whether an existing file at ``path`` may be replaced.
+        Whether an existing regular file at ``path`` may be replaced (nothing else
+        ever is).
 
     Returns
     -------
@@ -44,20 +68,164 @@ def check_writable(path, *, overwrite=False):
     Raises
     ------
     FileExistsError
-        ``path`` exists and ``overwrite`` is False.
-    IsADirectoryError
-        ``path`` is a directory.
+        ``path`` is a regular file (or a link to one) and ``overwrite`` is False.
     sksep.exceptions.OutputLocationError
-        A file stands where one of ``path``'s folders must go, or the folder
-        that would hold it (its nearest existing ancestor) is read-only.
+        Something other than a regular file stands at ``path``: a directory (also an
+        :class:`IsADirectoryError`), a device, a pipe, a socket, a link to one of
+        those or a broken link, which are never replaced, even with ``overwrite``; or
+        a name or the path is longer than the file system allows
+        (:func:`check_path_length`); or a file stands where one of ``path``'s folders
+        must go, or the folder that would hold it (its nearest existing ancestor) is
+        read-only.
     """
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{str(path)!r} is a directory; expected a file path")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
+    path = check_path_length(path)
+    _check_replaceable(path, overwrite)
     check_folder(_nearest_existing(path.parent), target=path)
     return path
+
+
+class _DirectoryInTheWay(OutputLocationError, IsADirectoryError):
+    """A directory stands where a file must be written."""
+
+
+def _check_replaceable(path, overwrite):
+    """Refuse what stands at ``path`` unless it is nothing or, with ``overwrite``, a
+    regular file (or a link to one: the link is replaced, its file left as it is)."""
+    kind = file_kind(path)
+    if kind is None:
+        return
+    if kind in ("a file", "a link to a file"):
+        if not overwrite:
+            raise FileExistsError(
+                f"{str(path)!r} already exists; pass overwrite=True to replace it")
+        return
+    if kind == "a directory":
+        raise _DirectoryInTheWay(f"{str(path)!r} is a directory; expected a file path")
+    raise OutputLocationError(
+        f"{str(path)!r} is {kind}; expected a new file path or a regular file to replace "
+        f"(only regular files are replaced, even with overwrite)")
+
+
+def file_kind(path):
+    """What stands at ``path``, in words; None if nothing does.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+
+    Returns
+    -------
+    kind : str or None
+        ``"a file"`` (a regular file), ``"a directory"``, ``"a character device"``,
+        ``"a block device"``, ``"a pipe (FIFO)"``, ``"a socket"``; for a symbolic link,
+        ``"a link to "`` and what it leads to, or ``"a broken link"``. None when
+        nothing is there, or a file stands where one of its folders should be.
+
+    Examples
+    --------
+    >>> from sksep._atomic import file_kind
+    >>> file_kind("/"), file_kind("no/such/file")
+    ('a directory', None)
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not stat.S_ISLNK(mode):
+        return _kind(mode)
+    try:
+        return f"a link to {_kind(os.stat(path).st_mode)}"
+    except OSError:  # it leads nowhere, or round in a loop
+        return "a broken link"
+
+
+def _kind(mode):
+    """The kind of a file of ``st_mode`` ``mode`` (links followed), in words."""
+    return next((kind for test, kind in _KINDS if test(mode)), "a special file")
+
+
+def check_path_length(path, *, name=None, folder=False):
+    """Refuse a path longer than the file system allows, with room for a temporary file.
+
+    Every name in ``path`` must fit the file system's ``NAME_MAX`` bytes, a file's own
+    name with the room its hidden temporary file's name needs (:func:`atomic_write`:
+    29 more bytes), and the whole path (the temporary file's, as given, not made
+    absolute) its ``PATH_MAX``. The limits are those of the nearest existing folder
+    (:func:`os.pathconf`; 255 and 4096 where it does not say).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write, or with ``folder`` the folder to write files in.
+    name : str, optional
+        How ``path`` is named in messages (``"--out"``); by default its path alone.
+    folder : bool, default=False
+        ``path`` is a folder: its own name needs no room for a temporary file.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    sksep.exceptions.OutputLocationError
+        A name or the path is too long.
+
+    Examples
+    --------
+    >>> from sksep._atomic import check_path_length
+    >>> str(check_path_length("stems/song/vocals.wav"))
+    'stems/song/vocals.wav'
+    >>> check_path_length("stems/" + "v" * 240 + ".wav")
+    Traceback (most recent call last):
+    ...
+    sksep.exceptions.OutputLocationError: ... is 244 bytes long; expected at most 226 ...
+    """
+    path = Path(path)
+    subject = (f"{name} " if name else "") + repr(_abridged(str(path)))
+    name_max, path_max = _limits(path)
+    room = len(_temporary_name("", _longest_token()))  # what a temporary adds to a name
+    last = len(path.parts) - 1
+    for index, part in enumerate(path.parts):
+        own = index == last and not folder
+        limit = name_max - (room if own else 0)
+        size = len(os.fsencode(part))
+        if size > limit:
+            reason = (f"{name_max} bytes, the file system's limit, less {room} for the name "
+                      f"of the temporary file it is written through" if own
+                      else "the file system's limit")
+            which = f": the name {_abridged(part)!r}" if len(path.parts) > 1 else ""
+            raise OutputLocationError(
+                f"{subject}{which} is {size} bytes long; expected at most {limit} "
+                f"({reason}): choose a shorter name")
+    size = len(os.fsencode(str(path)))
+    limit = path_max - 1 - room - (1 if folder else 0)  # a NUL ends it; "/": a file in it
+    if size > limit:
+        raise OutputLocationError(
+            f"{subject} is {size} bytes long; expected at most {limit} ({path_max - 1} "
+            f"bytes, the system's limit for a path, less {path_max - 1 - limit} for the "
+            f"name of the temporary file it is written through): choose a shorter path")
+    return path
+
+
+def _limits(path):
+    """``(NAME_MAX, PATH_MAX)`` of the file system that would hold ``path``."""
+    folder = _nearest_existing(Path(os.path.abspath(path)).parent)
+    limits = []
+    for name, default in (("PC_NAME_MAX", _NAME_MAX), ("PC_PATH_MAX", _PATH_MAX)):
+        try:
+            limits.append(os.pathconf(folder, name) or default)
+        except (AttributeError, OSError, ValueError):  # no pathconf (Windows), no limit
+            limits.append(default)
+    return tuple(limits)
+
+
+def _abridged(text, width=60):
+    """``text`` shortened to about ``width`` characters by an ellipsis in its middle."""
+    if len(text) <= width:
+        return text
+    half = (width - 3) // 2
+    return f"{text[:half]}...{text[-half:]}"
 
 
 def check_folder(folder, *, name=None, target=None):
@@ -85,7 +253,8 @@ def check_folder(folder, *, name=None, target=None):
     subject = f"{name} {str(folder)!r}" if name else repr(str(folder))
     purpose = f" to hold {str(target)!r}" if target is not None else ""
     if not folder.is_dir():
-        raise OutputLocationError(f"{subject} is a file; expected a folder{purpose}")
+        kind = file_kind(folder) or "a file"
+        raise OutputLocationError(f"{subject} is {kind}; expected a folder{purpose}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise _read_only(subject, purpose)
     return folder
@@ -98,8 +267,52 @@ def _read_only(subject, purpose):
 
 def _nearest_existing(folder):
     """``folder`` itself or its nearest ancestor that exists, as a file or a folder."""
-    return next((candidate for candidate in (folder, *folder.parents) if candidate.exists()),
-                folder)
+    return next((candidate for candidate in (folder, *folder.parents)
+                 if os.path.exists(candidate)), folder)
+
+
+def make_folders(folder):
+    """Create ``folder`` and its missing parents; return those this call created.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+
+    Returns
+    -------
+    created : list of pathlib.Path
+        The folders created, outermost first (not those another process created at
+        the same time), for :func:`remove_empty_folders`.
+    """
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if os.path.lexists(candidate):
+            break
+        missing.append(candidate)
+    created = []
+    try:
+        for candidate in reversed(missing):
+            try:
+                os.mkdir(candidate)
+            except FileExistsError:
+                if not candidate.is_dir():
+                    raise
+                continue
+            created.append(candidate)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
+    return created
+
+
+def remove_empty_folders(created):
+    """Remove the folders of ``created`` (from :func:`make_folders`) that are empty,
+    innermost first; a folder that holds anything stays, and so do its parents."""
+    for folder in reversed(created):
+        try:
+            os.rmdir(folder)
+        except OSError:  # not empty (another stem, another run), or gone
+            return
 
 
 def atomic_write(path, write, *, overwrite=False):
@@ -108,11 +321,13 @@ def atomic_write(path, write, *, overwrite=False):
     Parameters
     ----------
     path : str or os.PathLike
-        Target; missing parent folders are created.
+        Target; missing parent folders are created (and removed again, if left empty,
+        when the write fails).
     write : callable
         ``write(temporary_path)`` writes the complete file at the temporary path.
     overwrite : bool, default=False
-        Replace an existing ``path``; otherwise that is a :class:`FileExistsError`.
+        Replace an existing regular file at ``path``; otherwise that is a
+        :class:`FileExistsError`. Anything else there is never replaced.
 
     Returns
     -------
@@ -126,9 +341,14 @@ def atomic_write(path, write, *, overwrite=False):
         The disk (or the quota) filled up; ``path`` was not written.
     """
     path = check_writable(path, overwrite=overwrite)
-    with disk_full_named(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _write_through_temporary(path, write, overwrite)
+    created = []
+    try:
+        with disk_full_named(path):
+            created = make_folders(path.parent)
+            _write_through_temporary(path, write, overwrite)
+    except BaseException:
+        remove_empty_folders(created)
+        raise
     _fsync_directory(path.parent)
     return path
 
@@ -156,8 +376,7 @@ def _write_through_temporary(path, write, overwrite):
         write(temporary)
         with open(temporary, "rb+") as handle:
             os.fsync(handle.fileno())
-        if path.exists() and not overwrite:  # created by someone else while we wrote
-            raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
+        _check_replaceable(path, overwrite)  # again: someone may have put a file there
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -170,11 +389,45 @@ def _temporary_name(name, token):
     return f".{name}.{token}.tmp"
 
 
-def _is_temporary_of(candidate, name):
-    """Whether the file name ``candidate`` is one of our temporaries for the target ``name``."""
-    token = candidate[len(name) + 2:-len(".tmp")]  # between ".<name>." and ".tmp"
-    return (candidate == _temporary_name(name, token) and len(token) == 2 * _TOKEN_BYTES
-            and set(token) <= set("0123456789abcdef"))
+def _token():
+    """The middle of a temporary file's name: this process's id, and random hex digits
+    that make it unique (``4242-0123456789ab``)."""
+    return f"{os.getpid()}-{secrets.token_hex(_TOKEN_BYTES)}"
+
+
+def _longest_token():
+    """A token as long as :func:`_token` can make, for :func:`check_path_length`."""
+    return f"{'9' * _PID_DIGITS}-{'f' * 2 * _TOKEN_BYTES}"
+
+
+def _temporary_writer(candidate, name):
+    """Whether the file name ``candidate`` is one of our temporaries for the target
+    ``name``, and the process that writes it: ``(True, pid)``; ``(True, None)`` for a
+    name an earlier version gave (``.<name>.<12 hex digits>.tmp``, no process id);
+    ``(False, None)`` for any other name."""
+    match = re.fullmatch(rf"\.{re.escape(name)}\.(?:([0-9]{{1,{_PID_DIGITS}}})-)?"
+                         rf"[0-9a-f]{{{2 * _TOKEN_BYTES}}}\.tmp", candidate)
+    if match is None:
+        return False, None
+    return True, None if match.group(1) is None else int(match.group(1))
+
+
+def _writer_has_ended(pid):
+    """Whether the process ``pid`` that wrote a temporary file has ended (this process
+    counts as ended: its own temporaries are its to remove). Where that cannot be asked
+    safely (``os.kill(pid, 0)`` ends the process on Windows), every other process is
+    taken to be running."""
+    if pid is None or pid == os.getpid():
+        return True
+    if os.name != "posix" or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):  # no such process, or no such id
+        return True
+    except PermissionError:  # another user's process
+        return False
+    return False
 
 
 def reserve_temporary(path):
@@ -182,9 +435,11 @@ def reserve_temporary(path):
 
     Opened with ``"xb"`` (O_EXCL) rather than :func:`tempfile.mkstemp` so that it gets the
     usual permissions (0666 minus the umask) and the final file is readable as any other.
+    Its name holds this process's id, so that :func:`remove_stale_temporaries` never
+    removes it while this process runs.
     """
     while True:
-        candidate = path.with_name(_temporary_name(path.name, secrets.token_hex(_TOKEN_BYTES)))
+        candidate = path.with_name(_temporary_name(path.name, _token()))
         try:
             with open(candidate, "xb"):
                 return candidate
@@ -198,9 +453,11 @@ def remove_stale_temporaries(path):
     """Remove the temporary files that interrupted writes of ``path`` left beside it.
 
     Only hidden files named as :func:`atomic_write` names its temporaries for this
-    very target (``.<name>.<12 hex digits>.tmp``) are removed. A write still in
-    progress in another process would lose its temporary file, so call this only
-    where no other writer of ``path`` runs (the command line, before it writes).
+    very target (``.<name>.<process id>-<12 hex digits>.tmp``) are removed, and only
+    those of this process or of a process that has ended (as well as those of earlier
+    versions, ``.<name>.<12 hex digits>.tmp``, which name no process): a write still in
+    progress in another process keeps its temporary file. A process id the system gave
+    again to a new process keeps its file until that process ends too.
 
     Parameters
     ----------
@@ -214,8 +471,11 @@ def remove_stale_temporaries(path):
     path = Path(path)
     if not path.parent.is_dir():
         return []
-    stale = [entry for entry in path.parent.iterdir()
-             if _is_temporary_of(entry.name, path.name) and entry.is_file()]
+    stale = []
+    for entry in path.parent.iterdir():
+        ours, writer = _temporary_writer(entry.name, path.name)
+        if ours and entry.is_file() and _writer_has_ended(writer):
+            stale.append(entry)
     for entry in stale:
         with contextlib.suppress(FileNotFoundError):
             entry.unlink()

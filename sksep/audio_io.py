@@ -17,9 +17,11 @@ import contextlib
 import errno
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import warnings
 from functools import partial
 from pathlib import Path
@@ -27,14 +29,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ._atomic import atomic_write, check_writable, disk_full_named, reserve_temporary
+from ._atomic import (atomic_write, check_writable, disk_full_named, file_kind, make_folders,
+                      remove_empty_folders, reserve_temporary)
 from ._spectral import resample
 from ._validation import check_audio, check_choice, check_int
-from .exceptions import (DiskFullError, InvalidInputError, InvalidParameterTypeError,
-                         MissingProgramError)
+from .exceptions import (DamagedAudioWarning, DiskFullError, InvalidInputError,
+                         InvalidParameterTypeError, MissingProgramError)
 
-__all__ = ["load_audio", "save_audio", "check_write_format", "file_subtype", "AudioReader",
-           "AudioWriter"]
+__all__ = ["load_audio", "save_audio", "check_audio_file", "check_write_format", "file_subtype",
+           "AudioReader", "AudioWriter"]
 
 #: Suffixes libsndfile cannot read, decoded through ffmpeg instead.
 FFMPEG_SUFFIXES = (".m4a", ".mp4", ".aac")
@@ -57,6 +60,14 @@ FILE_SAMPLE_RATES = (1000, 768000)
 
 #: libsndfile's error code for a failed system call (``SF_ERR_SYSTEM``, "System error.").
 _LIBSNDFILE_SYSTEM_ERROR = 2
+
+#: Held while a decoder's messages on stderr are set aside (:func:`_decoder_messages`):
+#: file descriptor 2 is one for every thread of the process.
+_STDERR_LOCK = threading.Lock()
+
+#: How the lines mpg123 (libsndfile's MP3 decoder) prints on stderr begin; other lines
+#: printed while they are set aside go back to stderr.
+_DECODER_LINES = ("Note: ", "Warning: ", "[src/libmpg123/", "[libmpg123/")
 
 #: Frames per read when :class:`AudioReader` skips samples between windows and when
 #: :class:`AudioWriter` encodes its float temporary file into the final format (about 6 s
@@ -126,12 +137,20 @@ def load_audio(path, *, sample_rate=None, mono=True):
     FileNotFoundError
         If ``path`` does not exist.
     sksep.exceptions.InvalidInputError
-        If ``path`` is a directory, or not a readable audio file (empty,
+        If ``path`` is a directory, a pipe, a device or another file that is not a
+        regular file (:func:`check_audio_file`), or not a readable audio file (empty,
         truncated beyond its header, not audio, an MP3 holding only an ID3
-        tag), or holds no samples, or its header declares a sample rate
-        outside :data:`FILE_SAMPLE_RATES`.
+        tag, damaged data the decoder cannot get past), or holds no samples, or its
+        header declares a sample rate outside :data:`FILE_SAMPLE_RATES`.
     sksep.exceptions.MissingProgramError
         If an AAC file is read and ``ffmpeg`` is not on ``PATH``.
+
+    Warns
+    -----
+    sksep.exceptions.DamagedAudioWarning
+        A WAV file holds fewer samples than its header announces (a truncated copy),
+        or the MP3 decoder skipped data it could not decode; the samples that could
+        be read are returned.
 
     See Also
     --------
@@ -151,7 +170,7 @@ def load_audio(path, *, sample_rate=None, mono=True):
     path = _as_path(path)
     sample_rate = check_int(sample_rate, name="sample_rate", minimum=1, allow_none=True)
     check_choice(mono, name="mono", choices=(True, False))
-    _check_audio_path(path)
+    check_audio_file(path)
 
     if path.suffix.lower() in FFMPEG_SUFFIXES:
         with _decoded_by_ffmpeg(path) as decoded:
@@ -161,6 +180,7 @@ def load_audio(path, *, sample_rate=None, mono=True):
 
     if audio.shape[1] == 0:
         raise _no_samples(path)
+    _warn_if_truncated(path, audio.shape[1], file_rate)
     _check_finite(audio, path)
     if mono:
         audio = audio.mean(axis=0)
@@ -170,14 +190,55 @@ def load_audio(path, *, sample_rate=None, mono=True):
     return np.ascontiguousarray(audio, dtype=np.float32), int(file_rate)
 
 
-def _check_audio_path(path):
-    """Refuse a missing ``path`` or a folder, before any decoder runs."""
-    if not path.exists():
-        raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
-    if path.is_dir():
+def check_audio_file(path):
+    """Refuse, before any decoder opens it, a path that is not a regular file.
+
+    A pipe (a FIFO, or ``/dev/stdin`` fed by one) would make a decoder wait for a
+    writer, or read a stream it cannot seek back in; a device never ends. Audio from a
+    pipe must be saved to a file first.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The audio file.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    sksep.exceptions.InvalidInputError
+        ``path`` is a directory, a pipe, a device, a socket or another file that is
+        not a regular file (a link to a regular file is one).
+
+    Examples
+    --------
+    >>> from sksep.audio_io import check_audio_file
+    >>> str(check_audio_file("../shared/data/MIR-1K/Wavfile/abjones_1_01.wav"))
+    '../shared/data/MIR-1K/Wavfile/abjones_1_01.wav'
+    >>> check_audio_file("../shared/data/MIR-1K")
+    Traceback (most recent call last):
+    ...
+    sksep.exceptions.InvalidInputError: path '../shared/data/MIR-1K' is a directory; ...
+    """
+    path = _as_path(path)
+    if not os.path.exists(path):  # False, not an error, for a name too long to exist
+        hint = (" (standard input is not read: save the audio to a file and name that "
+                "file)" if str(path) == "-" else "")
+        raise FileNotFoundError(f"audio file {str(path)!r} does not exist{hint}")
+    if os.path.isdir(path):
         raise InvalidInputError(
             f"path {str(path)!r} is a directory; expected an audio file (WAV, FLAC, OGG, MP3, M4A)"
         )
+    kind = file_kind(path)
+    if kind not in ("a file", "a link to a file"):
+        raise InvalidInputError(
+            f"{str(path)!r} is {kind}; expected a regular audio file (pipes, devices and "
+            f"standard input are not read: save the audio to a file first)")
+    return path
 
 
 def _no_samples(path):
@@ -199,13 +260,21 @@ def _read_with_soundfile(path, name=None):
     original file when ``path`` is ffmpeg's decoded copy).
     """
     name = str(path if name is None else name)
-    try:
-        with sf.SoundFile(_soundfile_name(path)) as file:
-            rate = file.samplerate
-            _check_file_rate(rate, name)
-            data = file.read(dtype="float32", always_2d=True)
-    except sf.SoundFileError as error:
-        raise InvalidInputError(_unreadable(path, name, error)) from error
+    failure = None  # an error decoding the samples, once the file was opened
+    with _decoder_messages(_as_path(path).suffix.lower() == ".mp3") as messages:
+        try:
+            with sf.SoundFile(_soundfile_name(path)) as file:
+                rate = file.samplerate
+                _check_file_rate(rate, name)
+                try:
+                    data = file.read(dtype="float32", always_2d=True)
+                except sf.SoundFileError as error:
+                    failure = error
+        except sf.SoundFileError as error:
+            raise InvalidInputError(_unreadable(path, name, error)) from error
+    if failure is not None:  # the decoder's messages are known once the block has ended
+        raise InvalidInputError(_damaged(name, failure, messages)) from failure
+    _warn_if_skipped(name, messages)
     return np.ascontiguousarray(data.T), int(rate)
 
 
@@ -220,8 +289,8 @@ def _check_file_rate(rate, name):
 
 
 def _unreadable(path, name, error):
-    """The message for a file libsndfile cannot read."""
-    if _starts_with_id3_tag(path):
+    """The message for a file libsndfile cannot open."""
+    if _is_only_an_id3_tag(path):
         # libsndfile reports an MP3 with a tag and no frames as "File does not exist".
         return (f"{name!r} holds no audio: only an ID3 tag (MP3 metadata) and no MPEG frames "
                 f"that can be decoded; expected an audio file with samples")
@@ -231,13 +300,134 @@ def _unreadable(path, name, error):
             f"OGG, MP3 or another format libsndfile reads (M4A/AAC through ffmpeg)")
 
 
-def _starts_with_id3_tag(path):
-    """Whether the file begins with an ID3v2 tag (MP3 metadata); False if it cannot be read."""
+def _damaged(name, error, messages, window=None):
+    """The message for a file whose samples stop decoding part way: damaged data.
+
+    ``messages`` are what the decoder printed (:func:`_decoder_messages`), the first of
+    which says where; ``window`` the samples ``(start, stop)`` being decoded, if known.
+    """
+    where = f" in samples {window[0]} to {window[1]}" if window is not None else ""
+    detail = "; ".join([*([f"MP3 decoder: {_decoder_line(messages[0])}"] if messages else []),
+                        f"libsndfile: {_short(error)}"])
+    return (f"{name!r} is not a readable audio file: its data is damaged, decoding "
+            f"failed{where} ({detail}); expected an intact audio file")
+
+
+def _is_only_an_id3_tag(path):
+    """Whether the file is an ID3v2 tag (MP3 metadata) and nothing after it but zero
+    padding; False if it cannot be read."""
     try:
         with open(path, "rb") as handle:
-            return handle.read(3) == b"ID3"
+            header = handle.read(10)
+            if len(header) < 10 or header[:3] != b"ID3":
+                return False
+            # The tag's size: four 7-bit bytes, after its 10-byte header (and a 10-byte
+            # footer when flag 0x10 says so).
+            size = sum((byte & 0x7F) << (7 * (3 - i)) for i, byte in enumerate(header[6:]))
+            handle.seek(size + (10 if header[5] & 0x10 else 0), os.SEEK_CUR)
+            rest = handle.read(1 << 16)
+            return not rest.strip(b"\0") and not handle.read(1)
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def _decoder_messages(mp3):
+    """Set aside what mpg123, libsndfile's MP3 decoder, prints on stderr while the block
+    reads an MP3 file (``mp3`` true: "Note: Illegal Audio-MPEG-Header ... Trying to
+    resync"); yields a list that holds those lines once the block ends, to be reported
+    as sksep reports damaged files (:func:`_damaged`, :func:`_warn_if_skipped`). Other
+    lines printed meanwhile (by other threads) go back to stderr. Where the process has
+    no file descriptor 2 (not POSIX), nothing is set aside.
+    """
+    messages = []
+    if not mp3 or os.name != "posix":
+        yield messages
+        return
+    with _STDERR_LOCK:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all
+            yield messages
+            return
+        try:
+            with tempfile.TemporaryFile() as capture:
+                if sys.stderr is not None:
+                    sys.stderr.flush()
+                os.dup2(capture.fileno(), 2)
+                try:
+                    yield messages
+                finally:
+                    os.dup2(saved, 2)
+                    capture.seek(0)
+                    lines = capture.read().decode("utf-8", "replace").splitlines()
+                    messages.extend(line for line in lines if line.startswith(_DECODER_LINES))
+                    others = [line for line in lines
+                              if line.strip() and not line.startswith(_DECODER_LINES)]
+                    if others:
+                        os.write(2, ("\n".join(others) + "\n").encode("utf-8", "replace"))
+        finally:
+            os.close(saved)
+
+
+def _decoder_line(line):
+    """A line of mpg123's without its source location, level and final stop: ``Illegal
+    Audio-MPEG-Header 0x4c9b459a at offset 20648``."""
+    if line.startswith("["):
+        line = line.split("] ", 1)[-1]
+    for prefix in ("error: ", "Note: ", "Warning: "):
+        line = line.removeprefix(prefix)
+    return line.strip().rstrip(".")
+
+
+def _warn_if_skipped(name, messages):
+    """Warn that the decoder had to skip data in ``name`` (it printed ``messages``)."""
+    if messages:
+        warnings.warn(
+            f"{name!r} is damaged: the MP3 decoder skipped data it could not decode "
+            f"({_decoder_line(messages[0])}); the stems may have a gap or a click there",
+            DamagedAudioWarning, stacklevel=3)
+
+
+def _declared_wav_frames(path):
+    """The samples per channel a RIFF WAVE file's header announces for its data chunk;
+    None for another file, or a length left open (0 or 0xFFFFFFFF, as programs that
+    write to a pipe leave it)."""
+    try:
+        with open(path, "rb") as handle:
+            riff = handle.read(12)
+            if len(riff) < 12 or riff[:4] not in (b"RIFF", b"RIFX") or riff[8:] != b"WAVE":
+                return None
+            order = "<" if riff[:4] == b"RIFF" else ">"
+            block_align = None
+            for _ in range(64):  # the chunks before the data: fmt, fact, LIST...
+                chunk = handle.read(8)
+                if len(chunk) < 8:
+                    return None
+                kind, size = chunk[:4], struct.unpack(f"{order}I", chunk[4:])[0]
+                if kind == b"data":
+                    if not block_align or size in (0, 0xFFFFFFFF):
+                        return None
+                    return size // block_align
+                body = handle.read(min(size, 16)) if kind == b"fmt " else b""
+                if len(body) >= 14:
+                    block_align = struct.unpack(f"{order}H", body[12:14])[0]
+                handle.seek(size - len(body) + size % 2, os.SEEK_CUR)  # chunks are even
+    except OSError:
+        return None
+    return None
+
+
+def _warn_if_truncated(path, n_samples, sample_rate):
+    """Warn that the WAV file ``path`` holds fewer samples, ``n_samples``, than its header
+    announces (libsndfile reads the ones it holds without a word)."""
+    declared = _declared_wav_frames(path)
+    if declared is not None and declared > n_samples:
+        warnings.warn(
+            f"{str(path)!r} is truncated: its header announces {declared} samples "
+            f"({declared / sample_rate:.2f} s) and the file holds {n_samples} "
+            f"({n_samples / sample_rate:.2f} s); only those are used (an incomplete copy "
+            f"or download?)", DamagedAudioWarning, stacklevel=3)
 
 
 @contextlib.contextmanager
@@ -324,7 +514,8 @@ def file_subtype(path):
     -------
     subtype : str or None
         ``"PCM_16"``, ``"PCM_24"``, ``"FLOAT"``, ``"MPEG_LAYER_III"``...; None for a
-        file libsndfile cannot read (AAC, decoded through ffmpeg, or not audio).
+        file libsndfile cannot read (AAC, decoded through ffmpeg, or not audio) and for
+        anything but a regular file.
 
     Examples
     --------
@@ -332,8 +523,11 @@ def file_subtype(path):
     >>> file_subtype("../shared/data/MIR-1K/Wavfile/abjones_1_01.wav")
     'PCM_16'
     """
+    path = _as_path(path)
+    if file_kind(path) not in ("a file", "a link to a file"):
+        return None  # a pipe would make libsndfile wait for a writer
     try:
-        return sf.info(_soundfile_name(_as_path(path))).subtype
+        return sf.info(_soundfile_name(path)).subtype
     except (sf.SoundFileError, RuntimeError):
         return None
 
@@ -464,7 +658,7 @@ def _warn_if_clipped(peak, subtype, file_format, path, *, stacklevel):
 
 
 def _check_not_a_folder(path):
-    if path.is_dir():
+    if os.path.isdir(path):  # False, not an error, for a name too long (check_writable's)
         raise InvalidInputError(f"path {str(path)!r} is a directory; expected a file path")
 
 
@@ -564,15 +758,17 @@ class AudioReader:
 
     def __init__(self, path):
         self.path = _as_path(path)
-        _check_audio_path(self.path)
+        check_audio_file(self.path)
         self._resources = contextlib.ExitStack()
         try:
             self._source = self.path
             if self.path.suffix.lower() in FFMPEG_SUFFIXES:
                 self._source = self._resources.enter_context(_decoded_by_ffmpeg(self.path))
-            with self._unreadable_as_invalid():
+            with self._unreadable_as_invalid(), \
+                    _decoder_messages(self.path.suffix.lower() == ".mp3") as messages:
                 self._file = self._resources.enter_context(
                     _ForwardSoundFile(_soundfile_name(self._source)))
+            _warn_if_skipped(str(self.path), messages)
             _check_file_rate(self._file.samplerate, str(self.path))
         except BaseException:
             self._resources.close()
@@ -584,6 +780,7 @@ class AudioReader:
         if self.n_samples == 0:
             self.close()
             raise _no_samples(self.path)
+        _warn_if_truncated(self.path, self.n_samples, self.sample_rate)
         self._held = np.zeros((self.n_channels, 0), dtype=np.float32)
         self._held_start = 0  # the first sample of self._held
 
@@ -633,8 +830,16 @@ class AudioReader:
 
     def _read_frames(self, count, position):
         """The next ``count`` frames, ``(count, n_channels)``, reading from ``position``."""
-        with self._unreadable_as_invalid():
-            frames = self._file.read(count, dtype="float32", always_2d=True)
+        failure = None
+        with _decoder_messages(self._file.format == "MP3") as messages:
+            try:
+                frames = self._file.read(count, dtype="float32", always_2d=True)
+            except sf.SoundFileError as error:
+                failure = error
+        if failure is not None:  # the decoder's messages are known once the block has ended
+            raise InvalidInputError(_damaged(str(self.path), failure, messages,
+                                             (position, position + count))) from failure
+        _warn_if_skipped(str(self.path), messages)
         if len(frames) < count:
             raise InvalidInputError(
                 f"{str(self.path)!r} ended after {position + len(frames)} samples; its header "
@@ -659,10 +864,11 @@ class AudioWriter:
 
     Blocks go to a hidden temporary file beside ``path``; :meth:`commit` flushes it
     to disk and renames it onto ``path`` (through :func:`sksep._atomic.atomic_write`),
-    :meth:`discard` removes it. As a context manager it commits when its block ends
-    normally (unless committed already) and discards on any exception, Ctrl-C
-    included: ``path`` is then never half-written, and an existing file there is
-    untouched. Only the block being written is held in memory.
+    :meth:`discard` removes it (and the folders made for it, if left empty). As a
+    context manager it commits when its block ends normally (unless committed
+    already) and discards on any exception, Ctrl-C included: ``path`` is then never
+    half-written, and an existing file there is untouched. Only the block being
+    written is held in memory.
 
     Parameters
     ----------
@@ -744,10 +950,11 @@ class AudioWriter:
         check_writable(self.path, overwrite=overwrite)
         self.peak, self.n_samples = 0.0, 0
         self._staging = self._file = None
-        with self._disk_full_named():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._staging = reserve_temporary(self.path)
+        self._created = []  # the folders made for the file, removed if it is discarded
         try:
+            with self._disk_full_named():
+                self._created = make_folders(self.path.parent)
+                self._staging = reserve_temporary(self.path)
             with self._disk_full_named(), _system_errors(self._staging):
                 self._file = sf.SoundFile(_soundfile_name(self._staging), "w",
                                           samplerate=self.sample_rate,
@@ -802,7 +1009,9 @@ class AudioWriter:
                 self.subtype = _check_subtype(self._choose_subtype(self.peak),
                                               self._format) or sf.default_subtype(self._format)
             _warn_if_clipped(self.peak, self.subtype, self._format, self.path, stacklevel=2)
-            return atomic_write(self.path, self._finish, overwrite=self._overwrite)
+            path = atomic_write(self.path, self._finish, overwrite=self._overwrite)
+            self._created = []  # they hold the file now
+            return path
         finally:
             self.discard()
 
@@ -823,7 +1032,8 @@ class AudioWriter:
                 target.write(block)
 
     def discard(self):
-        """Remove the temporary file, leaving ``path`` as it was; safe to call twice."""
+        """Remove the temporary file, leaving ``path`` as it was, and the folders made for
+        it if nothing else is in them; safe to call twice."""
         file, self._file = self._file, None
         if file is not None:
             with contextlib.suppress(Exception):
@@ -832,6 +1042,8 @@ class AudioWriter:
             with contextlib.suppress(OSError):
                 os.unlink(self._staging)
             self._staging = None
+        created, self._created = self._created, []
+        remove_empty_folders(created)
 
     def __enter__(self):
         return self

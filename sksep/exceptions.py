@@ -20,6 +20,7 @@ __all__ = [
     "NotFittedError",
     "DeviceNotAvailableError",
     "SilentSourceWarning",
+    "DamagedAudioWarning",
 ]
 
 
@@ -83,6 +84,12 @@ class SilentSourceWarning(UserWarning):
         super().__init__(message)
         self.sources = tuple(sources)
         self.n_clips = n_clips
+
+
+class DamagedAudioWarning(UserWarning):
+    """An audio file is damaged but readable: a WAV file holds fewer samples than its
+    header announces (a truncated copy), or the decoder skipped data it could not
+    decode. The samples that could be read are used; the message names the file."""
 
 
 def __getattr__(name):

@@ -534,8 +534,7 @@ class TestAudioWriter:
             with AudioWriter(tmp_path / "deeper" / "out.wav", 16000, 1) as writer:
                 writer.write(_tone())
                 raise error
-        assert [p.name for p in tmp_path.iterdir()] == ["deeper"]
-        assert list((tmp_path / "deeper").iterdir()) == []
+        assert list(tmp_path.iterdir()) == []  # the folder made for it is removed too
 
     def test_failed_overwrite_keeps_old_file(self, tmp_path):
         path = save_audio(tmp_path / "out.flac", _tone(), 16000)

@@ -181,7 +181,7 @@ class TestNothingLeftBehind:
         with pytest.raises(type(error)):
             separate_to_files(model, song[0], _targets(out), **BLOCKS)
         assert len(calls) == 3  # two blocks were written to the temporary files
-        assert list(out.iterdir()) == []
+        assert not out.exists()  # nor the folder made for them
 
     def test_failed_overwrite_keeps_old_files(self, model, song, tmp_path, monkeypatch):
         targets = _targets(tmp_path)
@@ -350,7 +350,7 @@ class TestOptions:
         out = tmp_path / "out"
         with pytest.raises(InvalidInputError, match="nan.wav' contains NaN or infinite samples"):
             separate_to_files(model, path, _targets(out), **BLOCKS)
-        assert list(out.iterdir()) == []
+        assert not out.exists()  # nor the folder made for the stems
 
 
 def _weights(segments, window):

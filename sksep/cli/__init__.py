@@ -26,16 +26,20 @@ Exit codes, for scripts:
       --head dc`` for a model of more than two sources (its clusters have no names),
       ``separate --query`` with a model that cannot separate by example, a
       ``models NAME`` that is not a shipped model
-3     bad input: missing, unreadable or non-audio file, a sample rate outside
+3     bad input: missing, unreadable, damaged or non-audio file, a pipe or a
+      device given as a song (standard input is not read), a sample rate outside
       1 kHz..768 kHz, a folder with neither supported layout, a file that is not
       a valid sksep model, a model that needs the true sources (an oracle), or one
       whose deep-clustering head cannot name its stems (``separate``)
-4     refused to overwrite an existing output (pass ``--overwrite``)
+4     refused to overwrite an existing output file (pass ``--overwrite``)
 5     a missing external program or optional package (``ffmpeg``, ``matplotlib``),
       or a libsndfile that cannot write the ``--format`` asked (MP3 before 1.1.0)
 6     cannot write an output: ``--out`` is a file or read-only, a file stands
       where a song's folder goes, a folder is read-only, a song's name would
-      put its stems outside ``--out`` (``..wav``), or the disk is full
+      put its stems outside ``--out`` (``..wav``), a name or path is longer than
+      the file system allows, a device, pipe, socket or folder stands where an
+      output file goes (``--overwrite`` replaces regular files only), or the disk
+      is full
 130   interrupted (Ctrl-C); 143: terminated (SIGTERM). No partial file is left;
       ``train`` keeps the best completed epoch and writes it.
 ====  ==========================================================================
@@ -45,7 +49,7 @@ for a full disk) come before a song is separated. Errors print one line to
 stderr, ``sksep: error: ...``; ``--debug`` adds the traceback.
 """
 
-from ._console import escaped_stdout
+from ._console import escaped_stdout, warnings_as_lines
 from ._exit import (EXIT_BAD_INPUT, EXIT_CANNOT_WRITE, EXIT_ERROR, EXIT_EXISTS,
                     EXIT_INTERRUPTED, EXIT_MISSING_PROGRAM, EXIT_OK, EXIT_TERMINATED,
                     EXIT_USAGE, Terminated, report_error, report_interruption,
@@ -73,7 +77,7 @@ def main(argv=None):
     """
     args = build_parser().parse_args(argv)
     try:
-        with unwind_on_sigterm(), escaped_stdout():
+        with unwind_on_sigterm(), escaped_stdout(), warnings_as_lines():
             return args.run(args)
     except KeyboardInterrupt as interruption:
         return report_interruption(interruption)

@@ -105,6 +105,23 @@ def decibels(value, digits=2):
 
 
 @contextlib.contextmanager
+def warnings_as_lines():
+    """Show sksep's own warnings (:mod:`sksep.exceptions`: a damaged song...) as one line
+    on stderr, ``sksep: warning: ...``, not as Python's file, line and source; others
+    as Python shows them."""
+    show = warnings.showwarning
+
+    def shown(message, category, filename, lineno, file=None, line=None):
+        if category.__module__ != "sksep.exceptions":
+            return show(message, category, filename, lineno, file, line)
+        _line(sys.stderr if file is None else file, f"sksep: warning: {message}")
+
+    with warnings.catch_warnings():
+        warnings.showwarning = shown
+        yield
+
+
+@contextlib.contextmanager
 def escaped_stdout():
     """Print file names that are not valid UTF-8 with escapes, as stderr does, not fail."""
     errors = getattr(sys.stdout, "errors", None)

@@ -31,13 +31,16 @@ exit codes:
      without CUDA, a --param the estimator refuses, separate --head dc for a model of
      more than 2 sources, separate --query with a model that cannot query, an unknown
      `models NAME`)
-  3  bad input: missing, unreadable or non-audio file, bad data folder, bad model file
-     (or one that cannot name its stems)
-  4  refused to overwrite an existing output (pass --overwrite)
+  3  bad input: missing, unreadable, damaged or non-audio file, a pipe or device as a
+     song (standard input is not read), bad data folder, bad model file (or one that
+     cannot name its stems)
+  4  refused to overwrite an existing output file (pass --overwrite)
   5  missing external program or optional package (ffmpeg for M4A/MP4, matplotlib for --plot,
      a libsndfile that writes MP3 for --format mp3)
   6  cannot write an output (--out is a file or read-only, a file where a folder goes,
-     a song name that leaves --out) or the disk is full
+     a song name that leaves --out, a name or path too long, a device, pipe, socket or
+     folder where an output file goes: only regular files are replaced) or the disk is
+     full
   130  interrupted (Ctrl-C); 143: terminated (SIGTERM); no partial file is left
 """
 

@@ -9,9 +9,10 @@ def check_outputs(args, paths, *, inside=None):
     """Refuse before any work is done, so a refusal leaves nothing half-written.
 
     Each path must be writable (:func:`sksep._atomic.check_writable`; an existing
-    file only with ``--overwrite``) and, when ``inside`` is given, lie inside that
-    folder once links are resolved. Then the hidden temporary files that killed
-    runs left beside these paths are removed.
+    file only with ``--overwrite``, never a device, pipe or folder) and, when
+    ``inside`` is given, lie inside that folder once links are resolved. Then the
+    hidden temporary files that killed runs left beside these paths are removed (not
+    those of a run still going, :func:`sksep._atomic.remove_stale_temporaries`).
     """
     from .._atomic import check_writable, remove_stale_temporaries
 

@@ -12,12 +12,16 @@ and signals behave as with one song at a time: a song's error stops further song
 starting, lets the songs already running finish, and is then reported as usual; Ctrl-C
 or SIGTERM ends every worker, each removing the file it was writing, and the command
 ends with code 130 or 143. Workers ignore SIGINT themselves, so that Ctrl-C on a
-terminal (sent to every process of the job) is handled once, by the command.
+terminal (sent to every process of the job) is handled once, by the command. A worker
+whose command has ended without ending it (killed with SIGKILL, say) ends itself as if
+it had been sent SIGTERM, within about a second (:func:`_end_with_parent`).
 """
 
 import os
 import signal
 import sys
+import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
@@ -29,6 +33,12 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 #: In a worker: whether it is running a task (a SIGTERM then unwinds it, so the file it
 #: writes is removed) or waiting for one (a SIGTERM then ends it at once).
 _busy = False
+
+#: Seconds between a worker's checks that the command that started it still runs.
+_PARENT_POLL_SECONDS = 0.5
+
+#: Seconds a worker whose command has ended is given to unwind before it is ended outright.
+_UNWIND_SECONDS = 60.0
 
 
 def run_in_processes(task, items, *, jobs, setup, setup_args=()):
@@ -61,7 +71,8 @@ def run_in_processes(task, items, *, jobs, setup, setup_args=()):
     context = multiprocessing.get_context("spawn")
     already = set(multiprocessing.active_children())
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                   initializer=_start_worker, initargs=(setup, setup_args))
+                                   initializer=_start_worker,
+                                   initargs=(setup, setup_args, os.getpid()))
     try:
         failures = _run(executor, task, items, jobs)
         executor.shutdown(wait=True)
@@ -116,15 +127,18 @@ def _stop_workers(workers):
         worker.join()
 
 
-def _start_worker(setup, setup_args):
-    """Worker initializer: one thread, the command's output conventions, its signals."""
+def _start_worker(setup, setup_args, parent):
+    """Worker initializer: one thread, the command's output conventions, its signals, and
+    an end when ``parent``, the command's process, ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    threading.Thread(target=_end_with_parent, args=(parent,), daemon=True,
+                     name="sksep-parent-watch").start()
     for variable in _THREAD_VARIABLES:
         os.environ[variable] = "1"  # before numpy, torch and sklearn start their pools
     import torch
 
     torch.set_num_threads(1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
-    signal.signal(signal.SIGTERM, _on_sigterm)
     if getattr(sys.stdout, "errors", None) is not None and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # as the command's own stdout
     setup(*setup_args)
@@ -142,6 +156,25 @@ def _call(task, item):
         os._exit(EXIT_TERMINATED)
     finally:
         _busy = False
+
+
+def _end_with_parent(parent):
+    """Watch, in a worker's thread, that the command ``parent`` still runs; once it has
+    ended (this process then has another parent: init, or a subreaper) end the worker
+    as SIGTERM does (a task unwinds, removing its files), and outright if that takes
+    longer than :data:`_UNWIND_SECONDS`.
+
+    A worker otherwise outlives a command killed with SIGKILL: it waits for work on a
+    queue whose other end it holds itself, so the queue never reports the command gone.
+    """
+    while os.getppid() == parent:
+        time.sleep(_PARENT_POLL_SECONDS)
+    if hasattr(signal, "pthread_kill"):  # to the main thread, where Python runs handlers
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+    else:
+        os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(_UNWIND_SECONDS)
+    os._exit(EXIT_TERMINATED)
 
 
 def _on_sigterm(signum, frame):

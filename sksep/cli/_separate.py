@@ -1,10 +1,11 @@
 """``sksep separate``: songs into one audio file per stem
 (:func:`sksep.separation.separate_file`)."""
 
+import os
 from functools import partial
 from pathlib import Path
 
-from ._console import plural, result, say, shows_progress
+from ._console import plural, result, say, shows_progress, warnings_as_lines
 from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, usage_errors
 from ._files import check_outputs
 from ._options import (formatter, job_count, name_list, paragraphs, positive_float,
@@ -118,8 +119,9 @@ def add_parser(commands, parents):
 def run(args):
     """Separate every song; every output is checked before the first song is separated."""
     from .._api import select_stems
-    from .._atomic import check_folder
+    from .._atomic import check_folder, check_path_length
 
+    check_path_length(args.out, name="--out", folder=True)
     songs = _songs(args.songs)
     folders = [_song_folder(args.out, song) for song in songs]
     repeated = sorted({folder for folder in folders if folders.count(folder) > 1})
@@ -207,8 +209,10 @@ def _load_worker_model(args):
 def _separate_in_worker(item):
     """``--jobs`` worker task: separate one song, ``(song, targets, plot)``."""
     song, targets, plot = item
-    _separate_one(_worker["args"], _worker["model"], _worker["names"], song, targets, plot,
-                  progress=False)  # bars of several processes would overwrite each other
+    with warnings_as_lines():  # as the command shows them
+        # No progress bar: the bars of several processes would overwrite each other.
+        _separate_one(_worker["args"], _worker["model"], _worker["names"], song, targets,
+                      plot, progress=False)
 
 
 def _separate_one(args, model, names, song, targets, plot, *, progress, block_jobs=None):
@@ -232,15 +236,13 @@ def _separate_one(args, model, names, song, targets, plot, *, progress, block_jo
 def _songs(paths):
     """The songs to separate: each file named, and every audio file in each folder named
     (not in its sub-folders), by name."""
-    from ..audio_io import READ_SUFFIXES
+    from ..audio_io import READ_SUFFIXES, check_audio_file
     from ..exceptions import InvalidInputError
 
     songs = []
     for path in map(Path, paths):
-        if not path.exists():
-            raise FileNotFoundError(f"audio file {str(path)!r} does not exist")
-        if not path.is_dir():
-            songs.append(path)
+        if not os.path.isdir(path):  # a name too long to exist: an error, not a folder
+            songs.append(check_audio_file(path))  # a pipe is refused here, never read
             continue
         found = sorted(entry for entry in path.iterdir() if entry.is_file()
                        and not entry.name.startswith(".")
@@ -312,6 +314,7 @@ def _separate_song(args, model, names, song, targets, *, progress, block_jobs=No
 
     from .. import separation
     from ..audio_io import file_subtype
+    from ..exceptions import DamagedAudioWarning
 
     say(args, f"separating {str(song)!r} with {args.model!r} at {model.grid_.sample_rate} Hz")
     song_subtype = file_subtype(song)
@@ -323,6 +326,7 @@ def _separate_song(args, model, names, song, targets, *, progress, block_jobs=No
                else (lambda peak: _stem_encoding(args, song_subtype, peak)[0]))
     with warnings.catch_warnings():  # clipping is told in the note instead
         warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("default", DamagedAudioWarning)  # but a damaged song is told
         written = separation.separate_to_files(
             model, song, targets, source_names=names, block_seconds=args.block_seconds,
             high_band=args.high_band, wiener_iterations=args.wiener_iterations,
