@@ -53,7 +53,7 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
         A shipped model's name (:func:`sksep.available_models`), a model file, or a
         fitted separator (or Pipeline ending in one), which is not modified. The
         default is the shipped model best on real songs (MUSDB songs left out of its
-        training); ``"chimera-mir1k"`` is the one best on MIR-1K's karaoke clips.
+        training); ``"hourglass-mir1k"`` is the one best on MIR-1K's karaoke clips.
     sample_rate : int, optional
         Sample rate of an array ``song`` in Hz (1000 to 768000); required for arrays,
         and must be None for a file, which is read at its own rate.

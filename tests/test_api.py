@@ -55,7 +55,7 @@ class TestDefaultModel:
                                    capture_output=True, text=True, check=True).stdout
         help_text = " ".join(help_text.split())
         assert "(default: chimera-mir1k-musdb, the shipped model best on real songs" in help_text
-        assert "chimera-mir1k is best on MIR-1K's karaoke clips" in help_text
+        assert "hourglass-mir1k is best on MIR-1K's karaoke clips" in help_text
         assert "chimera-mir1k-musdb" in sksep.available_models()
 
 

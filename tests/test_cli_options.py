@@ -139,7 +139,8 @@ class TestDeviceHeadAndHighBand:
         song = album / "float.wav"
         stems = {}
         for head in ("mi", "dc"):
-            result = sksep_cli("separate", song, "--bit-depth", "float", "--head", head,
+            result = sksep_cli("separate", song, "--model", MODEL, "--bit-depth", "float",
+                               "--head", head,
                                "--high-band", "octave", "--device", "cpu", "--out",
                                tmp_path / head, "-q")
             assert result.returncode == EXIT_OK, result.stderr
@@ -154,8 +155,8 @@ class TestDeviceHeadAndHighBand:
 
     def test_wiener_iterations_reach_the_separation(self, album, tmp_path):
         song = album / "float.wav"
-        result = sksep_cli("separate", song, "--bit-depth", "float", "--wiener-iterations", "1",
-                           "--out", tmp_path / "w", "-q")
+        result = sksep_cli("separate", song, "--model", MODEL, "--bit-depth", "float",
+                           "--wiener-iterations", "1", "--out", tmp_path / "w", "-q")
         assert result.returncode == EXIT_OK, result.stderr
         written = sf.read(tmp_path / "w" / "float" / "vocals.wav", dtype="float32",
                           always_2d=True)[0].T
