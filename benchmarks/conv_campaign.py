@@ -216,6 +216,29 @@ def shipped_references(names=("chimera-mir1k", "chimera-mir1k-musdb")):
     return {name: score_at_16k(sksep.load(name), *valid16) for name in names}
 
 
+def shipped_lines(registry=None):
+    """Markdown lines on the models :func:`ship` registered: budget and test scores."""
+    from _common import REGISTRY
+
+    entries = {name: entry for name, entry in
+               json.loads(Path(registry or REGISTRY).read_text()).items()
+               if "conv_campaign.py" in entry.get("training", "")}
+    if not entries:
+        return []
+    lines = ["", "## Shipped from the campaign", "",
+             "Test scores measured once per shipped model on the 90 MIR-1K test clips (16 kHz, "
+             "`sksep.separate`); `sksep models NAME` has the whole record.", "",
+             "| model | CPU min | epochs | validation vocals | test vocals SI-SDRi | GNSDR | "
+             "GSIR | GSAR |", "|---|---|---|---|---|---|---|---|"]
+    for name, entry in entries.items():
+        vocals = entry["scores"]["vocals"]
+        lines.append(f"| {name} | {entry['train_cpu_seconds'] / 60:.0f} | {entry['epochs']} | "
+                     f"{entry['validation']['vocals']['SI-SDRi']:.2f} | "
+                     f"{vocals['SI-SDRi']:.2f} | {vocals['GNSDR']:.2f} | {vocals['GSIR']:.2f} "
+                     f"| {vocals['GSAR']:.2f} |")
+    return lines
+
+
 def report(root=ROOT, at_cpu_minutes=16.0, *, out=RESULTS, references=None):
     """Copy every curve into ``out / "conv_campaign"`` and tabulate them at equal CPU time
     beside the shipped models (``references``: their validation scores; None measures
@@ -255,6 +278,7 @@ def report(root=ROOT, at_cpu_minutes=16.0, *, out=RESULTS, references=None):
               "| shipped model | vocals | accompaniment |", "|---|---|---|"]
     lines += [f"| {name} | {scores['vocals']['SI-SDRi']:.2f} | "
               f"{scores['accompaniment']['SI-SDRi']:.2f} |" for name, scores in references.items()]
+    lines += shipped_lines()
     lines += ["", "## Learning curves (every chunk)", ""]
     for curve in curves:
         lines += [f"### {curve['name']}-seed{curve['seed']}"
