@@ -9,7 +9,11 @@ import pytest
 
 @pytest.fixture
 def campaign(benchmark_module):
-    return benchmark_module("conv_campaign")
+    yield benchmark_module("conv_campaign")
+    # make_estimator builds bfloat16 accelerators, whose state accelerate keeps globally:
+    # later Accelerator() calls in this process would inherit bfloat16.
+    import accelerate
+    accelerate.state.AcceleratorState._reset_state(True)
 
 
 def test_every_configuration_is_a_valid_separator(campaign):
