@@ -118,15 +118,16 @@ def load_split(sample_rate):
     return pick(False), pick(True)
 
 
-def score_at_16k(estimator, X, Y):
-    """Vocals / accompaniment SI-SDRi of ``estimator`` on 16 kHz clips, via sksep.separate."""
+def score_at_16k(estimator, X, Y, *, bss=False):
+    """Vocals / accompaniment SI-SDRi (and with ``bss`` the MIREX globals) of ``estimator``
+    on 16 kHz clips, separated through sksep.separate."""
     import sksep
     from sksep.metrics import separation_report
 
     estimates = [np.stack(list(sksep.separate(x, model=estimator, sample_rate=16000)[0]
                                 .values())) for x in X]
     return separation_report(Y, estimates, X, source_names=["vocals", "accompaniment"],
-                             bss=False)
+                             bss=bss)
 
 
 def _read_curve(path):
@@ -314,15 +315,11 @@ def test(name, seed, root=ROOT, folder=None):
     (``folder``: a :func:`snapshot` of the run instead of the run itself)."""
     import sksep
     from sksep.datasets import load_mir1k
-    from sksep.metrics import separation_report
 
     folder = Path(folder) if folder is not None else Path(root) / f"{name}-seed{seed}"
     model = sksep.load(folder / "model.sksep")
     data = load_mir1k(MIR1K, "test")
-    estimates = [np.stack(list(sksep.separate(x, model=model, sample_rate=16000)[0].values()))
-                 for x in data.X]
-    scores = separation_report(data.Y, estimates, data.X,
-                               source_names=["vocals", "accompaniment"])
+    scores = score_at_16k(model, data.X, data.Y, bss=True)
     curve = json.loads((folder / "curve.json").read_text())
     curve.setdefault("test", []).append({"after_cpu_seconds": curve["chunks"][-1]["cpu_seconds"],
                                          "scores": scores, "date": utc_now()})
