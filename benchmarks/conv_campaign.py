@@ -63,6 +63,10 @@ def _hourglass(channels, *, lr=1e-4, stacks=1, grid=None, segment_frames=64):
                 features=dict(PARK_GRID if grid is None else grid))
 
 
+def _unet(channels):
+    return dict(_hourglass(channels), architecture="unet", n_stacks=1)
+
+
 #: name -> (what it is, settings). ``features`` are MelFeatures settings; ``bf16``
 #: trains under bfloat16 autocast (``accelerate``), the fastest setting measured by
 #: ``bench_conv_throughput.py``.
@@ -79,6 +83,10 @@ CONFIGS = {
                      "hop 128, 128-frame patches",
                      _hourglass(64, grid=dict(sample_rate=16000, n_mels=150, deltas=False),
                                 segment_frames=128)),
+    "unet16-8k": ("U-Net (4 levels, 16 channels doubling per level) on Park et al.'s grid with "
+                  "their objective and optimiser (L1, linear masks, Adam 1e-4, batch 4)",
+                  _unet(16)),
+    "unet32-8k": ("the same U-Net at 32 channels", _unet(32)),
     "unet16-16k-mel": ("today's U-Net (compare_methods row): 16 channels, 128 mel bands, "
                        "BCE, RMSprop 1e-3, batch 32, 128-frame patches",
                        dict(estimator="unet", channels=16, lr=1e-3, optimizer="rmsprop",
