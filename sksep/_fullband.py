@@ -36,6 +36,7 @@ import numpy as np
 from ._constants import HIGH_BAND_RULES
 from ._spectral import FeatureGrid, resample
 from ._validation import InvalidInputError, check_choice, check_int
+from .separators._pipeline import final_step
 
 __all__ = ["HIGH_BAND_RULES", "song_grid", "frequency_projection", "time_interpolation",
            "masks_on_song_grid", "model_masks", "multichannel_wiener", "separate_full_band"]
@@ -232,8 +233,6 @@ def masks_on_song_grid(masks, grid, target, n_target_frames, *, high_band="top")
 
 def _mask_grid(estimator, grid):
     """The grid of the masks of ``estimator`` (``mask_grid_``), ``grid`` if it has none."""
-    from .separation import final_step  # separation imports this module
-
     return getattr(final_step(estimator), "mask_grid_", grid)
 
 
@@ -251,10 +250,9 @@ def model_masks(estimator, audio):
     masks : ndarray of shape (n_sources, n_frames, n_bins)
         On the separator's ``mask_grid_``.
     """
-    steps = getattr(estimator, "steps", None)
-    if steps:
-        records = estimator[:-1].transform([audio])
-        return steps[-1][1].predict_masks(records)[0]
+    separator = final_step(estimator)
+    if separator is not estimator:  # a Pipeline: its steps before the separator first
+        return separator.predict_masks(estimator[:-1].transform([audio]))[0]
     return estimator.predict_masks([audio])[0]
 
 

@@ -47,24 +47,10 @@ from ._inference import overlap_add, overlap_add_stream
 from ._validation import check_audio, check_choice, check_int, check_n_jobs, check_real
 from .audio_io import AudioReader, AudioWriter, load_audio
 from .exceptions import InvalidInputError, InvalidParameterTypeError
+from .separators._pipeline import final_step, outputs_unordered
 
 __all__ = ["StemFile", "block_layout", "separate_audio", "separate_file", "separate_long",
            "separate_to_files"]
-
-
-def final_step(estimator):
-    """The separator itself, or the last step of a Pipeline.
-
-    Parameters
-    ----------
-    estimator : separator or Pipeline ending in one
-
-    Returns
-    -------
-    separator
-    """
-    steps = getattr(estimator, "steps", None)
-    return steps[-1][1] if steps else estimator
 
 
 def model_grid(estimator):
@@ -300,13 +286,7 @@ def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
                                     rate, block_seconds, overlap_seconds)
 
     return _stitch(lambda piece: estimator.predict([piece])[0], audio, blocks, fades,
-                   unnamed=_unnamed(estimator), progress=progress)
-
-
-def _unnamed(estimator):
-    """Whether the separator's outputs come in no fixed order (deep clustering without a
-    naming rule): each block may then order the sources differently."""
-    return bool(getattr(final_step(estimator), "permutation_invariant_", False))
+                   unnamed=outputs_unordered(estimator), progress=progress)
 
 
 def _stitching(separate_block, blocks, fades, *, unnamed, bar, workers):
@@ -477,7 +457,7 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
                             progress, n_jobs)
     blocks, fades = _song_layout(grid, audio.shape[1], sample_rate, options)
     stems = _stitch(_block_separator(estimator, grid, sample_rate, options), audio, blocks,
-                    fades, unnamed=_unnamed(estimator), progress=options.progress,
+                    fades, unnamed=outputs_unordered(estimator), progress=options.progress,
                     n_jobs=options.n_jobs)
     return stems[:, 0] if mono else stems
 
@@ -816,7 +796,7 @@ def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_s
                  for key, (_, target) in targets.items()}
         for _, _, stems in _stitched_stretches(
                 _block_separator(estimator, grid, reader.sample_rate, options), reader.read,
-                reader.n_samples, blocks, fades, unnamed=_unnamed(estimator),
+                reader.n_samples, blocks, fades, unnamed=outputs_unordered(estimator),
                 progress=options.progress, n_jobs=options.n_jobs):
             for key, (index, _) in targets.items():
                 files[key].write(stems[index])

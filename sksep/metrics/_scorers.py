@@ -4,20 +4,13 @@ import numpy as np
 
 from .._validation import check_choice, check_int
 from ..exceptions import InvalidInputError, InvalidParameterTypeError
+from ..separators._pipeline import outputs_unordered
 from ._aggregate import (check_bool, check_clips, clip_globals, reorder_estimates, si_sdri_table,
                          weighted_nanmean)
 
 __all__ = ["si_sdri_scorer", "make_separation_scorer", "get_scorer"]
 
 SCORER_NAMES = ("si_sdri", "gnsdr", "gsir", "gsar")
-
-
-def _declares_permutation_invariance(estimator):
-    """Whether the estimator, or the last step of a Pipeline, has ``permutation_invariant_``."""
-    steps = getattr(estimator, "steps", None)
-    final_step = steps[-1][1] if isinstance(steps, list) and steps else None
-    return any(bool(getattr(candidate, "permutation_invariant_", False))
-               for candidate in (estimator, final_step))
 
 
 class _SeparationScorer:
@@ -43,7 +36,7 @@ class _SeparationScorer:
             raise InvalidInputError(
                 f"source={self.source} is out of range: Y has {n_sources} sources"
             )
-        if self.permutation_invariant or _declares_permutation_invariance(estimator):
+        if self.permutation_invariant or outputs_unordered(estimator):
             ests = reorder_estimates(refs, ests)
 
         if self.metric == "si_sdri":

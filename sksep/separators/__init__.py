@@ -11,8 +11,13 @@
 
 Each module holds one family's parameters and hooks; what they share lives in
 ``_base.py`` (every separator), ``_neural.py`` (training and inference of a torch
-network), ``_training.py`` (the skorch net and its callbacks) and ``_checkpoint.py``.
-The torch modules are in :mod:`sksep.nn`.
+network), ``_training.py`` (the skorch net and its callbacks) and ``_checkpoint.py``;
+``_pipeline.py`` asks a separator, or a Pipeline ending in one, about itself (its final
+step, whether its outputs are ordered and named). The torch modules are in
+:mod:`sksep.nn`.
+
+The classes are imported on first use (PEP 562), so that the light modules of this
+package (``_pipeline.py``) can be imported without torch and scikit-learn.
 """
 
 import importlib
@@ -21,9 +26,18 @@ from .._constants import SEPARATORS
 
 __all__ = [*SEPARATORS, "all_separators"]
 
-# The classes of the one table (sksep._constants.SEPARATORS), imported from their modules.
-globals().update({name: getattr(importlib.import_module(module), name)
-                  for name, module in SEPARATORS.items()})
+
+def __getattr__(name):
+    # The classes of the one table (sksep._constants.SEPARATORS), from their modules.
+    if name not in SEPARATORS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(SEPARATORS[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *SEPARATORS])
 
 
 def all_separators():
@@ -40,4 +54,4 @@ def all_separators():
     >>> [name for name, _ in all_separators()][:2]
     ['OracleMaskSeparator', 'DeepClusteringSeparator']
     """
-    return [(name, globals()[name]) for name in SEPARATORS]
+    return [(name, __getattr__(name)) for name in SEPARATORS]
