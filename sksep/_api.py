@@ -2,23 +2,26 @@
 
 It loads a model by name or path, names its sources, sets its prediction head and
 device, and separates the song at its own rate and channel count with
-:mod:`sksep.separation`, as ``sksep separate`` does. The heavy modules (torch, librosa)
-are imported inside the functions, so that ``import sksep`` does not pay for them twice
-and the command line can call the cheap checks first.
+:mod:`sksep.separation`, as ``sksep separate`` does. ``import sksep`` imports this module
+on first use of :func:`separate` (PEP 562), so its imports cost nothing before then.
 """
 
 import copy
+import inspect
 import os
 import re
 
-from ._constants import DEFAULT_MODEL
-from .exceptions import InvalidInputError, InvalidParameterTypeError
+import numpy as np
+
+from ._constants import DEFAULT_MODEL, HEADS
+from ._device import check_device
+from ._models import available_models, load
+from ._validation import as_array, check_audio, check_choice, check_int, describe, short_repr
+from .exceptions import InvalidInputError, InvalidParameterTypeError, ModelFileError
+from .separation import model_grid, separate_audio, separate_file
+from .separators._pipeline import final_step, sources_named
 
 __all__ = ["separate"]
-
-
-#: Prediction heads of models with a ``head`` parameter (Chimera).
-HEADS = ("mi", "dc")
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
@@ -125,17 +128,7 @@ def separate(song, model=DEFAULT_MODEL, sample_rate=None, *, stems=None, head=No
     estimator, names = named_model(model)
     wanted = select_stems(stems, names, name="stems")
     estimator = configured(estimator, head=head, device=device, copy_first=not _is_path(model))
-    if not clusters_are_named(estimator, names):
-        raise InvalidInputError(
-            f"model {model if _is_path(model) else type(model).__name__!r} separates "
-            f"{len(names)} sources with its deep-clustering head"
-            + (f" (head={head!r})" if head else "")
-            + f", and {UNNAMED_CLUSTERS if len(names) > 2 else 'its clusters are unnamed'}: "
-            f"its stems would come back under arbitrary names; expected head='mi' or a model "
-            f"that names its sources")
-
-    from .separation import separate_audio, separate_file
-
+    check_sources_named(estimator, names, model=model, head=head)
     options = {"block_seconds": block_seconds, "high_band": high_band,
                "wiener_iterations": wiener_iterations, "progress": progress}
     if is_file:
@@ -152,8 +145,6 @@ def _is_path(model):
 
 def _check_sample_rate(sample_rate, is_file):
     """The sample rate of an array song; None for a file (read at its own rate)."""
-    from ._validation import check_int
-
     if is_file:
         if sample_rate is not None:
             raise InvalidInputError(
@@ -170,11 +161,6 @@ def _check_sample_rate(sample_rate, is_file):
 def _check_array(song, sample_rate, estimator):
     """``song`` as float32 ``(n_channels, n_samples)`` or ``(n_samples,)``, long enough
     for one of the model's STFT windows at ``sample_rate``."""
-    import numpy as np
-
-    from ._validation import as_array, check_audio
-    from .separation import model_grid
-
     grid = model_grid(estimator)
     shape = as_array(song, name="song", expected="float audio of shape (n_channels, "
                                                  "n_samples) or (n_samples,)").shape
@@ -210,11 +196,6 @@ def named_model(model):
     sksep.exceptions.InvalidInputError
         The model is not fitted, or is an oracle (it needs the true sources).
     """
-    from ._models import available_models, load
-    from ._validation import describe, short_repr
-    from .exceptions import ModelFileError
-    from .separation import final_step
-
     if _is_path(model):
         estimator = load(model)
     elif hasattr(final_step(model), "predict"):
@@ -250,8 +231,6 @@ def _label(model):
 
 def _check_separates_mixtures(separator, model):
     """Refuse an oracle, whose ``predict`` needs the true sources of every mixture."""
-    import inspect
-
     if "Y" in inspect.signature(separator.predict).parameters:
         raise InvalidInputError(
             f"model {_label(model)!r} ({type(separator).__name__}) is an oracle separator, "
@@ -302,10 +281,6 @@ def configured(estimator, *, head=None, device=None, copy_first=True):
     sksep.exceptions.DeviceNotAvailableError
         This machine has no ``device``.
     """
-    from ._device import check_device
-    from ._validation import check_choice
-    from .separation import final_step
-
     separator = final_step(estimator)
     if head is not None:
         check_choice(head, name="head", choices=HEADS)
@@ -329,24 +304,57 @@ def configured(estimator, *, head=None, device=None, copy_first=True):
     return estimator
 
 
-def clusters_are_named(model, names):
-    """Whether the model's outputs carry reliable names: True unless it predicts with
-    the deep-clustering head (K-means) and either separates more than two sources or
-    leaves its clusters unnamed (``permutation_invariant_``)."""
-    from .separation import final_step
-
-    separator = final_step(model)
-    if not _predicts_with_clusters(separator):
-        return True
-    return len(names) == 2 and not getattr(separator, "permutation_invariant_", False)
+#: How each caller names the head and the permutation-invariant scores in the refusal of
+#: :func:`check_sources_named`: the Python keyword, or the command's options.
+SPELLINGS = {
+    "python": {"head": "head={!r}", "scores": "permutation-invariant scores "
+               "(sksep.metrics.make_separation_scorer(..., permutation_invariant=True))"},
+    "cli": {"head": "--head {}", "scores": "`sksep evaluate --head dc`, which matches the "
+            "clusters to the true stems"},
+}
 
 
-def _predicts_with_clusters(separator):
-    """Whether ``separator``'s masks come from K-means on its embeddings: a
-    DeepClusteringSeparator, or a ChimeraSeparator with ``head="dc"`` or ``alpha=1``
-    (which never trains its mask-inference head)."""
-    params = separator.get_params(deep=False)
-    if "cluster_naming" in params:  # DeepClusteringSeparator
-        return True
-    return "head" in params and "alpha" in params and (
-        params["head"] == "dc" or params["alpha"] == 1)
+def check_sources_named(estimator, names, *, model, head=None, spelling="python"):
+    """Refuse a model whose stems would be given names that are not theirs.
+
+    The separator answers (its ``sources_are_named``): K-means clusters of the
+    deep-clustering head have no reliable names for more than two sources, and none
+    at all with ``cluster_naming=None``.
+
+    Parameters
+    ----------
+    estimator : fitted separator (or Pipeline ending in one)
+    names : sequence of str
+        The model's source names.
+    model : str, os.PathLike or estimator
+        What the caller was given, for the message.
+    head : {"mi", "dc"} or None
+        The head the caller asked for, if any.
+    spelling : {"python", "cli"}, default="python"
+        Name options as :func:`separate`'s keywords or as the command's options.
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        The separator's outputs cannot carry the names ``names``.
+    """
+    if sources_named(estimator):
+        return
+    words = SPELLINGS[spelling]
+    reason = (UNNAMED_CLUSTERS if len(names) > 2 else
+              "its clusters are unnamed (cluster_naming=None), in no fixed order")
+    message = (f"model {_label(model)!r} separates {len(names)} sources ({', '.join(names)}) "
+               f"with its deep-clustering head, and {reason}")
+    if head == "dc":
+        message = (f"{words['head'].format('dc')}: {message}: its stems would be written "
+                   f"under arbitrary names; expected {words['head'].format('mi')}, or "
+                   f"{words['scores']}")
+    else:
+        if head == "mi":  # a Chimera trained with alpha=1
+            message += (f" ({words['head'].format('mi')}: trained with alpha=1, its "
+                        f"mask-inference head never learned)")
+        message += (f": its stems would be written under arbitrary names; expected a model "
+                    f"that names its sources (a Chimera with alpha < 1 and "
+                    f"{words['head'].format('mi')}, or another estimator), or "
+                    f"{words['scores']}")
+    raise InvalidInputError(message)

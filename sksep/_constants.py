@@ -1,7 +1,8 @@
 """Constants that several modules share, in a module that imports nothing (the command
 line reads them before it imports scikit-learn or torch)."""
 
-__all__ = ["DEFAULT_MODEL", "MIR1K_MODEL", "HIGH_BAND_RULES", "TRANSFORMERS", "SEPARATORS"]
+__all__ = ["DEFAULT_MODEL", "MIR1K_MODEL", "HIGH_BAND_RULES", "HEADS", "TRANSFORMERS",
+           "SEPARATORS"]
 
 #: The model :func:`sksep.separate` and ``sksep separate`` use by default: the shipped
 #: model best on real songs. Left out one at a time, the MUSDB excerpts gained +2.05 ±
@@ -19,6 +20,10 @@ MIR1K_MODEL = "hourglass-mir1k"
 #: at a higher rate (:mod:`sksep._fullband`): ``"top"`` copies the top band's mask,
 #: ``"octave"`` the mean of the masks of the model's top octave.
 HIGH_BAND_RULES = ("top", "octave")
+
+#: The prediction heads of a Chimera model (``ChimeraSeparator(head=...)``, ``--head``):
+#: the mask-inference head's soft masks, or K-means on the deep-clustering embeddings.
+HEADS = ("mi", "dc")
 
 #: The one table of public estimator classes: name -> the module that defines it. The
 #: package root's names, the classes model files may hold (:mod:`sksep._persistence`),

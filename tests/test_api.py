@@ -195,8 +195,9 @@ class TestBadArguments:
             sksep.separate(mono_clip, unnamed, 16000)
         four = [np.stack([0.1 * c, 0.2 * c, 0.3 * c, 0.4 * c]) for c in clips]
         chimera = make("ChimeraSeparator").fit(clips, four)
-        with pytest.raises(InvalidInputError, match=r"4 sources with its deep-clustering "
-                                                    r"head \(head='dc'\), and its K-means"):
+        with pytest.raises(InvalidInputError, match=r"head='dc': model 'ChimeraSeparator' "
+                                                    r"separates 4 sources \(.*\) with its "
+                                                    r"deep-clustering head, and its K-means"):
             sksep.separate(mono_clip, chimera, 16000, head="dc")
         stems, _ = sksep.separate(mono_clip, chimera, 16000, head="mi")  # named by the MI head
         assert len(stems) == 4

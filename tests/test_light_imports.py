@@ -28,11 +28,12 @@ def test_not_fitted_error_is_scikit_learns():
 def test_one_home_for_each_constant():
     import sksep._constants as constants
     import sksep._fullband as fullband
-    import sksep.cli._separate as cli_separate
+    import sksep.cli._arguments as cli_arguments
     import sksep._api as api
     assert fullband.HIGH_BAND_RULES is constants.HIGH_BAND_RULES
-    assert cli_separate.HIGH_BAND_RULES is constants.HIGH_BAND_RULES
-    assert api.DEFAULT_MODEL is constants.DEFAULT_MODEL is cli_separate.DEFAULT_MODEL
+    assert cli_arguments.HIGH_BAND_RULES is constants.HIGH_BAND_RULES
+    assert api.DEFAULT_MODEL is constants.DEFAULT_MODEL is cli_arguments.DEFAULT_MODEL
+    assert api.HEADS is cli_arguments.HEADS is constants.HEADS
 
 
 def test_one_table_of_estimators():

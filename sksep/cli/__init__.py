@@ -6,13 +6,15 @@ The commands only call the library: :func:`sksep.separation.separate_file` for
 :func:`sksep.metrics.separation_scores` for ``evaluate``,
 :func:`sksep.available_models` for ``models``.
 
-Layout: ``_parser.py`` builds the parser from one module per command
+Layout: ``_parser.py`` builds the parser from ``_arguments.py`` (every command's
+options and help); :func:`main` then imports the module of the command that runs
 (``_separate.py``, ``_train.py`` with the estimators it trains in ``_estimators.py``,
-``_evaluate.py``, ``_list_models.py``); ``_options.py`` and ``_prediction.py`` hold
-the options commands share; ``_exit.py`` the exit codes and how errors and signals
+``_evaluate.py``, ``_list_models.py``), which imports the library at its top;
+``_options.py`` holds the option types, ``_prediction.py`` the model loading that
+``separate`` and ``evaluate`` share; ``_exit.py`` the exit codes and how errors and signals
 become them; ``_console.py`` what is printed; ``_files.py`` the checks of output
 files; ``_jobs.py`` the worker processes of ``separate --jobs``. Heavy packages
-(torch, librosa, scikit-learn) are imported by the commands when they run, so that
+(torch, librosa, scikit-learn) are imported only with the command that runs, so that
 ``--help`` and ``--version`` answer at once.
 
 Exit codes, for scripts:
@@ -49,6 +51,8 @@ for a full disk) come before a song is separated. Errors print one line to
 stderr, ``sksep: error: ...``; ``--debug`` adds the traceback.
 """
 
+import importlib
+
 from ._console import escaped_stdout, warnings_as_lines
 from ._exit import (EXIT_BAD_INPUT, EXIT_CANNOT_WRITE, EXIT_ERROR, EXIT_EXISTS,
                     EXIT_INTERRUPTED, EXIT_MISSING_PROGRAM, EXIT_OK, EXIT_TERMINATED,
@@ -78,7 +82,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         with unwind_on_sigterm(), escaped_stdout(), warnings_as_lines():
-            return args.run(args)
+            # start-up: `sksep --version`/`--help` must not import torch
+            command = importlib.import_module(f".{args.command_module}", __name__)
+            return command.run(args)
     except KeyboardInterrupt as interruption:
         return report_interruption(interruption)
     except Terminated:

@@ -1,16 +1,22 @@
 """``sksep evaluate``: separate every clip of a folder of stems and score the estimates
-with :func:`sksep.metrics.separation_scores`."""
+with :func:`sksep.metrics.separation_scores`; its options are in ``_arguments.py``."""
 
 import csv
 import io
 import json
 import math
-from pathlib import Path
 
+import numpy as np
+
+from ..datasets import load_stems_folder, stems_folder_layout
+from ..exceptions import InvalidInputError
+from ..metrics import separation_scores
+from ..metrics._bss_eval import silent_sources
+from ..separation import separate_long
+from ..separators._pipeline import sources_named
 from ._console import decibels, markdown_table, plural, progress, say, shows_progress, warn
-from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError
+from ._exit import EXIT_OK, UsageError
 from ._files import check_outputs, write_text
-from ._options import formatter, paragraphs, positive_float, positive_int
 from ._prediction import load_model
 
 #: Per-clip columns: SI-SDRi, then BSS Eval's (left out of the printed table with --no-bss).
@@ -26,59 +32,8 @@ GLOBAL_METRICS = ("SI-SDRi", "GNSDR", "GSIR", "GSAR")
 MIXTURE_TOLERANCE = 0.01
 
 
-def add_parser(commands, parents):
-    """The ``evaluate`` subcommand and its options."""
-    evaluate = commands.add_parser(
-        "evaluate", parents=parents, formatter_class=formatter,
-        help="score a model on a folder of stems",
-        description=paragraphs(
-            "Separate every clip of a folder of stems and score the estimates.\n\n"
-            "Prints per clip and source the SI-SDR improvement (SI-SDRi) and BSS Eval "
-            "SDR/SIR/SAR/NSDR, then per source the length-weighted SI-SDRi and the MIREX "
-            "globals GNSDR/GSIR/GSAR. All in dB, higher is better. Audio is read at the "
-            "model's sample rate, mono.\n\n"
-            "DATA_DIR is MIR-1K style or MUSDB style: song folders of stem files, or "
-            "MUSDB18's own <song>.stem.mp4 files (decoded by ffmpeg; AAC is lossy, so "
-            "the scores differ a little from those on the uncompressed MUSDB18-HQ).\n\n"
-            "A clip whose mixture is not the sum of its stems (more than 1 % of its "
-            "energy differs: another song's mixture.wav?) is warned about on stderr and "
-            "marked in the note column of the table, CSV and JSON; so is every blank "
-            "score, with its reason (a silent reference stem leaves SI-SDRi and BSS Eval "
-            "undefined).\n\n"
-            "The deep-clustering head (--head dc) names its K-means clusters only for "
-            "2-source models: for more sources, or a model that leaves them unnamed, "
-            "each clip's clusters are matched to the true stems that fit them best "
-            "(permutation-invariant scores, as deep-clustering papers report them)."),
-        epilog="example:\n  sksep evaluate --model chimera-mir1k ../shared/data/MIR-1K "
-               "--out-json scores.json\n\n" + EXIT_CODES_HELP)
-    evaluate.add_argument("data_dir", type=Path, metavar="DATA_DIR",
-                          help="folder of stems, MIR-1K or MUSDB style, or of MUSDB18 "
-                               ".stem.mp4 files (see `sksep train -h`)")
-    evaluate.add_argument("--model", "-m", required=True, metavar="NAME_OR_PATH",
-                          help="shipped model name or model file")
-    evaluate.add_argument("--split", choices=("train", "test", "all"), default=None,
-                          help="MIR-1K-style folders: clips to score (default test)")
-    evaluate.add_argument("--max-clips", type=positive_int, default=None, metavar="N",
-                          help="score only the first N clips (songs)")
-    evaluate.add_argument("--no-bss", action="store_true",
-                          help="skip BSS Eval (SDR/SIR/SAR, GNSDR...): only SI-SDRi, much faster")
-    evaluate.add_argument("--out-csv", type=Path, default=None, metavar="FILE",
-                          help="write the per-clip scores as CSV")
-    evaluate.add_argument("--out-json", type=Path, default=None, metavar="FILE",
-                          help="write per-clip and overall scores as JSON")
-    evaluate.add_argument("--block-seconds", type=positive_float, default=60.0, metavar="S",
-                          help="separate long clips in blocks of S seconds (default: 60)")
-    evaluate.add_argument("--overwrite", action="store_true",
-                          help="replace existing CSV/JSON files")
-    evaluate.set_defaults(run=run)
-
-
 def run(args):
     """Separate and score the clips; print the tables and write the reports asked for."""
-    from ..datasets import stems_folder_layout
-    from ..metrics import separation_scores
-    from ..separation import separate_long
-
     outputs = [path for path in (args.out_csv, args.out_json) if path is not None]
     check_outputs(args, outputs)
     if len(set(outputs)) < len(outputs):
@@ -86,9 +41,8 @@ def run(args):
     model, names = load_model(args)
     rate = model.grid_.sample_rate
     layout = stems_folder_layout(args.data_dir, name="DATA_DIR")
-    from .._api import clusters_are_named
 
-    permutation_invariant = not clusters_are_named(model, names)
+    permutation_invariant = not sources_named(model)
     data, names = _load_clips(args, layout, names, rate)
     X, Y = data.X, data.Y
     residuals = [mixture_residual(x, y) for x, y in zip(X, Y)]
@@ -164,8 +118,6 @@ def mixture_residual(mixture, sources):
         a mixture that is the sum of its stems, about 1 or more for another recording;
         ``inf`` for a silent mixture whose stems are not.
     """
-    import numpy as np
-
     difference = np.asarray(mixture, np.float64) - np.sum(sources, axis=0, dtype=np.float64)
     energy = float(np.sum(np.square(mixture, dtype=np.float64)))
     left = float(np.sum(np.square(difference)))
@@ -201,10 +153,6 @@ def clip_notes(reference, estimate, mixture, residual, values):
     notes : list of str
         One per source, ``""`` when there is nothing to say.
     """
-    import numpy as np
-
-    from ..metrics._bss_eval import silent_sources
-
     silent = silent_sources(reference)
     alone = silent_sources(mixture[None, :] - reference)  # the other sources are silent
     muted = ~np.any(np.reshape(estimate, (len(estimate), -1)), axis=1)
@@ -226,9 +174,6 @@ def clip_notes(reference, estimate, mixture, residual, values):
 def _load_clips(args, layout, names, rate):
     """The clips of ``DATA_DIR`` at ``rate`` with their sources in the model's order, and
     the source names to report (the folder's, for a model that does not name its own)."""
-    from ..datasets import load_stems_folder
-    from ..exceptions import InvalidInputError
-
     generic = all(name == f"source{i}" for i, name in enumerate(names))
     if layout == "mir1k":
         data = load_stems_folder(args.data_dir, split=args.split or "test",

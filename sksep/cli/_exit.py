@@ -12,6 +12,9 @@ import threading
 import traceback
 import types
 
+from ..exceptions import (DiskFullError, InvalidInputError, MissingProgramError,
+                          OutputLocationError)
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -57,8 +60,6 @@ class Terminated(BaseException):
 def usage_errors():
     """Option values the library refuses (a stem, head, device or estimator parameter)
     are bad usage: exit code 2, with the library's message."""
-    from ..exceptions import InvalidInputError
-
     try:
         yield
     except InvalidInputError as error:
@@ -67,9 +68,6 @@ def usage_errors():
 
 def exit_code(error):
     """The documented exit code of an exception."""
-    from ..exceptions import (DiskFullError, InvalidInputError, MissingProgramError,
-                              OutputLocationError)
-
     if isinstance(error, (OutputLocationError, DiskFullError)):
         return EXIT_CANNOT_WRITE
     if isinstance(error, UsageError):

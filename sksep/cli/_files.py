@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from .._atomic import atomic_write, check_writable, remove_stale_temporaries
+from ..exceptions import OutputLocationError
 from ._console import plural, say
 
 
@@ -14,8 +16,6 @@ def check_outputs(args, paths, *, inside=None):
     hidden temporary files that killed runs left beside these paths are removed (not
     those of a run still going, :func:`sksep._atomic.remove_stale_temporaries`).
     """
-    from .._atomic import check_writable, remove_stale_temporaries
-
     for path in paths:
         if inside is not None:
             _check_inside(path, inside)
@@ -32,8 +32,6 @@ def check_outputs(args, paths, *, inside=None):
 
 def _check_inside(path, folder):
     """Refuse an output ``path`` that lies outside ``--out`` once links are resolved."""
-    from ..exceptions import OutputLocationError
-
     resolved = path.resolve()
     if folder.resolve() not in resolved.parents:
         raise OutputLocationError(
@@ -43,7 +41,5 @@ def _check_inside(path, folder):
 
 def write_text(path, text, *, overwrite):
     """Write ``text`` to ``path`` atomically (UTF-8); returns the path."""
-    from .._atomic import atomic_write
-
     return atomic_write(path, lambda temporary: Path(temporary).write_text(text, encoding="utf-8"),
                         overwrite=overwrite)

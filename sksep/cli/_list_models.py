@@ -5,11 +5,13 @@ prints the model's whole registry entry, every score included.
 """
 
 import difflib
+import importlib
 import json
 
+from .._constants import SEPARATORS
+from .._models import available_models
 from ._console import markdown_table
-from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError
-from ._options import formatter, paragraphs
+from ._exit import EXIT_OK, UsageError
 
 #: The listing's one score per model: the source and metric, read from the registry's
 #: scores of the prediction the model makes by default (its first head).
@@ -22,33 +24,9 @@ _FIELDS = {"estimator": "estimator", "sources": "sources", "sample_rate": "sampl
            "train_seconds": "training time"}
 
 
-def add_parser(commands, parents):
-    """The ``models`` subcommand and its options."""
-    models = commands.add_parser(
-        "models", parents=parents, formatter_class=formatter,
-        help="list the trained models shipped with sksep",
-        description=paragraphs(
-            "List the trained models shipped with sksep, one line each: estimator, "
-            "sources, sample rate, size, what it is for (MIR-1K-style karaoke clips or "
-            "real songs; query by example with `sksep separate --query`) and its vocals "
-            "SI-SDR improvement on the MIR-1K test singers.\n\n"
-            "With NAME, print that model's whole record: description, training, and "
-            "every score measured (each prediction head and voice-to-music ratio). A "
-            "NAME that is not a shipped model is exit code 2."),
-        epilog="examples:\n  sksep models\n  sksep models chimera-mir1k\n"
-               "  sksep models chimera-mir1k --json\n\n" + EXIT_CODES_HELP)
-    models.add_argument("name", nargs="?", default=None, metavar="NAME",
-                        help="a shipped model: print its whole record")
-    models.add_argument("--json", action="store_true",
-                        help="print the model registry (or NAME's entry) as JSON")
-    models.set_defaults(run=run)
-
-
 def run(args):
     """Print the compact table of the shipped models, or one model's record; as JSON
     with ``--json``."""
-    from .._models import available_models
-
     registry = available_models()
     if args.name is not None:
         entry = _entry(registry, args.name)
@@ -111,10 +89,9 @@ def headline_score(entry):
 def _purpose(entry):
     """What a model is for: real songs if it heard some (the MUSDB excerpts), else
     MIR-1K's karaoke clips; and query by example if its estimator has it."""
-    import sksep
-
     use = "real songs" if entry.get("musdb_songs") else "MIR-1K-style clips"
-    estimator = getattr(sksep, str(entry.get("estimator")), None)
+    module = SEPARATORS.get(str(entry.get("estimator")))
+    estimator = getattr(importlib.import_module(module), entry["estimator"]) if module else None
     return use + (", --query" if hasattr(estimator, "query") else "")
 
 

@@ -1,14 +1,14 @@
-"""The ``sksep`` argument parser: the top-level options and one subparser per command."""
+"""The ``sksep`` argument parser: the top-level options and one subparser per command
+(their options in ``_arguments.py``)."""
 
 import argparse
 import re
 import sys
 
 from .._version import __version__
-from . import _evaluate, _list_models, _separate, _train
+from ._arguments import add_evaluate, add_models, add_separate, add_train, prediction_options
 from ._exit import EXIT_CODES_HELP
 from ._options import common_options, formatter, paragraphs
-from ._prediction import prediction_options
 
 _NUMBER = re.compile(r"-?[0-9.]+(e-?[0-9]+)?")
 
@@ -60,8 +60,8 @@ def build_parser():
     parser.add_argument("--debug", action="store_true", default=False,
                         help="print the full traceback of an error")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    _separate.add_parser(commands, [common, prediction])
-    _train.add_parser(commands, [common])
-    _evaluate.add_parser(commands, [common, prediction])
-    _list_models.add_parser(commands, [common])
+    add_separate(commands, [common, prediction])
+    add_train(commands, [common])
+    add_evaluate(commands, [common, prediction])
+    add_models(commands, [common])
     return parser

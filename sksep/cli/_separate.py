@@ -1,26 +1,26 @@
 """``sksep separate``: songs into one audio file per stem
-(:func:`sksep.separation.separate_file`)."""
+(:func:`sksep.separation.separate_file`); its options are in ``_arguments.py``."""
 
 import os
+import warnings
 from functools import partial
 from pathlib import Path
 
+from .. import separation
+from .._api import select_stems
+from .._atomic import atomic_write, check_folder, check_path_length, remove_stale_temporaries
+from .._spectral import resample
+from ..audio_io import (READ_SUFFIXES, AudioReader, check_audio_file, check_write_format,
+                        file_subtype, load_audio)
+from ..exceptions import DamagedAudioWarning, InvalidInputError, OutputLocationError
+from ..plotting import check_matplotlib, plot_masks
+from ..separators._pipeline import final_step
+from ._arguments import BIT_DEPTHS, PLOT_SECONDS
 from ._console import plural, result, say, shows_progress, warnings_as_lines
-from ._exit import EXIT_CODES_HELP, EXIT_OK, UsageError, usage_errors
+from ._exit import EXIT_OK, UsageError, usage_errors
 from ._files import check_outputs
-from ._options import (formatter, job_count, name_list, paragraphs, positive_float,
-                       wiener_iterations)
-from .._constants import DEFAULT_MODEL, HIGH_BAND_RULES, MIR1K_MODEL
+from ._jobs import run_in_processes
 from ._prediction import check_cluster_names, load_model
-
-#: Longest stretch of a song drawn by ``--plot``, in seconds.
-PLOT_SECONDS = 30.0
-
-#: ``--bit-depth`` choices and the soundfile subtype of each.
-BIT_DEPTHS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
-
-#: ``--format`` choices: the stems' file extensions.
-OUTPUT_FORMATS = ("wav", "flac", "mp3")
 
 #: The bit depth a stem gets by default from its song's sample encoding (others: 16).
 _SONG_DEPTHS = {"FLOAT": "float", "DOUBLE": "float", "PCM_24": "24", "PCM_32": "24"}
@@ -32,95 +32,8 @@ _STEM_FILE_SUFFIX = ".stem.mp4"
 _worker = {}
 
 
-def add_parser(commands, parents):
-    """The ``separate`` subcommand and its options."""
-    separate = commands.add_parser(
-        "separate", parents=parents, formatter_class=formatter,
-        help="separate songs into stems (vocals, accompaniment)",
-        description=paragraphs(
-            "Separate songs into one audio file per source.\n\n"
-            "Reads WAV, FLAC, OGG and MP3 (M4A/MP4/AAC through ffmpeg); a folder stands for "
-            "every audio file in it (not in its sub-folders). The network hears the mid "
-            "signal of each song once, at the model's rate (16 kHz for the shipped model), "
-            "in overlapping blocks (memory stays bounded for long songs); its masks are "
-            "applied to every channel at the song's own rate, so the stems are full-band, "
-            "keep the song's sample rate, channel count, length and stereo image, and sum to "
-            "the song. Writes OUT/<song>/<source>.wav (or .flac, .mp3; a MUSDB18 "
-            "<song>.stem.mp4 file, whose first stream is the mixture, to OUT/<song>/) and "
-            "never overwrites an existing file unless --overwrite is given; every target "
-            "of every song is checked before anything is written.\n\n"
-            "The deep-clustering head (--head dc) names its K-means clusters only for "
-            "2-source models (the low-frequency rule, or the mask-inference head): a "
-            "model with more sources is refused with it, as its stems would be written "
-            "under the wrong names.\n\n"
-            "Query by example: with --query EXAMPLE (an isolated recording of the sound "
-            "to extract, e.g. a singer's voice alone) and a model that separates by "
-            "example (class-conditional-mir1k; see `sksep models`), the stems are "
-            "OUT/<song>/query.wav, what in the song sounds like the example, and "
-            "rest.wav, everything else; they sum to the song. Other models are refused "
-            "with exit code 2; --stems, --format and the other options work as without "
-            "it."),
-        epilog="examples:\n  sksep separate song.mp3 other.flac --out stems --plot\n"
-               "  sksep separate album/ --stems vocals --format flac --bit-depth 24\n"
-               "  sksep separate album/ --jobs 4    # 4 songs at once, 1 thread each\n"
-               "  sksep separate song.mp3 --query voice.wav --model class-conditional-mir1k"
-               "\n                                    # separated/song/{query,rest}.wav\n\n"
-               + EXIT_CODES_HELP)
-    separate.add_argument("songs", nargs="+", metavar="SONG", type=Path,
-                          help="audio files, or folders of audio files, to separate")
-    separate.add_argument("--model", "-m", default=DEFAULT_MODEL, metavar="NAME_OR_PATH",
-                          help=f"shipped model name (see `sksep models`) or model file "
-                               f"(default: {DEFAULT_MODEL}, the shipped model best on real "
-                               f"songs, measured on MUSDB songs it did not train on; "
-                               f"{MIR1K_MODEL} is best on MIR-1K's karaoke clips)")
-    separate.add_argument("--out", "-o", type=Path, default=Path("separated"), metavar="DIR",
-                          help="output folder (default: ./separated)")
-    separate.add_argument("--stems", type=name_list, default=None, metavar="A[,B]",
-                          help="write only these stems, e.g. vocals (default: every source "
-                               "of the model)")
-    separate.add_argument("--format", choices=OUTPUT_FORMATS, default="wav",
-                          help="stem file format (default wav); mp3 where the installed "
-                               "libsndfile writes it (1.1.0 or newer), else exit code 5")
-    separate.add_argument("--bit-depth", choices=tuple(BIT_DEPTHS), default=None,
-                          help="wav: 16, 24 or float; flac: 16 or 24 (default: the song's, "
-                               "16 for compressed songs and 24 for float songs in FLAC; a "
-                               "WAV stem peaking above full scale is float, not clipped)")
-    separate.add_argument("--high-band", choices=HIGH_BAND_RULES, default="top",
-                          help="masks above the model's Nyquist frequency: the top band's "
-                               "(top, default) or the mean of its top octave (octave)")
-    separate.add_argument("--wiener-iterations", type=wiener_iterations, default=0, metavar="N",
-                          help="EM iterations (0-10) of a multichannel Wiener post-filter "
-                               "(as open-unmix); default 0: none. Measured on the MUSDB "
-                               "excerpts it lowers the shipped model's SI-SDRi: see "
-                               "benchmarks/RESULTS.md")
-    separate.add_argument("--jobs", "-j", type=job_count, default=1, metavar="N",
-                          help="separate up to N songs at once, each in a process of its "
-                               "own using one thread (default 1: one song at a time, "
-                               "with every thread); each process loads the model once, "
-                               "which takes a few seconds. With one song, its blocks "
-                               "(--block-seconds) are separated N at a time, in threads")
-    separate.add_argument("--query", type=Path, default=None, metavar="EXAMPLE",
-                          help="separate by example: write query.wav (what sounds like the "
-                               "audio file EXAMPLE) and rest.wav (everything else); needs a "
-                               "model that separates by example, such as "
-                               "class-conditional-mir1k, else exit code 2")
-    separate.add_argument("--overwrite", action="store_true",
-                          help="replace existing output files")
-    separate.add_argument("--plot", action="store_true",
-                          help="also write OUT/<song>/separation.png: the mixture spectrogram "
-                               f"and the masks of the first {PLOT_SECONDS:.0f} s (needs "
-                               f"matplotlib: pip install 'sksep[plots]')")
-    separate.add_argument("--block-seconds", type=positive_float, default=60.0, metavar="S",
-                          help="separate in blocks of S seconds, cross-faded over "
-                               "min(4, S/2) s; smaller blocks use less memory (default: 60)")
-    separate.set_defaults(run=run)
-
-
 def run(args):
     """Separate every song; every output is checked before the first song is separated."""
-    from .._api import select_stems
-    from .._atomic import check_folder, check_path_length
-
     check_path_length(args.out, name="--out", folder=True)
     songs = _songs(args.songs)
     folders = [_song_folder(args.out, song) for song in songs]
@@ -133,7 +46,6 @@ def run(args):
         check_folder(args.out, name="--out")
     _check_encoding(args)
     if args.plot:
-        from ..plotting import check_matplotlib
         check_matplotlib()  # a missing matplotlib fails here, before any work
 
     model, names = _separating_model(args)
@@ -152,7 +64,6 @@ def run(args):
             _separate_one(args, model, names, song, targets, plot,
                           progress=shows_progress(args), block_jobs=block_jobs)
         return EXIT_OK
-    from ._jobs import run_in_processes
 
     say(args, f"separating {plural(len(songs), 'song')} in {jobs} processes, one thread each")
     run_in_processes(_separate_in_worker, work, jobs=jobs, setup=_load_worker_model,
@@ -181,10 +92,6 @@ def _by_example(args, model):
     FileNotFoundError, sksep.exceptions.InvalidInputError
         The example is missing, not readable audio, too short or silent (exit code 3).
     """
-    from ..audio_io import load_audio
-    from ..exceptions import InvalidInputError
-    from ..separation import final_step
-
     separator = final_step(model)
     if not hasattr(separator, "query_separator"):
         raise UsageError(
@@ -218,8 +125,6 @@ def _separate_in_worker(item):
 def _separate_one(args, model, names, song, targets, plot, *, progress, block_jobs=None):
     """Separate ``song``, write the stems of ``targets`` (``{name: path}``) and, unless
     ``plot`` is None, the figure there; ``block_jobs`` blocks of it at once."""
-    from .._atomic import remove_stale_temporaries
-
     try:
         _separate_song(args, model, names, song, targets, progress=progress,
                        block_jobs=block_jobs)
@@ -236,9 +141,6 @@ def _separate_one(args, model, names, song, targets, plot, *, progress, block_jo
 def _songs(paths):
     """The songs to separate: each file named, and every audio file in each folder named
     (not in its sub-folders), by name."""
-    from ..audio_io import READ_SUFFIXES, check_audio_file
-    from ..exceptions import InvalidInputError
-
     songs = []
     for path in map(Path, paths):
         if not os.path.isdir(path):  # a name too long to exist: an error, not a folder
@@ -258,8 +160,6 @@ def _songs(paths):
 def _song_folder(out, song):
     """``out / <the song's file name without extension>`` (``.stem.mp4`` for a MUSDB18
     song file), if that is a plain folder name."""
-    from ..exceptions import OutputLocationError
-
     name = song.stem  # never holds a separator, but "...wav" gives ".." and "..wav" "."
     if song.name.lower().endswith(_STEM_FILE_SUFFIX):
         name = song.name[:-len(_STEM_FILE_SUFFIX)]
@@ -273,8 +173,6 @@ def _song_folder(out, song):
 def _check_encoding(args):
     """Refuse, before any work, a format this libsndfile cannot write (exit 5) or a bit
     depth the format cannot hold (exit 2)."""
-    from ..audio_io import check_write_format
-
     check_write_format(f".{args.format}")
     if args.bit_depth is not None and args.format == "mp3":
         raise UsageError(f"--bit-depth {args.bit_depth} applies to --format wav and flac; "
@@ -310,12 +208,6 @@ def _separate_song(args, model, names, song, targets, *, progress, block_jobs=No
     """Separate ``song`` and write the stems of ``targets`` (``{name: path}``); a
     progress bar if ``progress``; ``block_jobs`` blocks at once (``n_jobs`` of
     :func:`sksep.separation.separate_to_files`)."""
-    import warnings
-
-    from .. import separation
-    from ..audio_io import file_subtype
-    from ..exceptions import DamagedAudioWarning
-
     say(args, f"separating {str(song)!r} with {args.model!r} at {model.grid_.sample_rate} Hz")
     song_subtype = file_subtype(song)
     # Unless the format, --bit-depth or a float song fixes it, a WAV stem's encoding
@@ -337,11 +229,6 @@ def _separate_song(args, model, names, song, targets, *, progress, block_jobs=No
 
 def _plot_song(args, model, names, song, path):
     """Write the figure of the mixture and the masks of the song's first seconds."""
-    from .._atomic import atomic_write
-    from .._spectral import resample
-    from ..audio_io import AudioReader
-    from ..plotting import plot_masks
-
     model_rate = model.grid_.sample_rate
     with AudioReader(song) as reader:  # only the seconds plotted, not the whole song
         head = reader.read(0, min(reader.n_samples, int(PLOT_SECONDS * reader.sample_rate)))

@@ -285,6 +285,34 @@ class BaseSeparator(BaseEstimator):
         """Check, before any inference, that the fitted separator can run here;
         subclasses extend (e.g. that their ``device`` exists)."""
 
+    def prediction_head(self):
+        """The head whose masks :meth:`predict` returns, for separators with two heads.
+
+        Callers ask this rather than read parameters: a separator of two heads
+        (:class:`~sksep.ChimeraSeparator`) answers ``"mi"`` (mask inference) or ``"dc"``
+        (K-means on deep-clustering embeddings); deep clustering answers ``"dc"``.
+
+        Returns
+        -------
+        str or None
+            None for a separator with one way to predict.
+        """
+        return None
+
+    def sources_are_named(self):
+        """Whether each output of :meth:`predict` is reliably the source of its index in
+        ``Y``, so that it may carry that source's name (``sksep separate`` writes it to
+        that name's file; ``sksep evaluate`` scores it against that source).
+
+        Returns
+        -------
+        bool
+            False when the outputs come in no fixed order (``permutation_invariant_``),
+            or, for deep clustering, when its clusters have no reliable names.
+        """
+        check_is_fitted(self, "n_sources_")
+        return not self.permutation_invariant_
+
     @property
     def mask_grid_(self):
         """The grid of :meth:`predict_masks`' masks: the feature grid ``grid_``, or its

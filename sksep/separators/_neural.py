@@ -55,7 +55,6 @@ from ._training import (AcceleratedSeparationNet, InferenceNet, KeepBestWeights,
 from .._validation import (InvalidInputError, check_choice, check_int, check_seed,
                           check_real, check_sources, shown)
 from .._device import check_device, device_memory
-from .._masks import IdealBinaryMask
 from ..exceptions import InvalidParameterTypeError, ModelFileError
 
 __all__ = ["NeuralSeparator", "TrainingProblem", "OPTIMIZERS", "TRAINING_PARAMETERS_DOC", "NETWORK_CONSTRAINTS",
@@ -365,9 +364,10 @@ class NeuralSeparator(BaseSeparator):
         "inference_frames_": partial(check_int, minimum=1),
     }
 
-    # Constructor parameters that count layers: building a module loops over each in
-    # Python, so a model file may not ask for more layers than it stores tensors.
-    _layer_count_params = ("num_layers", "conv_layers", "fc_layers", "depth", "n_stacks")
+    #: Hook: the constructor parameters of a subclass that count layers. Building a module
+    #: loops over each in Python, so a model file may not ask for more layers than it
+    #: stores tensors, and weights are counted beyond :data:`COUNTED_LAYERS` by extrapolation.
+    _layer_count_params = ()
 
     def _check_params(self):
         """Validate the hyper-parameters (:attr:`_parameter_constraints`) and that
@@ -886,12 +886,6 @@ class NeuralSeparator(BaseSeparator):
                     f"device={self.device!r}: this separator runs int8 layers "
                     f"(quantized()), which run on the CPU only")
             _move_module(net.module_, device)
-
-    def _dc_target(self):
-        """The ``dc_target`` parameter of the separators that have one (deep clustering,
-        Chimera, class-conditional), ``IdealBinaryMask()`` when None: the dominant-source
-        labels and loudness weights of their deep-clustering loss."""
-        return self.dc_target if self.dc_target is not None else IdealBinaryMask()
 
     def _needed_outputs(self):
         """Names of the network outputs prediction reads, in ``("embedding", "masks")``."""

@@ -24,9 +24,10 @@ the masks themselves come from the mask targets of :mod:`sksep._masks`.
 
 import numpy as np
 
+from .._masks import IdealBinaryMask
 from .._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes, linear_grid
 
-__all__ = ["clip_targets", "unit_mean_square_scale"]
+__all__ = ["clip_targets", "deep_clustering_target", "unit_mean_square_scale"]
 
 #: References that are source magnitudes, scaled like the mixture.
 MAGNITUDE_REFERENCES = ("magnitudes", "phase_sensitive")
@@ -57,6 +58,12 @@ def unit_mean_square_scale(magnitude):
     1.0
     """
     return float(np.sqrt(np.mean(magnitude ** 2))) + 1e-8
+
+
+def deep_clustering_target(dc_target):
+    """A separator's ``dc_target`` parameter, ``IdealBinaryMask()`` when None: the
+    dominant-source labels and loudness weights of its deep-clustering loss."""
+    return dc_target if dc_target is not None else IdealBinaryMask()
 
 
 def _time_first(array):

@@ -19,7 +19,7 @@ from .._spectral import apply_masks
 from .._validation import (InvalidInputError, check_choice, check_mask_target, check_mixtures,
                           check_real, check_source_names)
 from ..losses import class_conditional_objective
-from ._targets import clip_targets
+from ._targets import clip_targets, deep_clustering_target
 
 __all__ = ["ClassConditionalSeparator", "QuerySeparator"]
 
@@ -181,6 +181,8 @@ default="tied_spherical"
     # Model files written before the rename store these names.
     _former_names = {"classes": "source_names", "classes_": "source_names_"}
 
+    _layer_count_params = ("num_layers",)
+
     _parameter_constraints = {
         **NeuralSeparator._parameter_constraints,
         **{name: NETWORK_CONSTRAINTS[name] for name in (
@@ -270,7 +272,7 @@ default="tied_spherical"
 
     def _clip_targets(self, record, sources):
         # The L1 loss compares magnitudes on the linear STFT grid, as at inference.
-        dc_target = self._dc_target() if self._uses_dc() else None
+        dc_target = deep_clustering_target(self.dc_target) if self._uses_dc() else None
         return clip_targets(record, sources, labels=dc_target, weights=dc_target,
                             mixture=True, reference="magnitudes", grid="stft")
 
@@ -355,7 +357,7 @@ default="tied_spherical"
                 f"expected an isolated example of the source to extract"
             )
         weights = loudness_weights(record.magnitude,
-                                   threshold_db=self._dc_target().threshold_db).reshape(-1)
+                                   threshold_db=deep_clustering_target(self.dc_target).threshold_db).reshape(-1)
         needed = self.embedding_dim + 1
         if weights.sum() < needed:
             raise InvalidInputError(
@@ -380,7 +382,7 @@ default="tied_spherical"
             values = torch.exp(log_likelihood - log_likelihood.max())
         else:
             weights = loudness_weights(record.magnitude,
-                                       threshold_db=self._dc_target().threshold_db)
+                                       threshold_db=deep_clustering_target(self.dc_target).threshold_db)
             if not weights.sum() > 0:  # a silent mixture: nothing to extract
                 weights = np.ones_like(weights)
             shape = embedding.shape[:-1]

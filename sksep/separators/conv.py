@@ -151,6 +151,8 @@ class ConvMaskSeparator(NeuralSeparator):
     True
     """
 
+    _layer_count_params = ("conv_layers", "fc_layers")
+
     _parameter_constraints = {
         **NeuralSeparator._parameter_constraints,
         "objective": partial(check_choice, choices=("mse", "nll")),

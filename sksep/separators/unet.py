@@ -197,6 +197,8 @@ class UNetSeparator(NeuralSeparator):
     2
     """
 
+    _layer_count_params = ("depth", "n_stacks", "num_layers")
+
     _parameter_constraints = {
         **NeuralSeparator._parameter_constraints,
         **{name: NETWORK_CONSTRAINTS[name] for name in (
