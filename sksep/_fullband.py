@@ -284,7 +284,7 @@ def multichannel_wiener(stem_spectra, spectra, iterations):
     """
     with warnings.catch_warnings():  # norbert 0.2 imports a deprecated scipy namespace
         warnings.simplefilter("ignore", DeprecationWarning)
-        import norbert  # imported here: only the post-filter needs it
+        import norbert  # only the Wiener post-filter needs it, and its import warns
 
     iterations = check_int(iterations, name="wiener_iterations", minimum=1,
                            maximum=MAX_WIENER_ITERATIONS)

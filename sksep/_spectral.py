@@ -10,8 +10,10 @@ mixture STFT and inverted with the mixture phase.
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+import librosa  # its submodules load on first use (librosa.filters: no numba kernel)
 import numpy as np
 import scipy.signal
+import soxr
 
 from ._validation import InvalidInputError
 
@@ -152,8 +154,6 @@ def resample(audio, *, orig_sr, target_sr):
     -------
     audio : ndarray, shape (..., ceil(n_samples * target_sr / orig_sr))
     """
-    import soxr
-
     audio = np.asarray(audio)
     if orig_sr == target_sr:
         return audio
@@ -170,8 +170,6 @@ def resample(audio, *, orig_sr, target_sr):
 
 @lru_cache(maxsize=16)
 def _filterbank(sample_rate, n_fft, n_mels, fmin, fmax):
-    import librosa.filters  # no numba kernel to compile (the mel formulas only)
-
     return librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
                                fmax=fmax).astype(np.float32)
 
@@ -188,8 +186,6 @@ def _row_means(weights, row_hz, column_hz):
 
 def _bin_and_band_hz(sample_rate, n_fft, n_mels, fmin, fmax):
     """Hz of the STFT bins and of the mel band centres."""
-    import librosa
-
     return (librosa.fft_frequencies(sr=sample_rate, n_fft=n_fft),
             librosa.mel_frequencies(n_mels=n_mels + 2, fmin=fmin, fmax=fmax)[1:-1])
 
@@ -248,8 +244,6 @@ class FeatureGrid:
 
     def bin_frequencies(self):
         """Centre frequency in Hz of each feature-grid bin, shape ``(n_bins,)``."""
-        import librosa
-
         if self.n_mels is None:
             return librosa.fft_frequencies(sr=self.sample_rate, n_fft=self.n_fft)
         return librosa.mel_frequencies(n_mels=self.n_mels + 2, fmin=self.fmin,
@@ -444,8 +438,6 @@ def apply_masks(record, masks, *, phase="mixture", n_iter=32, grid=None):
     if phase == "mixture":
         return grid.istft(masked, length=record.n_samples)
     if phase == "griffinlim":
-        import librosa
-
         return np.stack([
             librosa.griffinlim(np.abs(m), n_iter=n_iter, hop_length=grid.hop_length,
                                n_fft=grid.n_fft, window=grid.window, length=record.n_samples,

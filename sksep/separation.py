@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
 
 from ._fullband import HIGH_BAND_RULES, MAX_WIENER_ITERATIONS, separate_full_band, song_grid
 from ._inference import overlap_add, overlap_add_stream
@@ -182,8 +184,6 @@ def _matching_order(previous_tail, piece):
     samples both blocks cover; the order minimising the summed squared difference there is
     found by the Hungarian algorithm.
     """
-    from scipy.optimize import linear_sum_assignment
-
     head = piece[:, :previous_tail.shape[1]].astype(np.float64)
     tail = previous_tail.astype(np.float64)
     cost = ((tail[:, None, :] - head[None, :, :]) ** 2).sum(axis=-1)
@@ -196,7 +196,7 @@ def _progress_bar(total, description, enabled):
     if not enabled:
         return None
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # optional dependency (sksep[progress])
     except ImportError:
         return None
     return tqdm(total=total, desc=description, unit="block", leave=False)
@@ -252,6 +252,8 @@ def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
     Examples
     --------
     >>> import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.separation import separate_long
     >>> from sksep.datasets import load_mir1k
@@ -322,7 +324,6 @@ def _block_workers(n_jobs):
     if n_jobs == 1:
         yield map, 1
         return
-    import torch
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
@@ -437,6 +438,8 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
     Examples
     --------
     >>> import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.datasets import load_mir1k
     >>> from sksep.separation import separate_audio
@@ -559,6 +562,8 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
     >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.audio_io import save_audio
     >>> from sksep.datasets import load_mir1k
@@ -753,6 +758,8 @@ def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_s
     >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.audio_io import load_audio, save_audio
     >>> from sksep.datasets import load_mir1k

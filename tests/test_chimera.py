@@ -166,6 +166,7 @@ class TestHeadsAndOutputs:
             np.testing.assert_array_equal(dc_masks.sum(0), 1)
             estimates = fitted.predict(X[:1])[0]
             np.testing.assert_allclose(estimates.sum(0), X[0], atol=1e-5)
+            assert fitted.prediction_head() == "dc" and fitted.sources_are_named()
         finally:
             fitted.set_params(head="mi")
 
@@ -181,15 +182,41 @@ class TestHeadsAndOutputs:
         X, Y, _ = mir1k_train_small
         dc = DeepClusteringSeparator(**{**TINY, "max_epochs": 1}, cluster_naming=None).fit(X[:2], Y[:2])
         assert dc.permutation_invariant_
+        assert not dc.sources_are_named()
         assert np.isfinite(dc.score(X[:2], Y[:2]))
         named = DeepClusteringSeparator(**{**TINY, "max_epochs": 1}).fit(X[:2], Y[:2])
         assert not named.permutation_invariant_
+        assert named.sources_are_named()  # two sources, the low-frequency rule
 
     def test_alpha_one_predicts_with_dc_head(self, mir1k_train_small):
         X, Y, _ = mir1k_train_small
         est = ChimeraSeparator(**{**TINY, "max_epochs": 1}, alpha=1.0).fit(X[:2], Y[:2])
         masks = est.predict_masks(X[:1])[0]
         assert set(np.unique(masks)) <= {0.0, 1.0}
+        assert est.prediction_head() == "dc"
+        assert est.sources_are_named()  # two sources, named by the low-frequency rule
+
+    def test_four_clusters_are_not_named(self, mir1k_train_small):
+        """K-means clusters of more than two sources get no reliable names, though
+        they come in a fixed order (matched to the mask-inference head's masks)."""
+        X, Y, _ = mir1k_train_small
+        four = [np.concatenate([y / 2, y / 2]) for y in Y[:2]]
+        est = ChimeraSeparator(**{**TINY, "max_epochs": 1}, head="dc").fit(X[:2], four)
+        assert est.prediction_head() == "dc" and not est.permutation_invariant_
+        assert not est.sources_are_named()
+        est.set_params(head="mi")
+        assert est.prediction_head() == "mi" and est.sources_are_named()
+
+    @pytest.mark.parametrize("params, head", [({}, "mi"), ({"head": "dc"}, "dc"),
+                                              ({"alpha": 1.0, "head": "mi"}, "dc"),
+                                              ({"alpha": 0.0, "head": "dc"}, "dc")])
+    def test_prediction_head_is_the_separators_answer(self, params, head):
+        assert ChimeraSeparator(**params).prediction_head() == head
+        assert DeepClusteringSeparator().prediction_head() == "dc"
+
+    def test_unfitted_separator_cannot_say_whether_its_sources_are_named(self):
+        with pytest.raises(NotFittedError):
+            ChimeraSeparator().sources_are_named()
 
 
 class TestBadInput:

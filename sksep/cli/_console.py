@@ -72,7 +72,7 @@ def progress(iterable, *, total, description, enabled):
     if not enabled:
         return iterable
     try:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # optional dependency; start-up of `sksep --version`
     except ImportError:
         return iterable
     return tqdm(iterable, total=total, desc=description, leave=False)

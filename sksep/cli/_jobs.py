@@ -17,7 +17,9 @@ whose command has ended without ending it (killed with SIGKILL, say) ends itself
 it had been sent SIGTERM, within about a second (:func:`_end_with_parent`).
 """
 
+import multiprocessing
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -66,13 +68,14 @@ def run_in_processes(task, items, *, jobs, setup, setup_args=()):
     KeyboardInterrupt, Terminated
         Ctrl-C or SIGTERM reached this process; every worker was ended first.
     """
-    import multiprocessing
-
     context = multiprocessing.get_context("spawn")
     already = set(multiprocessing.active_children())
     executor = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                    initializer=_start_worker,
-                                   initargs=(setup, setup_args, os.getpid()))
+                                   # pickled here, unpickled (which may import the
+                                   # command's module, and numpy with it) only once
+                                   # the worker is limited to one thread
+                                   initargs=(pickle.dumps((setup, setup_args)), os.getpid()))
     try:
         failures = _run(executor, task, items, jobs)
         executor.shutdown(wait=True)
@@ -127,21 +130,23 @@ def _stop_workers(workers):
         worker.join()
 
 
-def _start_worker(setup, setup_args, parent):
+def _start_worker(setup, parent):
     """Worker initializer: one thread, the command's output conventions, its signals, and
-    an end when ``parent``, the command's process, ends."""
+    an end when ``parent``, the command's process, ends; then ``setup``, the pickled
+    ``(function, arguments)`` of :func:`run_in_processes`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the command's to handle
     signal.signal(signal.SIGTERM, _on_sigterm)
     threading.Thread(target=_end_with_parent, args=(parent,), daemon=True,
                      name="sksep-parent-watch").start()
     for variable in _THREAD_VARIABLES:
         os.environ[variable] = "1"  # before numpy, torch and sklearn start their pools
-    import torch
+    import torch  # after the thread variables, which torch reads when it loads
 
     torch.set_num_threads(1)
     if getattr(sys.stdout, "errors", None) is not None and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")  # as the command's own stdout
-    setup(*setup_args)
+    function, arguments = pickle.loads(setup)
+    function(*arguments)
 
 
 def _call(task, item):

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils import Bunch
 
+from .._spectral import resample
 from .._validation import check_choice, check_int
 from ..audio_io import FILE_SAMPLE_RATES, load_audio
 from ..exceptions import InvalidInputError, InvalidParameterTypeError, MissingProgramError
@@ -341,8 +342,6 @@ def read_stem_file(path, stems, *, sample_rate=None, mono=True):
         if mono:
             track = track.mean(axis=0)
         if sample_rate is not None and sample_rate != file_rate:
-            from .._spectral import resample  # as load_audio resamples
-
             track = resample(track, orig_sr=file_rate, target_sr=sample_rate)
         audio[stem] = np.ascontiguousarray(track, dtype=np.float32)
     return audio, int(sample_rate or file_rate)
@@ -359,8 +358,8 @@ def _import_stempeg(path):
                 f"`sudo apt-get install ffmpeg`, macOS: `brew install ffmpeg`) or unpack "
                 f"the stems to WAV files with `musdb`")
     try:
-        import ffmpeg  # the ffmpeg-python package, which stempeg calls
-        import stempeg
+        import ffmpeg  # optional dependency: the ffmpeg-python package, which stempeg calls
+        import stempeg  # optional dependency (sksep[musdb])
     except ImportError as error:
         raise MissingProgramError(
             f"reading {str(path)!r} ({STEM_FILE_SUFFIX} stems) needs the stempeg package "

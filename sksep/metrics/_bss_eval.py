@@ -35,7 +35,7 @@ def silent_sources(references):
 def import_museval_metrics():
     """Import ``museval.metrics`` on first use, with an actionable error if it cannot be."""
     try:
-        import museval.metrics
+        import museval.metrics  # optional dependency (sksep[eval])
     except ImportError as error:
         raise ImportError(
             "bss_eval needs the museval package: install it with "

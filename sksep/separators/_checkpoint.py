@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EarlyStopping
 from skorch.history import History
 
 from .._atomic import atomic_write
@@ -139,7 +139,6 @@ def read_checkpoint(path, *, estimator_name, fingerprint):
 
 
 def _early_stopping(net):
-    from skorch.callbacks import EarlyStopping
     for _, callback in net.callbacks_:
         if isinstance(callback, EarlyStopping):
             return callback

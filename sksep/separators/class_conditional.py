@@ -356,8 +356,8 @@ default="tied_spherical"
                 f"X_query[{index}] is silent (peak STFT magnitude <= {SILENCE_MAGNITUDE:g}); "
                 f"expected an isolated example of the source to extract"
             )
-        weights = loudness_weights(record.magnitude,
-                                   threshold_db=deep_clustering_target(self.dc_target).threshold_db).reshape(-1)
+        threshold_db = deep_clustering_target(self.dc_target).threshold_db
+        weights = loudness_weights(record.magnitude, threshold_db=threshold_db).reshape(-1)
         needed = self.embedding_dim + 1
         if weights.sum() < needed:
             raise InvalidInputError(
@@ -381,8 +381,8 @@ default="tied_spherical"
                                                      variance[None])[..., 0]
             values = torch.exp(log_likelihood - log_likelihood.max())
         else:
-            weights = loudness_weights(record.magnitude,
-                                       threshold_db=deep_clustering_target(self.dc_target).threshold_db)
+            threshold_db = deep_clustering_target(self.dc_target).threshold_db
+            weights = loudness_weights(record.magnitude, threshold_db=threshold_db)
             if not weights.sum() > 0:  # a silent mixture: nothing to extract
                 weights = np.ones_like(weights)
             shape = embedding.shape[:-1]
