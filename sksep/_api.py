@@ -309,8 +309,8 @@ def configured(estimator, *, head=None, device=None, copy_first=True):
 SPELLINGS = {
     "python": {"head": "head={!r}", "scores": "permutation-invariant scores "
                "(sksep.metrics.make_separation_scorer(..., permutation_invariant=True))"},
-    "cli": {"head": "--head {}", "scores": "`sksep evaluate --head dc`, which matches the "
-            "clusters to the true stems"},
+    "cli": {"head": "--head {}", "scores": "`sksep evaluate{}`, which matches the clusters to "
+            "the true stems"},
 }
 
 
@@ -338,9 +338,11 @@ def check_sources_named(estimator, names, *, model, head=None, spelling="python"
     sksep.exceptions.InvalidInputError
         The separator's outputs cannot carry the names ``names``.
     """
+    check_choice(spelling, name="spelling", choices=tuple(SPELLINGS))
     if sources_named(estimator):
         return
     words = SPELLINGS[spelling]
+    scores = words["scores"].format(" --head dc" if head == "dc" else "")
     reason = (UNNAMED_CLUSTERS if len(names) > 2 else
               "its clusters are unnamed (cluster_naming=None), in no fixed order")
     message = (f"model {_label(model)!r} separates {len(names)} sources ({', '.join(names)}) "
@@ -348,13 +350,12 @@ def check_sources_named(estimator, names, *, model, head=None, spelling="python"
     if head == "dc":
         message = (f"{words['head'].format('dc')}: {message}: its stems would be written "
                    f"under arbitrary names; expected {words['head'].format('mi')}, or "
-                   f"{words['scores']}")
+                   f"{scores}")
     else:
         if head == "mi":  # a Chimera trained with alpha=1
             message += (f" ({words['head'].format('mi')}: trained with alpha=1, its "
                         f"mask-inference head never learned)")
         message += (f": its stems would be written under arbitrary names; expected a model "
                     f"that names its sources (a Chimera with alpha < 1 and "
-                    f"{words['head'].format('mi')}, or another estimator), or "
-                    f"{words['scores']}")
+                    f"{words['head'].format('mi')}, or another estimator), or {scores}")
     raise InvalidInputError(message)
