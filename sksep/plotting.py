@@ -136,9 +136,7 @@ def plot_masks(record_or_mixture, masks, *, source_names=None, sample_rate=16000
 
     Examples
     --------
-    >>> import io
-
-import numpy as np
+    >>> import numpy as np
     >>> from sksep import IdealBinaryMask, MelFeatures
     >>> from sksep.plotting import plot_masks
     >>> rng = np.random.default_rng(0)
@@ -221,9 +219,7 @@ def plot_embeddings(embedding, masks_or_labels, *, source_names=None, weights=No
     IdealBinaryMask().masks(record, sources)`` and ``weights =
     IdealBinaryMask().weights(record)``. Here, two clouds of random embeddings:
 
-    >>> import io
-
-import numpy as np
+    >>> import numpy as np
     >>> from sksep.plotting import plot_embeddings
     >>> rng = np.random.default_rng(0)
     >>> labels = rng.integers(0, 2, size=(100, 150))           # (n_frames, n_bins)

@@ -252,8 +252,6 @@ def separate_long(estimator, audio, *, block_seconds=60.0, overlap_seconds=4.0,
     Examples
     --------
     >>> import numpy as np
-import torch
-from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.separation import separate_long
     >>> from sksep.datasets import load_mir1k
@@ -438,8 +436,6 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
     Examples
     --------
     >>> import numpy as np
-import torch
-from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.datasets import load_mir1k
     >>> from sksep.separation import separate_audio
@@ -562,8 +558,6 @@ def separate_file(estimator, path, *, source_names=None, block_seconds=60.0,
     >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
-import torch
-from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.audio_io import save_audio
     >>> from sksep.datasets import load_mir1k
@@ -758,8 +752,6 @@ def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_s
     >>> import tempfile
     >>> from pathlib import Path
     >>> import numpy as np
-import torch
-from scipy.optimize import linear_sum_assignment
     >>> from sksep import ChimeraSeparator
     >>> from sksep.audio_io import load_audio, save_audio
     >>> from sksep.datasets import load_mir1k
