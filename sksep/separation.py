@@ -27,7 +27,7 @@ summing to one: away from the fades the output is exactly one block's output,
 and when a model's masks sum to one the stitched estimates still sum to the
 mixture.
 
-Every path goes through one stitching loop (:func:`sksep._inference.overlap_add_stream`),
+Every path goes through one stitching loop (:func:`sksep.inference.overlap_add_stream`),
 which hands back each stretch of the stems as soon as the next block can no longer
 change it: the in-memory functions collect the stretches, :func:`separate_to_files`
 writes them out.
@@ -43,7 +43,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._fullband import HIGH_BAND_RULES, MAX_WIENER_ITERATIONS, separate_full_band, song_grid
-from ._inference import overlap_add, overlap_add_stream
+from .inference import overlap_add, overlap_add_stream
 from ._validation import check_audio, check_choice, check_int, check_n_jobs, check_real
 from .audio_io import AudioReader, AudioWriter, load_audio
 from .exceptions import InvalidInputError, InvalidParameterTypeError
@@ -316,8 +316,8 @@ def _stitching(separate_block, blocks, fades, *, unnamed, bar, workers):
     each block's output is weighted by :func:`_block_weights` (weights summing to one)
     and, for unnamed sources, reordered to match the previous block. ``workers`` is
     ``(map, n)`` from :func:`_block_workers`: ``n`` blocks are read and separated at
-    once. Returns the keyword arguments of :func:`sksep._inference.overlap_add` and
-    :func:`~sksep._inference.overlap_add_stream` other than the input.
+    once. Returns the keyword arguments of :func:`sksep.inference.overlap_add` and
+    :func:`~sksep.inference.overlap_add_stream` other than the input.
     """
     mapped, n_jobs = workers
     return dict(

@@ -9,9 +9,9 @@ Subclasses provide four things:
 * ``_objective()`` -> picklable ``objective(module_output, targets) -> loss`` (one of
   :mod:`sksep.losses` with its settings);
 * ``_masks_from_outputs(outputs, record)`` after ``_reduce_outputs`` picked what
-  :func:`~sksep.separators._training.segmentwise` keeps from the module output (the
+  :func:`~sksep.inference.segmentwise` keeps from the module output (the
   outputs ``_needed_outputs`` names), or after the subclass's own ``_network_outputs``
-  ran the network through :func:`sksep._inference.overlap_add` another way.
+  ran the network through :mod:`sksep.inference` another way.
 
 This class does the rest: seeding, the validation split (by clip), feature
 standardisation, training on fixed-length segments with an optional curriculum,
@@ -50,8 +50,9 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseSeparator
 from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
+from ..inference import segmentwise
 from ._training import (AcceleratedSeparationNet, InferenceNet, KeepBestWeights,
-                        SegmentDataset, SeparationNet, bare_module, segmentwise)
+                        SegmentDataset, SeparationNet, bare_module)
 from .._validation import (InvalidInputError, check_choice, check_int, check_seed,
                           check_real, check_sources, shown)
 from .._device import check_device, device_memory

@@ -13,7 +13,7 @@ from ._base import keyword_only_after_first
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
                       training_arguments)
 from ._targets import clip_targets
-from ._training import segmentwise
+from ..inference import segmentwise
 from .._validation import InvalidInputError, check_choice, check_mask_target
 from ..losses import DC_OBJECTIVES, MI_OBJECTIVES, chimera_objective
 

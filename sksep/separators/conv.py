@@ -4,7 +4,6 @@ from functools import partial
 
 from ..nn.context_cnn import ContextCNN
 from .._features import MelFeatures
-from .._inference import overlap_add
 from .._masks import (IdealBinaryMask, WienerMask, ideal_binary_mask, magnitude_weights,
                       wiener_mask)
 from ._base import keyword_only_after_first
@@ -12,38 +11,10 @@ from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_pa
                       training_arguments)
 from ..losses import dominant_source_objective, soft_mask_objective
 from ._targets import clip_targets
-from ._training import module_function
+from ..inference import framewise
 from .._validation import InvalidInputError, check_choice, check_int
 
-__all__ = ["ConvMaskSeparator", "framewise"]
-
-
-def framewise(module, features, chunk_frames, *, device="cpu"):
-    """Run a :class:`ContextCNN` on a whole clip, every frame with its true context.
-
-    The clip is extended once at its ends (by repeating the end frames, as in training)
-    and cut into chunks that carry ``c`` real frames of context on each side
-    (:func:`sksep._inference.overlap_add` with ``context=c``), so the result does not
-    depend on ``chunk_frames``: no seams.
-
-    Parameters
-    ----------
-    module : ContextCNN
-    features : ndarray of shape (n_frames, n_features)
-    chunk_frames : int
-        Frames per forward pass (bounds memory).
-    device : str, default="cpu"
-
-    Returns
-    -------
-    outputs : ndarray of shape (n_sources, n_frames, n_bins)
-    """
-    n_frames = features.shape[0]
-    chunks = [(start, min(start + chunk_frames, n_frames))
-              for start in range(0, n_frames, chunk_frames)]
-    module.eval()
-    return overlap_add(module_function(module.forward_padded, device=device), features, chunks,
-                       context=module.context, output_axis=1)
+__all__ = ["ConvMaskSeparator"]
 
 
 def _check_kernel_size(value, *, name):

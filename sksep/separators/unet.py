@@ -1,10 +1,10 @@
 """U-Net mask separator, its deep-clustering hybrid (the UH-net, Xi's report) and the
 stacked hourglass (Park, Kim, Lee, Kwak, ISMIR 2018).
 
-Long clips are separated patch by patch: :func:`patchwise` runs the network on
-overlapping patches of ``segment_frames`` frames and cross-fades them with a smooth,
-strictly positive window, normalised by the sum of the windows, so there are no seams
-and the result covers exactly the clip's frames.
+Long clips are separated patch by patch: :func:`sksep.inference.patchwise` runs the
+network on overlapping patches of ``segment_frames`` frames and cross-fades them with a
+smooth, strictly positive window, normalised by the sum of the windows, so there are no
+seams and the result covers exactly the clip's frames.
 """
 
 from functools import partial
@@ -12,7 +12,6 @@ from functools import partial
 from ..nn.hourglass import HourglassMaskNetwork
 from ..nn.unet import HybridUNetNetwork, UNetMaskNetwork
 from .._features import MelFeatures
-from .._inference import crossfade_window, overlap_add, segment_starts
 from .._masks import IdealBinaryMask, WienerMask
 from ._base import keyword_only_after_first
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
@@ -20,51 +19,11 @@ from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_pa
 from .._spectral import apply_masks
 from ..losses import unet_objective
 from ._targets import clip_targets
-from ._training import module_function
+from ..inference import patchwise
 from .._validation import (InvalidInputError, check_choice, check_int, check_mask_target,
                           check_real)
 
-__all__ = ["UNetSeparator", "patchwise"]
-
-
-def patchwise(module, features, patch_frames, *, hop, device="cpu", batch_size=16,
-              reduce=None):
-    """Run ``module`` on overlapping patches of one clip and cross-fade them together.
-
-    :func:`sksep._inference.overlap_add` over patches that start every ``hop`` frames
-    (the last one aligned to the end of the clip), weighted by
-    :func:`~sksep._inference.crossfade_window` and normalised by the sum of the weights.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Maps ``(batch, L, n_features)`` to masks ``(batch, C, L, n_bins)`` (or to a tuple
-        that ``reduce`` turns into them).
-    features : ndarray of shape (n_frames, n_features)
-    patch_frames : int
-        ``L``; clips shorter than that are one patch of their own length.
-    hop : int
-        Frames between patch starts (``L // 2``: each frame is seen by two patches).
-    device : str, default="cpu"
-    batch_size : int, default=16
-        Patches per forward pass.
-    reduce : callable, optional
-        ``reduce(module_output) -> Tensor (batch, C, L, n_bins)``.
-
-    Returns
-    -------
-    outputs : ndarray of float32, shape (C, n_frames, n_bins)
-        The weighted mean over the patches covering each frame; exactly ``n_frames``
-        frames.
-    """
-    n_frames = features.shape[0]
-    length = min(patch_frames, n_frames)
-    window = crossfade_window(length)
-    forward = module if reduce is None else (lambda batch: reduce(module(batch)))
-    module.eval()
-    return overlap_add(module_function(forward, device=device), features,
-                       [(start, start + length) for start in segment_starts(n_frames, length, hop)],
-                       output_axis=1, weights=lambda index: window, batch_size=batch_size)
+__all__ = ["UNetSeparator"]
 
 
 def _check_overlap(value, *, name):
@@ -105,7 +64,7 @@ class UNetSeparator(NeuralSeparator):
                                            frequency_scale="linear", deltas=False))
 
     At predict, patches overlap by ``overlap`` and are cross-faded (see
-    :func:`patchwise`), so clips of any length come back seamless and at their exact
+    :func:`sksep.inference.patchwise`), so clips of any length come back seamless and at their exact
     length. Linear masks are clipped at 0 there.
 
     Parameters
