@@ -11,8 +11,10 @@
 
 Each module holds one family's parameters and hooks; what they share lives in
 ``_base.py`` (every separator), ``_neural.py`` (training and inference of a torch
-network), ``_training.py`` (the skorch net and its callbacks) and ``_checkpoint.py``.
-The torch modules are in :mod:`sksep.nn`.
+network), ``_quantize.py`` (int8 inference), ``_weights.py`` (the network's weights in
+model files), ``_training.py`` (the skorch net and its callbacks) and ``_checkpoint.py``.
+The torch modules are in :mod:`sksep.nn`; running them over a clip is
+:mod:`sksep.inference`'s job.
 """
 
 import importlib
