@@ -34,7 +34,8 @@ def all_separators():
     Returns
     -------
     separators : list of (str, type)
-        ``(name, class)`` pairs in the order of :data:`sksep._constants.SEPARATORS`.
+        ``(name, class)`` pairs, in the order of the table above (the order
+        model files, ``sksep train`` and the API reference use).
 
     Examples
     --------

@@ -190,7 +190,7 @@ class DeepClusteringSeparator(_ChimeraBase):
         of Wang, Le Roux and Hershey (2018, :func:`sksep.losses.whitened_kmeans_loss`),
         which lies between ``D - C`` and ``D``, so ``alpha`` balances it differently.
         With ``"wkm"`` the deep-clustering head clusters the whitened embeddings
-        (:func:`sksep._clustering.whitened`), the inference matched to that objective.
+        (``V (V^T W V)^(-1/2)`` over the loud bins), the inference matched to that objective.
     cluster_naming : {"low_frequency", None}, default="low_frequency"
         How clusters become named sources: the MIREX low-frequency rule (two
         sources; the source at index ``low_frequency_source`` is the accompaniment)

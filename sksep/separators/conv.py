@@ -50,7 +50,7 @@ class ConvMaskSeparator(NeuralSeparator):
     bin_weights : {None, "magnitude"}, default=None
         ``None`` averages the loss over bins with equal weights (the paper's eqs. 7
         and 10). ``"magnitude"`` weights each bin by the mixture's magnitude there
-        (:func:`sksep._masks.magnitude_weights`), so that loud bins, where errors
+        (``magnitude / mean(magnitude)`` per clip), so that loud bins, where errors
         cost SDR, count most. On MIR-1K the unweighted ``"nll"`` learns to pick the
         dominant accompaniment almost everywhere (vocals dominate 14 % of the bins)
         and its binary vocal masks are nearly empty; see ``benchmarks/RESULTS.md``.
