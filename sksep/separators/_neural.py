@@ -24,6 +24,16 @@ signature, as scikit-learn's ``get_params`` reads it, and hands them over with
 (a subclass merges its own constraints into a copy), and
 :data:`TRAINING_PARAMETERS_DOC` documents them (:func:`document_training_parameters`
 puts it into each class docstring).
+
+Every separator's signature, and the Parameters section of its docstring, follow one
+order (tests/test_parameter_order.py checks it):
+
+1. its one positional parameter;
+2. the family's own parameters: the network, then the objective, then inference;
+3. what it trains towards, in :data:`TARGET_PARAMETERS`' order (those it has);
+4. :class:`NeuralSeparator`'s parameters, in the order of its ``__init__``
+   (``features``, ``segment_frames``, ``lr``, ..., ``weight_decay``);
+5. deprecated aliases (default ``"deprecated"``).
 """
 
 import copy
@@ -61,7 +71,12 @@ from .._masks import IdealBinaryMask
 from ..exceptions import InvalidParameterTypeError
 
 __all__ = ["NeuralSeparator", "TrainingProblem", "OPTIMIZERS", "TRAINING_PARAMETERS_DOC", "NETWORK_CONSTRAINTS",
-           "curriculum", "document_training_parameters", "training_arguments"]
+           "TARGET_PARAMETERS", "curriculum", "document_training_parameters",
+           "training_arguments"]
+
+#: The mask and target parameters, in the order every separator's signature lists those
+#: it has, just before the shared parameters (``features`` first).
+TARGET_PARAMETERS = ("mask_target", "dc_target", "mi_target", "mask_grid", "bin_weights")
 
 #: What :meth:`NeuralSeparator.training_problem` returns.
 TrainingProblem = namedtuple("TrainingProblem", ["module", "objective", "dataset"])
