@@ -34,8 +34,8 @@ __all__ = [*_MODULES, "__version__"]
 
 #: Public submodules, also imported on first use (``sksep.metrics.si_sdr`` after a bare
 #: ``import sksep`` works as it did when the estimators imported them).
-_SUBMODULES = ("audio_io", "callbacks", "cli", "datasets", "exceptions", "inference", "losses",
-               "metrics", "models", "nn", "plotting", "separation", "separators")
+_SUBMODULES = ("audio_io", "callbacks", "cli", "datasets", "exceptions", "inference",
+               "losses", "metrics", "models", "nn", "plotting", "separation", "separators")
 
 
 def __getattr__(name):

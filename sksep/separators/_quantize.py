@@ -19,7 +19,7 @@ __all__ = ["QuantizationMixin", "quantize_int8", "runs_int8"]
 
 
 def quantize_int8(module):
-    """``module`` with its ``nn.LSTM`` and ``nn.Linear`` layers dynamically quantised to int8.
+    """``module`` with its ``nn.LSTM`` and ``nn.Linear`` layers quantised to int8 (dynamic).
 
     Parameters
     ----------
