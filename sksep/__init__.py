@@ -7,8 +7,8 @@ Feature transformers and targets (:class:`MelFeatures`, :class:`IdealBinaryMask`
 :class:`UNetSeparator`), songs in one line (:func:`separate`), model files
 (:func:`load`, ``est.save``), losses in :mod:`sksep.losses`, data loaders in
 :mod:`sksep.datasets`, metrics and scorers in :mod:`sksep.metrics`, long songs in
-:mod:`sksep.separation`, figures in :mod:`sksep.plotting`, the command line in
-:mod:`sksep.cli`.
+:mod:`sksep.separation`, segment-wise inference and stitching in :mod:`sksep.inference`,
+figures in :mod:`sksep.plotting`, the command line in :mod:`sksep.cli`.
 
 The public names are imported on first use (PEP 562), so that ``import sksep`` and
 ``sksep --version`` do not import torch, librosa or scikit-learn.
@@ -34,8 +34,8 @@ __all__ = [*_MODULES, "__version__"]
 
 #: Public submodules, also imported on first use (``sksep.metrics.si_sdr`` after a bare
 #: ``import sksep`` works as it did when the estimators imported them).
-_SUBMODULES = ("audio_io", "callbacks", "cli", "datasets", "exceptions", "losses", "metrics",
-               "models", "nn", "plotting", "separation", "separators")
+_SUBMODULES = ("audio_io", "callbacks", "cli", "datasets", "exceptions", "inference",
+               "losses", "metrics", "models", "nn", "plotting", "separation", "separators")
 
 
 def __getattr__(name):

@@ -120,8 +120,8 @@ class _MaskTarget(BaseEstimator):
         Parameters
         ----------
         source_magnitudes : ndarray of shape (n_sources, n_frames, n_bins)
-            E.g. :func:`sksep._spectral.grid_magnitudes` of the sources, computed once
-            for several targets.
+            E.g. the sources' magnitudes on the feature grid (mel bands by default),
+            computed once for several targets.
 
         Returns
         -------

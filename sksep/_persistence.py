@@ -39,7 +39,8 @@ Before anything in a file is used, loading checks, in this order:
    :meth:`sksep.separators._base.BaseSeparator._check_restored`);
 5. the sizes: the stored hyper-parameters and fitted sizes give exactly the
    stored tensors' shapes, checked on torch's ``meta`` device before the network
-   is built (see :meth:`sksep.separators._neural.NeuralSeparator._check_stored_sizes`).
+   is built (see
+   :meth:`sksep.separators._weights.NetworkWeightsMixin._check_stored_sizes`).
 
 Messages echo at most a short, escaped prefix of what the file holds
 (:func:`sksep._validation.short_repr`).

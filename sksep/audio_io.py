@@ -863,7 +863,7 @@ class AudioWriter:
     :func:`save_audio`.
 
     Blocks go to a hidden temporary file beside ``path``; :meth:`commit` flushes it
-    to disk and renames it onto ``path`` (through :func:`sksep._atomic.atomic_write`),
+    to disk and renames it onto ``path`` in one step (an atomic replace),
     :meth:`discard` removes it (and the folders made for it, if left empty). As a
     context manager it commits when its block ends normally (unless committed
     already) and discards on any exception, Ctrl-C included: ``path`` is then never

@@ -27,7 +27,7 @@ Training objectives
 -------------------
 The separators train with an ``objective(outputs, targets) -> loss``: ``outputs`` is
 what their network returns for a batch of segments, ``targets`` the dict of batch
-tensors that :func:`sksep.separators._targets.clip_targets` builds per clip (time on
+tensors that the separators build per clip from the true sources (time on
 axis 1: ``labels (batch, T, F)``, ``weights (batch, T, F)``, ``mixture (batch, T, F)``,
 ``reference (batch, T, C, F)``) plus ``valid (batch, T)``, 1 for the real frames of a
 segment and 0 for its padding. Each objective is a combination of the losses above:
@@ -374,7 +374,7 @@ def phase_sensitive_spectrum_approximation(masks, mixture, phase_sensitive_sourc
 
     The tPSA objective of Erdogan et al. (2015), as used for the mask-inference head
     of Chimera++ (Wang, Le Roux, Hershey 2018): the target is the part of each source
-    in phase with the mixture (:func:`sksep._spectral.grid_phase_sensitive_magnitudes`),
+    in phase with the mixture (``|S| cos(angle(S) - angle(X))`` on the mask grid),
     truncated to ``[0, truncation * S]`` so that a mask in ``[0, truncation]`` can
     reach it.
 
@@ -484,7 +484,8 @@ def deep_clustering_objective(embedding, labels, weights=None, valid=None, *, n_
     labels : Tensor of int, shape (batch, T, F)
         Index of the dominant source of every bin.
     weights : Tensor of shape (batch, T, F), optional
-        Loudness weight of every bin (:func:`sksep._masks.loudness_weights`).
+        Loudness weight of every bin (e.g. 1 for bins within ``threshold_db`` of the
+        clip's loudest bin, 0 for the quieter ones, as ``IdealBinaryMask`` sets it).
     valid : Tensor of shape (batch, T), optional
         1 for real frames, 0 for padding (weight 0).
     n_sources : int

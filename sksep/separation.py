@@ -6,7 +6,7 @@ memory by separating a long clip in overlapping blocks (60 s by default) and
 cross-fading neighbouring blocks. :func:`separate_audio` does the same for audio
 at any rate and channel count, at full band: the network analyses the mid signal
 at its own rate, and its masks are applied to the STFT of every channel at the
-song's own rate (:mod:`sksep._fullband`), so stems keep the whole band, the stereo
+song's own rate, so stems keep the whole band, the stereo
 image, and sum to the song. :func:`separate_file` reads a file and separates it
 that way. :func:`separate_to_files` does the same from a file to one file per stem,
 as ``sksep separate`` writes them, reading the song and writing the stems block by
@@ -27,7 +27,7 @@ summing to one: away from the fades the output is exactly one block's output,
 and when a model's masks sum to one the stitched estimates still sum to the
 mixture.
 
-Every path goes through one stitching loop (:func:`sksep._inference.overlap_add_stream`),
+Every path goes through one stitching loop (:func:`sksep.inference.overlap_add_stream`),
 which hands back each stretch of the stems as soon as the next block can no longer
 change it: the in-memory functions collect the stretches, :func:`separate_to_files`
 writes them out.
@@ -45,7 +45,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from ._fullband import HIGH_BAND_RULES, MAX_WIENER_ITERATIONS, separate_full_band, song_grid
-from ._inference import overlap_add, overlap_add_stream
+from .inference import overlap_add, overlap_add_stream
 from ._validation import check_audio, check_choice, check_int, check_n_jobs, check_real
 from .audio_io import AudioReader, AudioWriter, load_audio
 from .exceptions import InvalidInputError, InvalidParameterTypeError
@@ -296,8 +296,8 @@ def _stitching(separate_block, blocks, fades, *, unnamed, bar, workers):
     each block's output is weighted by :func:`_block_weights` (weights summing to one)
     and, for unnamed sources, reordered to match the previous block. ``workers`` is
     ``(map, n)`` from :func:`_block_workers`: ``n`` blocks are read and separated at
-    once. Returns the keyword arguments of :func:`sksep._inference.overlap_add` and
-    :func:`~sksep._inference.overlap_add_stream` other than the input.
+    once. Returns the keyword arguments of :func:`sksep.inference.overlap_add` and
+    :func:`~sksep.inference.overlap_add_stream` other than the input.
     """
     mapped, n_jobs = workers
     return dict(
@@ -385,7 +385,7 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
     Each block of the song (cross-faded as in :func:`separate_long`) is analysed
     once: the mean of its channels is resampled to the model's rate and goes
     through the network; the masks are mapped onto the STFT of every channel at
-    ``sample_rate`` (:func:`sksep._fullband.masks_on_song_grid`: mel bands in Hz,
+    ``sample_rate`` (mel bands in Hz,
     linear interpolation in time, ``high_band`` above the model's Nyquist
     frequency) and inverted with each channel's phase. All channels share one set
     of masks, so each stem keeps the song's stereo image; the stems keep the whole
@@ -406,7 +406,7 @@ def separate_audio(estimator, audio, sample_rate, *, block_seconds=60.0, overlap
         MUSDB excerpts (``benchmarks/bench_fullband.py``) the two are within 0.05 dB.
     wiener_iterations : int, default=0
         EM iterations (0 to 10) of the multichannel Wiener post-filter applied to
-        each block's masked stems (:func:`sksep._fullband.multichannel_wiener`); 0
+        each block's masked stems (a multichannel Wiener filter); 0
         keeps the masked stems. With it the stems sum to the song to about 1e-3.
     n_jobs : int, default=None
         Blocks separated at once, each in a thread of its own with one torch thread

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from fast_settings import overfit_losses
 from sksep import ConvMaskSeparator, MelFeatures
-from sksep.separators.conv import framewise
+from sksep.inference import framewise
 from sksep.nn.context_cnn import ContextCNN, context_windows
 from sksep.exceptions import InvalidInputError
 

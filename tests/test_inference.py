@@ -1,11 +1,11 @@
-"""The one inference loop (sksep._inference.overlap_add) and the separators' uses of it."""
+"""The one inference loop (sksep.inference.overlap_add) and the separators' uses of it."""
 
 import numpy as np
 import pytest
 import torch
 
-from sksep._inference import crossfade_window, overlap_add, segment_starts
-from sksep.separators._training import module_function, segmentwise
+from sksep.inference import crossfade_window, overlap_add, segment_starts
+from sksep.inference import module_function, segmentwise
 
 AWKWARD_LENGTHS = [1, 2, 17, 63, 64, 65, 127, 128, 129, 300, 1001]
 

@@ -1,5 +1,5 @@
 """Tests for separating a song block by block into stem files (sksep.separation.separate_to_files)
-and for the streaming stitching loop under it (sksep._inference.overlap_add_stream)."""
+and for the streaming stitching loop under it (sksep.inference.overlap_add_stream)."""
 
 import errno
 import os
@@ -11,7 +11,7 @@ import soundfile as sf
 
 import sksep.audio_io
 import sksep.separation
-from sksep._inference import crossfade_window, overlap_add, overlap_add_stream, segment_starts
+from sksep.inference import crossfade_window, overlap_add, overlap_add_stream, segment_starts
 from sksep.audio_io import AudioReader, AudioWriter
 from sksep.exceptions import DiskFullError, InvalidInputError, InvalidParameterTypeError
 from sksep.separation import StemFile, block_layout, separate_file, separate_to_files

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 
 from sksep import MelFeatures, UNetSeparator, WienerMask
 from sksep.nn.unet import HybridUNetNetwork, UNet, UNetMaskNetwork
-from sksep.separators.unet import patchwise
+from sksep.inference import patchwise
 from sksep.exceptions import InvalidInputError
 
 TINY = dict(channels=4, depth=2, segment_frames=32, batch_size=4, max_epochs=2, random_state=0)

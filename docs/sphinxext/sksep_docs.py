@@ -30,6 +30,7 @@ API_MODULES = (
     "sksep.metrics",
     "sksep.losses",
     "sksep.separation",
+    "sksep.inference",
     "sksep.plotting",
     "sksep.audio_io",
     "sksep.callbacks",

@@ -11,10 +11,11 @@
 
 Each module holds one family's parameters and hooks; what they share lives in
 ``_base.py`` (every separator), ``_neural.py`` (training and inference of a torch
-network), ``_training.py`` (the skorch net and its callbacks) and ``_checkpoint.py``;
+network), ``_quantize.py`` (int8 inference), ``_weights.py`` (the network's weights in
+model files), ``_training.py`` (the skorch net and its callbacks) and ``_checkpoint.py``;
 ``_pipeline.py`` asks a separator, or a Pipeline ending in one, about itself (its final
 step, whether its outputs are ordered and named). The torch modules are in
-:mod:`sksep.nn`.
+:mod:`sksep.nn`; running them over a clip is :mod:`sksep.inference`'s job.
 
 The classes are imported on first use (PEP 562), so that the light modules of this
 package (``_pipeline.py``) can be imported without torch and scikit-learn.
@@ -46,7 +47,8 @@ def all_separators():
     Returns
     -------
     separators : list of (str, type)
-        ``(name, class)`` pairs in the order of :data:`sksep._constants.SEPARATORS`.
+        ``(name, class)`` pairs, in the order of the table above (the order
+        model files, ``sksep train`` and the API reference use).
 
     Examples
     --------

@@ -31,7 +31,7 @@ __all__ = ["BaseSeparator", "is_record_list", "check_not_silent", "silent_source
 SILENT_SOURCE_DB = -80.0
 
 
-def keyword_only_after_first(init):
+def keyword_only_after_first(init=None, *, former_order=None):
     """Make every parameter of ``init`` but the first keyword-only, as scikit-learn's.
 
     ``init`` is declared ``def __init__(self, first=..., *, second=..., ...)``; for one
@@ -44,16 +44,29 @@ def keyword_only_after_first(init):
     ----------
     init : function
         An estimator's ``__init__`` with exactly one positional parameter after ``self``.
+        Without it, the decorator with ``former_order`` set is returned.
+    former_order : sequence of str, optional
+        The keyword-only parameters in the order positional calls gave them values
+        before the signature was reordered (the released order), so that such a call
+        still sets what it set then; ``None`` is the signature's own order.
 
     Returns
     -------
     wrapped : function
     """
+    if init is None:
+        return functools.partial(keyword_only_after_first, former_order=former_order)
     parameters = list(inspect.signature(init).parameters.values())[1:]
     positional = [p for p in parameters if p.kind == p.POSITIONAL_OR_KEYWORD]
     keyword_only = [p.name for p in parameters if p.kind == p.KEYWORD_ONLY]
     if len(positional) != 1:
         raise TypeError(f"{init.__qualname__} must have exactly one positional parameter")
+    if former_order is not None:
+        if sorted(former_order) != sorted(keyword_only):
+            raise TypeError(f"former_order of {init.__qualname__} must list its keyword-only "
+                            f"parameters once each; differs in "
+                            f"{sorted(set(former_order) ^ set(keyword_only))}")
+        keyword_only = list(former_order)
 
     @functools.wraps(init)
     def wrapped(self, *args, **kwargs):

@@ -9,9 +9,9 @@ Subclasses provide four things:
 * ``_objective()`` -> picklable ``objective(module_output, targets) -> loss`` (one of
   :mod:`sksep.losses` with its settings);
 * ``_masks_from_outputs(outputs, record)`` after ``_reduce_outputs`` picked what
-  :func:`~sksep.separators._training.segmentwise` keeps from the module output (the
+  :func:`~sksep.inference.segmentwise` keeps from the module output (the
   outputs ``_needed_outputs`` names), or after the subclass's own ``_network_outputs``
-  ran the network through :func:`sksep._inference.overlap_add` another way.
+  ran the network through :mod:`sksep.inference` another way.
 
 This class does the rest: seeding, the validation split (by clip), feature
 standardisation, training on fixed-length segments with an optional curriculum,
@@ -24,6 +24,16 @@ signature, as scikit-learn's ``get_params`` reads it, and hands them over with
 (a subclass merges its own constraints into a copy), and
 :data:`TRAINING_PARAMETERS_DOC` documents them (:func:`document_training_parameters`
 puts it into each class docstring).
+
+Every separator's signature, and the Parameters section of its docstring, follow one
+order (tests/test_parameter_order.py checks it):
+
+1. its one positional parameter;
+2. the family's own parameters: the network, then the objective, then inference;
+3. what it trains towards, in :data:`TARGET_PARAMETERS`' order (those it has);
+4. :class:`NeuralSeparator`'s parameters, in the order of its ``__init__``
+   (``features``, ``segment_frames``, ``lr``, ..., ``weight_decay``);
+5. deprecated aliases (default ``"deprecated"``).
 """
 
 import copy
@@ -34,7 +44,6 @@ import os
 import re
 import textwrap
 import threading
-import warnings
 from collections import namedtuple
 from functools import partial
 from numbers import Integral
@@ -50,16 +59,23 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseSeparator
 from ._checkpoint import FORMAT as CHECKPOINT_FORMAT
 from ._checkpoint import EpochCheckpoint, early_stopped, read_checkpoint, training_fingerprint
+from ._quantize import QuantizationMixin
 from ._training import (AcceleratedSeparationNet, InferenceNet, KeepBestWeights,
-                        SegmentDataset, SeparationNet, bare_module, segmentwise)
+                        SegmentDataset, SeparationNet, bare_module)
+from ._weights import NetworkWeightsMixin
+from ..inference import segmentwise
 from .._validation import (InvalidInputError, check_choice, check_int, check_seed,
                           check_real, check_sources, shown)
 from .._device import check_device, device_memory
-from ..exceptions import InvalidParameterTypeError, ModelFileError
+from ..exceptions import InvalidParameterTypeError
 
 __all__ = ["NeuralSeparator", "TrainingProblem", "OPTIMIZERS", "TRAINING_PARAMETERS_DOC", "NETWORK_CONSTRAINTS",
-           "check_stored_shapes", "curriculum", "document_training_parameters",
+           "TARGET_PARAMETERS", "curriculum", "document_training_parameters",
            "training_arguments"]
+
+#: The mask and target parameters, in the order every separator's signature lists those
+#: it has, just before the shared parameters (``features`` first).
+TARGET_PARAMETERS = ("mask_target", "dc_target", "mi_target", "mask_grid", "bin_weights")
 
 #: What :meth:`NeuralSeparator.training_problem` returns.
 TrainingProblem = namedtuple("TrainingProblem", ["module", "objective", "dataset"])
@@ -273,37 +289,7 @@ NETWORK_CONSTRAINTS = {
 }
 
 
-def check_stored_shapes(expected, stored):
-    """Compare the tensor shapes a module would have with those a model file stores.
-
-    Parameters
-    ----------
-    expected : dict of str to tuple of int
-        Shapes of the module's ``state_dict`` built from the stored sizes.
-    stored : dict of str to Tensor
-        The stored weights.
-
-    Raises
-    ------
-    sksep.exceptions.ModelFileError
-        A tensor is missing, unexpected, or of another shape; the message names it.
-    """
-    missing = sorted(set(expected) - set(stored))
-    unexpected = sorted(set(stored) - set(expected))
-    if missing or unexpected:
-        raise ModelFileError(
-            f"its weights do not fit its hyper-parameters: missing tensors {missing[:5]}, "
-            f"unexpected tensors {unexpected[:5]}"
-        )
-    for key, shape in expected.items():
-        if tuple(stored[key].shape) != shape:
-            raise ModelFileError(
-                f"its hyper-parameters and fitted sizes ask for {key} of shape {shape}, "
-                f"but the file stores shape {tuple(stored[key].shape)}"
-            )
-
-
-class NeuralSeparator(BaseSeparator):
+class NeuralSeparator(QuantizationMixin, NetworkWeightsMixin, BaseSeparator):
     """Shared fit / predict machinery of the neural separators (see module docstring).
 
     ``__init__`` takes the training parameters every neural separator shares,
@@ -579,131 +565,6 @@ class NeuralSeparator(BaseSeparator):
                                         unwrap_after_train=False,
                                         callbacks__print_log__sink="auto" if self.verbose
                                         else print, **settings)
-
-    # -- int8 inference ---------------------------------------------------------------------
-
-    def quantized(self, dtype="int8"):
-        """A copy of this fitted separator whose LSTM and linear layers run in int8.
-
-        Dynamic quantisation (``torch.ao.quantization.quantize_dynamic``): the weights of
-        every ``nn.LSTM`` and ``nn.Linear`` are stored as int8 and the activations are
-        quantised on the fly, on the CPU. For the shipped ``chimera-mir1k`` this takes the
-        weights from 21.7 to 5.5 MB and the network's time on a 30 s clip to about 0.7x,
-        with the validation SI-SDRi unchanged to 0.001 dB (``benchmarks/bench_quantize.py``;
-        RESULTS.md). Layers of other kinds (convolutions, the GMM) stay in float32.
-
-        Parameters
-        ----------
-        dtype : {"int8"}, default="int8"
-
-        Returns
-        -------
-        separator : same class, fitted
-            A deep copy; this separator is left as it was. It predicts on the CPU only
-            and cannot be saved (save the float model and quantise after loading) or
-            trained further (``fit`` builds a new float32 network).
-
-        Raises
-        ------
-        sksep.exceptions.InvalidInputError
-            ``dtype`` is not ``"int8"``, the separator's ``device`` is not the CPU, or its network has no LSTM or
-            linear layer (a U-Net without its recurrent hybrid head).
-
-        Notes
-        -----
-        torch 2.13 marks ``torch.ao.quantization`` as deprecated in favour of torchao;
-        it works across the supported range ``torch>=2.2,<2.14`` (tests/test_quantize.py).
-
-        Examples
-        --------
-        >>> import sksep
-        >>> int8 = sksep.load("chimera-mir1k").quantized()
-        >>> int8.is_quantized_
-        True
-        """
-        check_is_fitted(self, "net_")
-        check_choice(dtype, name="dtype", choices=("int8",))
-        if check_device(self.device).type != "cpu":
-            raise InvalidInputError(
-                f"quantized() runs the network in int8 on the CPU; this separator's "
-                f"device is {self.device!r}: set_params(device='cpu') first")
-        twin = copy.deepcopy(self)
-        with warnings.catch_warnings():
-            # torch 2.13 warns that quantized tensor creation is deprecated (the dynamic
-            # LSTM builds placeholder weights with it); it works in the supported range.
-            # torch.ao.quantization also announces its move to torchao.
-            warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor",
-                                    category=UserWarning)
-            warnings.filterwarnings("ignore", message=r"torch\.ao\.quantization is deprecated",
-                                    category=DeprecationWarning)
-            twin.net_.module_ = torch.ao.quantization.quantize_dynamic(
-                twin.net_.module_, {torch.nn.LSTM, torch.nn.Linear}, dtype=torch.qint8)
-        if not twin.is_quantized_:
-            raise InvalidInputError(
-                f"this {type(self).__name__}'s network has no LSTM or linear layer to run "
-                f"in int8 (a convolutional network stays in float32)")
-        return twin
-
-    @property
-    def is_quantized_(self):
-        """Whether the fitted network runs int8 layers (see :meth:`quantized`)."""
-        net = getattr(self, "net_", None)
-        return net is not None and any(
-            type(m).__module__.startswith("torch.ao.nn.quantized")
-            for m in net.module_.modules())
-
-    # -- model files ------------------------------------------------------------------------
-
-    def _state_dict(self):
-        if self.is_quantized_:
-            raise InvalidInputError(
-                f"this {type(self).__name__} runs int8 layers (quantized()), which a model "
-                f"file does not store: save the float separator and call quantized() after "
-                f"loading it")
-        return self.net_.module_.state_dict()
-
-    def _restore(self, attributes, state_dict):
-        super()._restore(attributes, state_dict)
-        if state_dict is None:
-            raise ModelFileError(f"it holds no network weights; a {type(self).__name__} "
-                                 f"needs them")
-        self._check_stored_sizes(state_dict)
-        if self.features_ is not None and self.features_.n_features_out_ != self.n_features_:
-            raise ModelFileError(
-                f"its fitted attributes are invalid: features_ make "
-                f"{self.features_.n_features_out_} features per frame, but n_features_="
-                f"{self.n_features_}; expected the same number (what the network reads)")
-        module = self._build_module(self.n_features_, self.grid_.n_bins, self.n_sources_)
-        module.load_state_dict(state_dict)
-        self.net_ = self._make_net(module, max_epochs=0, inference=True).initialize()
-        self.net_.module_.eval()
-        self.history_ = self.net_.history
-        return self
-
-    def _check_stored_sizes(self, state_dict):
-        """Refuse stored sizes that do not match the stored weights, allocating nothing.
-
-        The module is built on torch's ``meta`` device (shapes without storage), so a
-        file asking for ``hidden_size=10**9`` fails here instead of allocating it.
-        """
-        for name in self._layer_count_params:
-            value = getattr(self, name, None)
-            if isinstance(value, int) and value > len(state_dict):
-                raise ModelFileError(
-                    f"{name}={value} asks for more layers than the file stores tensors "
-                    f"({len(state_dict)})"
-                )
-        sizes = (self.n_features_, self.grid_.n_bins, self.n_sources_)
-        try:
-            with torch.device("meta"):
-                module = self._build_module(*sizes)
-        except RuntimeError as error:  # e.g. more elements than an int64 counts
-            raise ModelFileError(
-                f"its hyper-parameters and fitted sizes (n_features_, n_bins, n_sources_ = "
-                f"{sizes}) ask for a network that cannot be built: {error}"
-            ) from None
-        check_stored_shapes({key: tuple(tensor.shape)
-                             for key, tensor in module.state_dict().items()}, state_dict)
 
     def _n_weights(self, **overrides):
         """Weights of the network this separator builds for its fitted sizes, with

@@ -10,10 +10,9 @@
   validation loss at the end of training.
 * :class:`AcceleratedSeparationNet` is the same net with skorch's
   ``AccelerateMixin`` (Hugging Face ``accelerate``: several GPUs or processes).
-* :func:`segmentwise` runs a trained module over a long clip in fixed-length
-  segments, as the paper does at test time, through :func:`sksep._inference.overlap_add`
-  (the one inference loop); :func:`module_function` turns a module into the numpy
-  function that loop calls.
+
+Running a trained module over a clip (segment by segment, as the paper does at test
+time) is :mod:`sksep.inference`'s job.
 """
 
 import copy
@@ -25,10 +24,10 @@ from skorch.callbacks import Callback
 from skorch.hf import AccelerateMixin
 from skorch.utils import to_tensor
 
-from .._inference import overlap_add, segment_starts
+from ..inference import segment_starts
 
-__all__ = ["SegmentDataset", "SeparationNet", "InferenceNet", "KeepBestWeights", "segmentwise",
-           "module_function", "AcceleratedSeparationNet", "bare_module"]
+__all__ = ["SegmentDataset", "SeparationNet", "InferenceNet", "KeepBestWeights",
+           "AcceleratedSeparationNet", "bare_module"]
 
 
 class SegmentDataset(torch.utils.data.Dataset):
@@ -163,78 +162,3 @@ class KeepBestWeights(Callback):
     def on_train_end(self, net, **kwargs):
         if self.best_state_ is not None:
             bare_module(net).load_state_dict(self.best_state_)
-
-
-def module_function(forward, *, device="cpu"):
-    """A torch function as the numpy function :func:`~sksep._inference.overlap_add` calls.
-
-    Parameters
-    ----------
-    forward : callable
-        Maps a Tensor ``(batch, ...)`` to a Tensor or a tuple of Tensors, e.g. a module
-        in eval mode or one of its methods.
-    device : str, default="cpu"
-        Torch device the batch is moved to.
-
-    Returns
-    -------
-    apply : callable
-        ``apply(batch ndarray) -> ndarray or tuple of ndarray``: ``forward`` run without
-        gradients, its outputs copied back to the CPU.
-    """
-    def apply(batch):
-        with torch.no_grad():
-            output = forward(torch.from_numpy(batch).to(device))
-        if isinstance(output, (tuple, list)):
-            return tuple(tensor.detach().cpu().numpy() for tensor in output)
-        return output.detach().cpu().numpy()
-
-    return apply
-
-
-def segmentwise(module, features, segment_frames, *, device="cpu", batch_size=16,
-                reduce=None):
-    """Run ``module`` on fixed-length segments of one clip and join the outputs.
-
-    The segments tile the clip, the last one aligned to its end
-    (:func:`~sksep._inference.segment_starts`); each frame's output is the one of the
-    last segment that covers it. Segments go through the module ``batch_size`` at a
-    time.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Maps ``(batch, L, n_features)`` to a tensor or tuple of tensors whose
-        time axis is given by ``reduce``.
-    features : ndarray of shape (n_frames, n_features)
-    segment_frames : int
-        ``L``; the last segment is aligned to the end of the clip, and a clip shorter
-        than ``L`` is one segment of its own length.
-    device : str, default="cpu"
-    batch_size : int, default=16
-    reduce : callable, optional
-        ``reduce(outputs) -> list of (tensor, time_axis)`` picking what to keep
-        from the module's output (e.g. only the masks of a long song), ``time_axis``
-        counting the batch axis. ``None``: the output is one tensor
-        ``(batch, C, L, n_bins)``.
-
-    Returns
-    -------
-    outputs : tuple of ndarray
-        Each with ``n_frames`` along its time axis (``time_axis - 1``: no batch axis).
-    """
-    reduce = reduce or (lambda output: [(output, 2)])
-    n_frames = features.shape[0]
-    length = min(segment_frames, n_frames)
-    time_axes = []
-
-    def forward(batch):
-        kept = reduce(module(batch))
-        time_axes[:] = [axis for _, axis in kept]
-        return tuple(tensor.movedim(axis, 1) for tensor, axis in kept)
-
-    module.eval()
-    joined = overlap_add(module_function(forward, device=device), features,
-                         [(start, start + length) for start in segment_starts(n_frames, length)],
-                         batch_size=batch_size)
-    return tuple(np.moveaxis(output, 0, axis - 1) for output, axis in zip(joined, time_axes))

@@ -13,8 +13,8 @@ from ._base import keyword_only_after_first
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
                       training_arguments)
 from ._targets import clip_targets, deep_clustering_target
-from ._training import segmentwise
 from .._constants import HEADS
+from ..inference import segmentwise
 from .._validation import InvalidInputError, check_choice, check_mask_target
 from ..losses import DC_OBJECTIVES, MI_OBJECTIVES, chimera_objective
 
@@ -204,24 +204,24 @@ class DeepClusteringSeparator(_ChimeraBase):
     rnn_type : {"lstm", "gru"}, default="lstm"
     dropout : float, default=0.0
         Between recurrent layers and after the body (the MIREX system used 0.2).
-    features : transformer, default=None
-        Features for raw waveforms; ``None`` is ``MelFeatures()`` (150 mel + deltas).
-    dc_target : IdealBinaryMask, default=None
-        Assignment target and loudness threshold of the loss; ``None`` is
-        ``IdealBinaryMask(threshold_db=-40)``.
     dc_objective : {"dc", "wkm"}, default="dc"
         Loss of the embeddings: the low-rank deep-clustering loss
         (:func:`sksep.losses.deep_clustering_loss`) or the whitened k-means objective
         of Wang, Le Roux and Hershey (2018, :func:`sksep.losses.whitened_kmeans_loss`),
         which lies between ``D - C`` and ``D``, so ``alpha`` balances it differently.
         With ``"wkm"`` the deep-clustering head clusters the whitened embeddings
-        (:func:`sksep._clustering.whitened`), the inference matched to that objective.
+        (``V (V^T W V)^(-1/2)`` over the loud bins), the inference matched to that objective.
     cluster_naming : {"low_frequency", None}, default="low_frequency"
         How clusters become named sources: the MIREX low-frequency rule (two
         sources; the source at index ``low_frequency_source`` is the accompaniment)
         or no naming (outputs in arbitrary order, ``score`` permutation-invariant).
     low_frequency_source : int, default=-1
         Index in ``Y`` of the accompaniment (``Y = (vocals, accompaniment)``).
+    dc_target : IdealBinaryMask, default=None
+        Assignment target and loudness threshold of the loss; ``None`` is
+        ``IdealBinaryMask(threshold_db=-40)``.
+    features : transformer, default=None
+        Features for raw waveforms; ``None`` is ``MelFeatures()`` (150 mel + deltas).
     segment_frames : int or tuple of int, default=100
         Training segment length in frames; a tuple such as ``(100, 500)`` is a
         curriculum, one stage after the other. Inference runs on segments of the
@@ -262,13 +262,19 @@ class DeepClusteringSeparator(_ChimeraBase):
         "cluster_naming": partial(check_choice, choices=("low_frequency", None)),
     }
 
-    @keyword_only_after_first
+    # Positional calls (deprecated) still fill the parameters in their released order.
+    @keyword_only_after_first(former_order=(
+            "hidden_size", "num_layers", "rnn_type", "dropout", "features", "dc_target",
+            "dc_objective", "cluster_naming", "low_frequency_source", "segment_frames",
+            "lr", "optimizer", "max_epochs", "batch_size", "validation_fraction",
+            "patience", "max_grad_norm", "device", "random_state", "callbacks", "verbose",
+            "checkpoint", "accelerator", "weight_decay"))
     def __init__(self, embedding_dim=20, *, hidden_size=500, num_layers=4, rnn_type="lstm",
-                 dropout=0.0, features=None, dc_target=None, dc_objective="dc",
-                 cluster_naming="low_frequency",
-                 low_frequency_source=-1, segment_frames=100, lr=1e-3, optimizer="rmsprop",
-                 max_epochs=100, batch_size=16, validation_fraction=0.1, patience=10,
-                 max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None, verbose=0,
+                 dropout=0.0, dc_objective="dc", cluster_naming="low_frequency",
+                 low_frequency_source=-1, dc_target=None, features=None,
+                 segment_frames=100, lr=1e-3, optimizer="rmsprop", max_epochs=100,
+                 batch_size=16, validation_fraction=0.1, patience=10, max_grad_norm=5.0,
+                 device="cpu", random_state=None, callbacks=None, verbose=0,
                  checkpoint=None, accelerator=None, weight_decay=0.0):
         super().__init__(**training_arguments(locals()))
         self.embedding_dim = embedding_dim
@@ -312,18 +318,24 @@ class ChimeraSeparator(_ChimeraBase):
         Weight of the deep-clustering loss (the paper's best hybrid: 0.1).
     embedding_dim : int, default=20
         ``D`` (the manuscript's Table 3 finds 10 slightly better).
+    hidden_size, num_layers, rnn_type, dropout
+        As in :class:`DeepClusteringSeparator`.
     mi_objective : {"mmsa", "msa", "psa"}, default="mmsa"
         Masked magnitude spectrum approximation against ``mi_target`` (Wiener-like
         mask), plain magnitude spectrum approximation, or the truncated
         phase-sensitive approximation of Chimera++ (Wang et al. 2018), whose target is
         the part of each source in phase with the mixture
         (:func:`sksep.losses.phase_sensitive_spectrum_approximation`).
+    dc_objective
+        As in :class:`DeepClusteringSeparator`.
     head : {"mi", "dc"}, default="mi"
         Which head predicts: the mask-inference head's soft masks, or K-means on the
         embeddings (named by matching the mask-inference head when ``alpha < 1``, by
         the MIREX low-frequency rule otherwise). With ``alpha=1`` the mask-inference
         head is untrained, so the DC head predicts whatever ``head`` says (this keeps a
         grid search over ``alpha`` including 1 working).
+    low_frequency_source, dc_target
+        As in :class:`DeepClusteringSeparator`.
     mi_target : WienerMask, default=None
         Reference mask of mMSA; ``None`` is ``WienerMask(power=2)``.
     mask_grid : {"features", "stft"}, default="features"
@@ -334,8 +346,7 @@ class ChimeraSeparator(_ChimeraBase):
         the STFT bins: the mel grid's oracle ceiling is lower than the STFT grid's.
         :meth:`predict_masks` then returns ``(n_sources, n_frames, n_freq)`` masks
         (``mask_grid_``).
-    hidden_size, num_layers, rnn_type, dropout, features, dc_target, dc_objective, \
-low_frequency_source, segment_frames
+    features, segment_frames
         As in :class:`DeepClusteringSeparator`.
     {training_parameters}
 
@@ -372,15 +383,22 @@ low_frequency_source, segment_frames
         "mask_grid": partial(check_choice, choices=("features", "stft")),
     }
 
-    @keyword_only_after_first
-    def __init__(self, alpha=0.1, *, embedding_dim=20, mi_objective="mmsa", head="mi",
-                 hidden_size=500, num_layers=4, rnn_type="lstm", dropout=0.0, features=None,
-                 dc_target=None, dc_objective="dc", mi_target=None, low_frequency_source=-1,
-                 segment_frames=100,
-                 lr=1e-3, optimizer="rmsprop", max_epochs=100, batch_size=16,
+    # Positional calls (deprecated) still fill the parameters in their released order.
+    @keyword_only_after_first(former_order=(
+            "embedding_dim", "mi_objective", "head", "hidden_size", "num_layers",
+            "rnn_type", "dropout", "features", "dc_target", "dc_objective", "mi_target",
+            "low_frequency_source", "segment_frames", "lr", "optimizer", "max_epochs",
+            "batch_size", "validation_fraction", "patience", "max_grad_norm", "device",
+            "random_state", "callbacks", "verbose", "checkpoint", "accelerator",
+            "weight_decay", "mask_grid"))
+    def __init__(self, alpha=0.1, *, embedding_dim=20, hidden_size=500, num_layers=4,
+                 rnn_type="lstm", dropout=0.0, mi_objective="mmsa", dc_objective="dc",
+                 head="mi", low_frequency_source=-1, dc_target=None, mi_target=None,
+                 mask_grid="features", features=None, segment_frames=100, lr=1e-3,
+                 optimizer="rmsprop", max_epochs=100, batch_size=16,
                  validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
                  random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None, weight_decay=0.0, mask_grid="features"):
+                 accelerator=None, weight_decay=0.0):
         super().__init__(**training_arguments(locals()))
         self.alpha = alpha
         self.embedding_dim = embedding_dim

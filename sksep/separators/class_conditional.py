@@ -94,13 +94,13 @@ default="tied_spherical"
     num_layers : int, default=4
     rnn_type : {"lstm", "gru"}, default="lstm"
     dropout : float, default=0.0
-    features : transformer, default=None
-        Features for raw waveforms; ``None`` is ``MelFeatures()`` (16 kHz, 512-sample
-        window, 128-sample hop, 150 mel bands + deltas).
     dc_target : IdealBinaryMask, default=None
         Assignment target and loudness threshold of the deep-clustering loss, also the
         threshold that picks the loud bins of a query; ``None`` is
         ``IdealBinaryMask(threshold_db=-40)``.
+    features : transformer, default=None
+        Features for raw waveforms; ``None`` is ``MelFeatures()`` (16 kHz, 512-sample
+        window, 128-sample hop, 150 mel bands + deltas).
     segment_frames : int or tuple of int, default=100
         Training segment length in frames; a tuple such as ``(100, 500)`` is a
         curriculum, one stage after the other. Inference runs on segments of the
@@ -194,14 +194,21 @@ default="tied_spherical"
         "classes": _check_classes,
     }
 
-    @keyword_only_after_first
-    def __init__(self, source_names=None, *, covariance_type="tied_spherical", embedding_dim=20,
-                 dc_weight=1.0, hidden_size=300, num_layers=4, rnn_type="lstm", dropout=0.0,
-                 features=None, dc_target=None, segment_frames=100, lr=1e-3,
-                 optimizer="rmsprop", max_epochs=100, batch_size=16, validation_fraction=0.1,
-                 patience=10, max_grad_norm=5.0, device="cpu", random_state=None,
-                 callbacks=None, verbose=0, checkpoint=None, accelerator=None,
-                 classes="deprecated", weight_decay=0.0):
+    # Positional calls (deprecated) still fill the parameters in their released order.
+    @keyword_only_after_first(former_order=(
+            "covariance_type", "embedding_dim", "dc_weight", "hidden_size", "num_layers",
+            "rnn_type", "dropout", "features", "dc_target", "segment_frames", "lr",
+            "optimizer", "max_epochs", "batch_size", "validation_fraction", "patience",
+            "max_grad_norm", "device", "random_state", "callbacks", "verbose", "checkpoint",
+            "accelerator", "classes", "weight_decay"))
+    def __init__(self, source_names=None, *, covariance_type="tied_spherical",
+                 embedding_dim=20, dc_weight=1.0, hidden_size=300, num_layers=4,
+                 rnn_type="lstm", dropout=0.0, dc_target=None, features=None,
+                 segment_frames=100, lr=1e-3, optimizer="rmsprop", max_epochs=100,
+                 batch_size=16, validation_fraction=0.1, patience=10, max_grad_norm=5.0,
+                 device="cpu", random_state=None, callbacks=None, verbose=0,
+                 checkpoint=None, accelerator=None, weight_decay=0.0,
+                 classes="deprecated"):
         super().__init__(**training_arguments(locals()))
         self.source_names = source_names
         self.covariance_type = covariance_type

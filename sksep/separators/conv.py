@@ -4,7 +4,6 @@ from functools import partial
 
 from ..nn.context_cnn import ContextCNN
 from .._features import MelFeatures
-from .._inference import overlap_add
 from .._masks import (IdealBinaryMask, WienerMask, ideal_binary_mask, magnitude_weights,
                       wiener_mask)
 from ._base import keyword_only_after_first
@@ -12,38 +11,10 @@ from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_pa
                       training_arguments)
 from ..losses import dominant_source_objective, soft_mask_objective
 from ._targets import clip_targets
-from ._training import module_function
+from ..inference import framewise
 from .._validation import InvalidInputError, check_choice, check_int
 
-__all__ = ["ConvMaskSeparator", "framewise"]
-
-
-def framewise(module, features, chunk_frames, *, device="cpu"):
-    """Run a :class:`ContextCNN` on a whole clip, every frame with its true context.
-
-    The clip is extended once at its ends (by repeating the end frames, as in training)
-    and cut into chunks that carry ``c`` real frames of context on each side
-    (:func:`sksep._inference.overlap_add` with ``context=c``), so the result does not
-    depend on ``chunk_frames``: no seams.
-
-    Parameters
-    ----------
-    module : ContextCNN
-    features : ndarray of shape (n_frames, n_features)
-    chunk_frames : int
-        Frames per forward pass (bounds memory).
-    device : str, default="cpu"
-
-    Returns
-    -------
-    outputs : ndarray of shape (n_sources, n_frames, n_bins)
-    """
-    n_frames = features.shape[0]
-    chunks = [(start, min(start + chunk_frames, n_frames))
-              for start in range(0, n_frames, chunk_frames)]
-    module.eval()
-    return overlap_add(module_function(module.forward_padded, device=device), features, chunks,
-                       context=module.context, output_axis=1)
+__all__ = ["ConvMaskSeparator"]
 
 
 def _check_kernel_size(value, *, name):
@@ -76,13 +47,6 @@ class ConvMaskSeparator(NeuralSeparator):
     Parameters
     ----------
     objective : {"mse", "nll"}, default="mse"
-    bin_weights : {None, "magnitude"}, default=None
-        ``None`` averages the loss over bins with equal weights (the paper's eqs. 7
-        and 10). ``"magnitude"`` weights each bin by the mixture's magnitude there
-        (:func:`sksep._masks.magnitude_weights`), so that loud bins, where errors
-        cost SDR, count most. On MIR-1K the unweighted ``"nll"`` learns to pick the
-        dominant accompaniment almost everywhere (vocals dominate 14 % of the bins)
-        and its binary vocal masks are nearly empty; see ``benchmarks/RESULTS.md``.
     context : int or None, default=None
         ``c``, frames of context on each side. ``None`` is 5 (11 frames: 224 ms with the
         default features, the paper's "about 200 ms") with convolutional layers, and 2
@@ -99,6 +63,13 @@ class ConvMaskSeparator(NeuralSeparator):
         Units of each hidden fully-connected layer.
     dropout : float, default=0.0
         Dropout before each fully-connected layer.
+    bin_weights : {None, "magnitude"}, default=None
+        ``None`` averages the loss over bins with equal weights (the paper's eqs. 7
+        and 10). ``"magnitude"`` weights each bin by the mixture's magnitude there
+        (``magnitude / mean(magnitude)`` per clip), so that loud bins, where errors
+        cost SDR, count most. On MIR-1K the unweighted ``"nll"`` learns to pick the
+        dominant accompaniment almost everywhere (vocals dominate 14 % of the bins)
+        and its binary vocal masks are nearly empty; see ``benchmarks/RESULTS.md``.
     features : transformer, default=None
         Features for raw waveforms. ``None`` is the paper's linear STFT magnitude:
         ``MelFeatures(frequency_scale="linear", n_fft=1024, hop_length=256,
@@ -166,13 +137,20 @@ class ConvMaskSeparator(NeuralSeparator):
         "dropout": NETWORK_CONSTRAINTS["dropout"],
     }
 
-    @keyword_only_after_first
-    def __init__(self, objective="mse", *, context=None, conv_layers=2, channels=16, kernel_size=3,
-                 fc_layers=2, hidden_size=512, dropout=0.0, features=None, segment_frames=64,
-                 lr=1e-3, optimizer="adam", max_epochs=100, batch_size=8,
-                 validation_fraction=0.2, patience=5, max_grad_norm=5.0, device="cpu",
-                 random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None, weight_decay=0.0, bin_weights=None):
+    # Positional calls (deprecated) still fill the parameters in their released order.
+    @keyword_only_after_first(former_order=(
+            "context", "conv_layers", "channels", "kernel_size", "fc_layers", "hidden_size",
+            "dropout", "features", "segment_frames", "lr", "optimizer", "max_epochs",
+            "batch_size", "validation_fraction", "patience", "max_grad_norm", "device",
+            "random_state", "callbacks", "verbose", "checkpoint", "accelerator",
+            "weight_decay", "bin_weights"))
+    def __init__(self, objective="mse", *, context=None, conv_layers=2, channels=16,
+                 kernel_size=3, fc_layers=2, hidden_size=512, dropout=0.0,
+                 bin_weights=None, features=None, segment_frames=64, lr=1e-3,
+                 optimizer="adam", max_epochs=100, batch_size=8, validation_fraction=0.2,
+                 patience=5, max_grad_norm=5.0, device="cpu", random_state=None,
+                 callbacks=None, verbose=0, checkpoint=None, accelerator=None,
+                 weight_decay=0.0):
         super().__init__(**training_arguments(locals()))
         self.objective = objective
         self.bin_weights = bin_weights

@@ -1,10 +1,10 @@
 """U-Net mask separator, its deep-clustering hybrid (the UH-net, Xi's report) and the
 stacked hourglass (Park, Kim, Lee, Kwak, ISMIR 2018).
 
-Long clips are separated patch by patch: :func:`patchwise` runs the network on
-overlapping patches of ``segment_frames`` frames and cross-fades them with a smooth,
-strictly positive window, normalised by the sum of the windows, so there are no seams
-and the result covers exactly the clip's frames.
+Long clips are separated patch by patch: :func:`sksep.inference.patchwise` runs the
+network on overlapping patches of ``segment_frames`` frames and cross-fades them with a
+smooth, strictly positive window, normalised by the sum of the windows, so there are no
+seams and the result covers exactly the clip's frames.
 """
 
 from functools import partial
@@ -12,7 +12,6 @@ from functools import partial
 from ..nn.hourglass import HourglassMaskNetwork
 from ..nn.unet import HybridUNetNetwork, UNetMaskNetwork
 from .._features import MelFeatures
-from .._inference import crossfade_window, overlap_add, segment_starts
 from .._masks import IdealBinaryMask, WienerMask
 from ._base import keyword_only_after_first
 from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_parameters,
@@ -20,51 +19,11 @@ from ._neural import (NETWORK_CONSTRAINTS, NeuralSeparator, document_training_pa
 from .._spectral import apply_masks
 from ..losses import unet_objective
 from ._targets import clip_targets
-from ._training import module_function
+from ..inference import patchwise
 from .._validation import (InvalidInputError, check_choice, check_int, check_mask_target,
                           check_real)
 
-__all__ = ["UNetSeparator", "patchwise"]
-
-
-def patchwise(module, features, patch_frames, *, hop, device="cpu", batch_size=16,
-              reduce=None):
-    """Run ``module`` on overlapping patches of one clip and cross-fade them together.
-
-    :func:`sksep._inference.overlap_add` over patches that start every ``hop`` frames
-    (the last one aligned to the end of the clip), weighted by
-    :func:`~sksep._inference.crossfade_window` and normalised by the sum of the weights.
-
-    Parameters
-    ----------
-    module : torch.nn.Module
-        Maps ``(batch, L, n_features)`` to masks ``(batch, C, L, n_bins)`` (or to a tuple
-        that ``reduce`` turns into them).
-    features : ndarray of shape (n_frames, n_features)
-    patch_frames : int
-        ``L``; clips shorter than that are one patch of their own length.
-    hop : int
-        Frames between patch starts (``L // 2``: each frame is seen by two patches).
-    device : str, default="cpu"
-    batch_size : int, default=16
-        Patches per forward pass.
-    reduce : callable, optional
-        ``reduce(module_output) -> Tensor (batch, C, L, n_bins)``.
-
-    Returns
-    -------
-    outputs : ndarray of float32, shape (C, n_frames, n_bins)
-        The weighted mean over the patches covering each frame; exactly ``n_frames``
-        frames.
-    """
-    n_frames = features.shape[0]
-    length = min(patch_frames, n_frames)
-    window = crossfade_window(length)
-    forward = module if reduce is None else (lambda batch: reduce(module(batch)))
-    module.eval()
-    return overlap_add(module_function(forward, device=device), features,
-                       [(start, start + length) for start in segment_starts(n_frames, length, hop)],
-                       output_axis=1, weights=lambda index: window, batch_size=batch_size)
+__all__ = ["UNetSeparator"]
 
 
 def _check_overlap(value, *, name):
@@ -105,7 +64,7 @@ class UNetSeparator(NeuralSeparator):
                                            frequency_scale="linear", deltas=False))
 
     At predict, patches overlap by ``overlap`` and are cross-faded (see
-    :func:`patchwise`), so clips of any length come back seamless and at their exact
+    :func:`sksep.inference.patchwise`), so clips of any length come back seamless and at their exact
     length. Linear masks are clipped at 0 there.
 
     Parameters
@@ -118,21 +77,17 @@ class UNetSeparator(NeuralSeparator):
         the constant width of every layer (Park et al.: 256).
     depth : int, default=4
         Down-sampling (and up-sampling) stages of the U-Net, levels of each hourglass.
+    architecture : {"unet", "hourglass"}, default="unet"
+        Xi's U-Net, or Park et al.'s stacked hourglass.
+    n_stacks : int, default=1
+        Hourglass: hourglasses in sequence, each supervised (Park et al.: 1 to 4).
     dropout : float, default=0.5
         U-Net: channel dropout in the bottleneck and the up-sampling stages (the report:
         0.5). The hourglass has none (Park et al.).
-    mask_target : WienerMask, default=None
-        The ratio ("proportion") mask trained towards with ``objective="bce"``; ``None``
-        is ``WienerMask()``, the share of each source in the power of every bin.
-    phase : {"mixture", "griffinlim"}, default="mixture"
-        Resynthesis with the mixture phase (masks summing to one give estimates
-        summing to the mixture) or with Griffin-Lim phase retrieval (the report's).
-    overlap : float, default=0.5
-        Share of each inference patch overlapping the next one, in [0, 1).
-    alpha : float, default=0.1
-        UH-net: weight of the deep-clustering loss in the Chimera loss.
-    chimera_weight : float, default=1.0
-        UH-net: weight of the Chimera loss beside the U-Net's BCE.
+    mask_activation : {"softmax", "linear"}, default="softmax"
+        Softmax over the sources (masks in [0, 1] that sum to one), or the network's
+        outputs as they are (Park et al.'s linear masks; negative values are clipped to
+        0 at prediction). ``"linear"`` needs ``objective="l1"``.
     embedding_dim : int, default=20
         UH-net: ``D``.
     hidden_size : int, default=500
@@ -141,25 +96,29 @@ class UNetSeparator(NeuralSeparator):
         UH-net: recurrent layers (the report: four Bi-GRU layers).
     rnn_type : {"gru", "lstm"}, default="gru"
         UH-net: the report replaces Luo et al.'s BLSTM by a Bi-GRU.
+    objective : {"bce", "l1"}, default="bce"
+        ``"bce"``: binary cross-entropy against ``mask_target`` (Xi; masks in [0, 1],
+        so ``mask_activation="softmax"``). ``"l1"``: L1 distance between the mixture
+        magnitude times each mask and the source's magnitude, summed over the sources
+        and the stacks (Park et al.; :func:`sksep.losses.hourglass_objective`).
+    alpha : float, default=0.1
+        UH-net: weight of the deep-clustering loss in the Chimera loss.
+    chimera_weight : float, default=1.0
+        UH-net: weight of the Chimera loss beside the U-Net's BCE.
+    phase : {"mixture", "griffinlim"}, default="mixture"
+        Resynthesis with the mixture phase (masks summing to one give estimates
+        summing to the mixture) or with Griffin-Lim phase retrieval (the report's).
+    overlap : float, default=0.5
+        Share of each inference patch overlapping the next one, in [0, 1).
+    mask_target : WienerMask, default=None
+        The ratio ("proportion") mask trained towards with ``objective="bce"``; ``None``
+        is ``WienerMask()``, the share of each source in the power of every bin.
     features : transformer, default=None
         Features for raw waveforms; ``None`` is ``MelFeatures(n_mels=128, deltas=False)``,
         the report's 128-band log-mel spectrogram at 16 kHz. Grids whose size is not a
         multiple of 16 are zero-padded inside the U-Net.
     segment_frames : int or tuple of int, default=128
         Patch length in frames, for training and inference.
-    architecture : {"unet", "hourglass"}, default="unet"
-        Xi's U-Net, or Park et al.'s stacked hourglass.
-    n_stacks : int, default=1
-        Hourglass: hourglasses in sequence, each supervised (Park et al.: 1 to 4).
-    objective : {"bce", "l1"}, default="bce"
-        ``"bce"``: binary cross-entropy against ``mask_target`` (Xi; masks in [0, 1],
-        so ``mask_activation="softmax"``). ``"l1"``: L1 distance between the mixture
-        magnitude times each mask and the source's magnitude, summed over the sources
-        and the stacks (Park et al.; :func:`sksep.losses.hourglass_objective`).
-    mask_activation : {"softmax", "linear"}, default="softmax"
-        Softmax over the sources (masks in [0, 1] that sum to one), or the network's
-        outputs as they are (Park et al.'s linear masks; negative values are clipped to
-        0 at prediction). ``"linear"`` needs ``objective="l1"``.
     {training_parameters}
 
     Attributes
@@ -229,15 +188,22 @@ class UNetSeparator(NeuralSeparator):
                 f"mask_activation='linear' gives masks outside [0, 1], which "
                 f"objective={self.objective!r} cannot score: use objective='l1'")
 
-    @keyword_only_after_first
-    def __init__(self, hybrid=False, *, channels=16, depth=4, dropout=0.5, mask_target=None,
-                 phase="mixture", overlap=0.5, alpha=0.1, chimera_weight=1.0, embedding_dim=20,
-                 hidden_size=500, num_layers=4, rnn_type="gru", features=None,
-                 segment_frames=128, lr=1e-3, optimizer="rmsprop", max_epochs=50, batch_size=32,
-                 validation_fraction=0.1, patience=10, max_grad_norm=5.0, device="cpu",
-                 random_state=None, callbacks=None, verbose=0, checkpoint=None,
-                 accelerator=None, weight_decay=0.0, architecture="unet", n_stacks=1,
-                 objective="bce", mask_activation="softmax"):
+    # Positional calls (deprecated) still fill the parameters in their released order.
+    @keyword_only_after_first(former_order=(
+            "channels", "depth", "dropout", "mask_target", "phase", "overlap", "alpha",
+            "chimera_weight", "embedding_dim", "hidden_size", "num_layers", "rnn_type",
+            "features", "segment_frames", "lr", "optimizer", "max_epochs", "batch_size",
+            "validation_fraction", "patience", "max_grad_norm", "device", "random_state",
+            "callbacks", "verbose", "checkpoint", "accelerator", "weight_decay",
+            "architecture", "n_stacks", "objective", "mask_activation"))
+    def __init__(self, hybrid=False, *, channels=16, depth=4, architecture="unet",
+                 n_stacks=1, dropout=0.5, mask_activation="softmax", embedding_dim=20,
+                 hidden_size=500, num_layers=4, rnn_type="gru", objective="bce", alpha=0.1,
+                 chimera_weight=1.0, phase="mixture", overlap=0.5, mask_target=None,
+                 features=None, segment_frames=128, lr=1e-3, optimizer="rmsprop",
+                 max_epochs=50, batch_size=32, validation_fraction=0.1, patience=10,
+                 max_grad_norm=5.0, device="cpu", random_state=None, callbacks=None,
+                 verbose=0, checkpoint=None, accelerator=None, weight_decay=0.0):
         super().__init__(**training_arguments(locals()))
         self.hybrid = hybrid
         self.channels = channels

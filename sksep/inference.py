@@ -10,12 +10,12 @@ segments and how they are stitched:
 ==========================================  ==========================================
 caller                                      segments and stitching
 ==========================================  ==========================================
-``segmentwise`` (recurrent networks)        segments that tile the clip, the last one
+:func:`segmentwise` (recurrent networks)    segments that tile the clip, the last one
                                             aligned to its end (:func:`segment_starts`);
                                             each frame from the last segment covering it
-``patchwise`` (U-Net)                       overlapping patches, cross-faded with
+:func:`patchwise` (U-Net)                   overlapping patches, cross-faded with
                                             :func:`crossfade_window` and normalised
-``framewise`` (context CNN)                 chunks that also read ``context`` frames on
+:func:`framewise` (context CNN)             chunks that also read ``context`` frames on
                                             each side, none of them stitched
 songs (:mod:`sksep.separation`)             blocks of audio with complementary
                                             raised-cosine fades, reordered for
@@ -24,14 +24,18 @@ songs (:mod:`sksep.separation`)             blocks of audio with complementary
                                             song block by block
 ==========================================  ==========================================
 
-The loop is plain numpy: ``apply`` is any function of a batch of segments. Running a
-torch module without gradients on a device is
-:func:`sksep.separators._training.module_function`'s job.
+The loop is plain numpy: ``apply`` is any function of a batch of segments.
+:func:`module_function` turns a torch module (or one of its methods) into such a
+function, run without gradients on a device; :func:`segmentwise`, :func:`patchwise`
+and :func:`framewise` are the three ways the separators run their networks over a clip.
 """
 
 import numpy as np
 
-__all__ = ["overlap_add", "overlap_add_stream", "segment_starts", "crossfade_window"]
+from ._validation import check_int
+
+__all__ = ["overlap_add", "overlap_add_stream", "segment_starts", "crossfade_window",
+           "module_function", "segmentwise", "patchwise", "framewise"]
 
 
 def segment_starts(n_frames, segment_frames, hop=None):
@@ -56,12 +60,15 @@ def segment_starts(n_frames, segment_frames, hop=None):
 
     Examples
     --------
-    >>> from sksep._inference import segment_starts
+    >>> from sksep.inference import segment_starts
     >>> segment_starts(250, 100)
     [0, 100, 150]
     >>> segment_starts(300, 128, hop=64)
     [0, 64, 128, 172]
     """
+    n_frames = check_int(n_frames, name="n_frames", minimum=0)
+    segment_frames = check_int(segment_frames, name="segment_frames", minimum=1)
+    hop = check_int(hop, name="hop", minimum=1, allow_none=True)
     if n_frames <= segment_frames:
         return [0]
     starts = list(range(0, n_frames - segment_frames + 1, hop or segment_frames))
@@ -77,13 +84,23 @@ def crossfade_window(length):
     convolutional network's zero padding is felt, count least, and no frame has zero
     total weight.
 
+    Parameters
+    ----------
+    length : int
+        Frames of a segment, at least 1.
+
+    Returns
+    -------
+    window : ndarray of float64, shape (length,)
+        Weights in (0, 1], symmetric about the middle.
+
     Examples
     --------
-    >>> from sksep._inference import crossfade_window
+    >>> from sksep.inference import crossfade_window
     >>> crossfade_window(3).round(3)
     array([0.5, 1. , 0.5])
     """
-    return np.hanning(length + 2)[1:-1]
+    return np.hanning(check_int(length, name="length", minimum=1) + 2)[1:-1]
 
 
 def _along(axis, start, stop):
@@ -116,6 +133,14 @@ def _batches(segments, batch_size):
         batch.append((index, start, stop))
     if batch:
         yield batch
+
+
+def _check_loop(apply, batch_size):
+    """The arguments :func:`overlap_add` and :func:`overlap_add_stream` both check."""
+    if not callable(apply):
+        raise TypeError(f"apply must be a function apply(batch) -> outputs; got "
+                        f"{type(apply).__name__}")
+    check_int(batch_size, name="batch_size", minimum=1)
 
 
 def _check_segments(segments, n_frames):
@@ -215,7 +240,7 @@ def overlap_add(apply, signal, segments, *, axis=0, output_axis=0, context=0, we
     frame gives the same result as on the whole signal.
 
     >>> import numpy as np
-    >>> from sksep._inference import crossfade_window, overlap_add, segment_starts
+    >>> from sksep.inference import crossfade_window, overlap_add, segment_starts
     >>> signal = np.arange(10.0)
     >>> segments = [(s, s + 4) for s in segment_starts(10, 4, hop=2)]
     >>> segments
@@ -233,7 +258,12 @@ def overlap_add(apply, signal, segments, *, axis=0, output_axis=0, context=0, we
     >>> out[:3].round(3), out[-3:].round(3)   # the ends repeat the first and last frames
     (array([0.333, 1.   , 2.   ]), array([7.   , 8.   , 8.667]))
     """
+    _check_loop(apply, batch_size)
+    context = check_int(context, name="context", minimum=0)
     signal = np.asarray(signal)
+    if signal.ndim == 0:
+        raise ValueError("signal must have at least one axis; got a scalar")
+    axis = check_int(axis, name="axis")
     if not -signal.ndim <= axis < signal.ndim:
         raise ValueError(f"axis={axis} is out of range for a signal of shape {signal.shape}")
     axis %= signal.ndim
@@ -304,13 +334,18 @@ def overlap_add_stream(apply, read, n_frames, segments, *, output_axis=0, weight
     Examples
     --------
     >>> import numpy as np
-    >>> from sksep._inference import overlap_add_stream
+    >>> from sksep.inference import overlap_add_stream
     >>> signal = np.arange(10.0)
     >>> stream = overlap_add_stream(np.square, lambda start, stop: signal[start:stop], 10,
     ...                             [(0, 6), (4, 10)], weights=lambda index: np.ones(6))
     >>> [(start, stop) for start, stop, _ in stream]  # (4, 6) waits for the second segment
     [(0, 4), (4, 10)]
     """
+    _check_loop(apply, batch_size)
+    if not callable(read):
+        raise TypeError(f"read must be a function read(start, stop) -> ndarray; got "
+                        f"{type(read).__name__}")
+    n_frames = check_int(n_frames, name="n_frames", minimum=1)
     segments = _check_segments(segments, n_frames)
     # Frames before finished_until[i] are covered by no segment after segment i.
     finished_until = [n_frames] * len(segments)
@@ -350,6 +385,234 @@ def overlap_add_stream(apply, read, n_frames, segments, *, output_axis=0, weight
         del outputs
         if progress is not None:
             progress(len(batch))
+
+
+def module_function(forward, *, device="cpu"):
+    """A torch function as the numpy function :func:`overlap_add` calls.
+
+    Parameters
+    ----------
+    forward : callable
+        Maps a Tensor ``(batch, ...)`` to a Tensor or a tuple of Tensors, e.g. a module
+        in eval mode or one of its methods.
+    device : str or torch.device, default="cpu"
+        Torch device the batch is moved to.
+
+    Returns
+    -------
+    apply : callable
+        ``apply(batch ndarray) -> ndarray or tuple of ndarray``: ``forward`` run without
+        gradients, its outputs copied back to the CPU.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sksep.inference import module_function
+    >>> apply = module_function(torch.nn.Identity())
+    >>> apply(np.ones((2, 3), dtype=np.float32)).shape
+    (2, 3)
+    """
+    # Imported here, not at the top: the numpy stitching of this module runs without
+    # torch, so `import sksep.inference` does not load it.
+    import torch
+
+    from ._device import check_device  # imports torch: deferred with it (see above)
+
+    if not callable(forward):
+        raise TypeError(f"forward must be a torch module or function; got "
+                        f"{type(forward).__name__}")
+    device = check_device(device)
+
+    def apply(batch):
+        with torch.no_grad():
+            output = forward(torch.from_numpy(batch).to(device))
+        if isinstance(output, (tuple, list)):
+            return tuple(tensor.detach().cpu().numpy() for tensor in output)
+        return output.detach().cpu().numpy()
+
+    return apply
+
+
+def _check_features(features):
+    """``features``, a clip's ``(n_frames, n_features)`` array, as the runners read it."""
+    if not isinstance(features, np.ndarray) or features.ndim != 2 or features.shape[0] == 0:
+        shape = getattr(features, "shape", None)
+        raise ValueError(f"features must be an ndarray of shape (n_frames, n_features) with "
+                         f"at least one frame; got {type(features).__name__}"
+                         + (f" of shape {shape}" if shape is not None else ""))
+    return features
+
+
+def segmentwise(module, features, segment_frames, *, device="cpu", batch_size=16,
+                reduce=None):
+    """Run ``module`` on fixed-length segments of one clip and join the outputs.
+
+    The segments tile the clip, the last one aligned to its end
+    (:func:`segment_starts`); each frame's output is the one of the last segment that
+    covers it. Segments go through the module ``batch_size`` at a time. This is how the
+    recurrent separators (deep clustering, Chimera, class-conditional) predict.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps ``(batch, L, n_features)`` to a tensor or tuple of tensors whose
+        time axis is given by ``reduce``; put in eval mode.
+    features : ndarray of shape (n_frames, n_features)
+        One clip's features, float32 as the module reads them.
+    segment_frames : int
+        ``L``; the last segment is aligned to the end of the clip, and a clip shorter
+        than ``L`` is one segment of its own length.
+    device : str or torch.device, default="cpu"
+    batch_size : int, default=16
+        Segments per forward pass.
+    reduce : callable, optional
+        ``reduce(outputs) -> list of (tensor, time_axis)`` picking what to keep
+        from the module's output (e.g. only the masks of a long song), ``time_axis``
+        counting the batch axis. ``None``: the output is one tensor
+        ``(batch, C, L, n_bins)``.
+
+    Returns
+    -------
+    outputs : tuple of ndarray
+        Each with ``n_frames`` along its time axis (``time_axis - 1``: no batch axis).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sksep.inference import segmentwise
+    >>> class TwoMasks(torch.nn.Module):   # (batch, L, F) -> (batch, 2, L, F)
+    ...     def forward(self, x):
+    ...         return torch.stack([torch.sigmoid(x), 1 - torch.sigmoid(x)], dim=1)
+    >>> (masks,) = segmentwise(TwoMasks(), np.zeros((250, 4), np.float32), 100)
+    >>> masks.shape
+    (2, 250, 4)
+    """
+    features = _check_features(features)
+    segment_frames = check_int(segment_frames, name="segment_frames", minimum=1)
+    batch_size = check_int(batch_size, name="batch_size", minimum=1)
+    reduce = reduce or (lambda output: [(output, 2)])
+    n_frames = features.shape[0]
+    length = min(segment_frames, n_frames)
+    time_axes = []
+
+    def forward(batch):
+        kept = reduce(module(batch))
+        time_axes[:] = [axis for _, axis in kept]
+        return tuple(tensor.movedim(axis, 1) for tensor, axis in kept)
+
+    apply = module_function(forward, device=device)
+    module.eval()
+    joined = overlap_add(apply, features,
+                         [(start, start + length) for start in segment_starts(n_frames, length)],
+                         batch_size=batch_size)
+    return tuple(np.moveaxis(output, 0, axis - 1) for output, axis in zip(joined, time_axes))
+
+
+def patchwise(module, features, patch_frames, *, hop, device="cpu", batch_size=16,
+              reduce=None):
+    """Run ``module`` on overlapping patches of one clip and cross-fade them together.
+
+    :func:`overlap_add` over patches that start every ``hop`` frames (the last one
+    aligned to the end of the clip), weighted by :func:`crossfade_window` and
+    normalised by the sum of the weights, so there are no seams and the result covers
+    exactly the clip's frames. This is how :class:`~sksep.UNetSeparator` predicts.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps ``(batch, L, n_features)`` to masks ``(batch, C, L, n_bins)`` (or to a tuple
+        that ``reduce`` turns into them); put in eval mode.
+    features : ndarray of shape (n_frames, n_features)
+        One clip's features, float32 as the module reads them.
+    patch_frames : int
+        ``L``; clips shorter than that are one patch of their own length.
+    hop : int
+        Frames between patch starts (``L // 2``: each frame is seen by two patches).
+    device : str or torch.device, default="cpu"
+    batch_size : int, default=16
+        Patches per forward pass.
+    reduce : callable, optional
+        ``reduce(module_output) -> Tensor (batch, C, L, n_bins)``.
+
+    Returns
+    -------
+    outputs : ndarray of float32, shape (C, n_frames, n_bins)
+        The weighted mean over the patches covering each frame; exactly ``n_frames``
+        frames.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sksep.inference import patchwise
+    >>> class Halves(torch.nn.Module):   # (batch, L, F) -> (batch, 2, L, F)
+    ...     def forward(self, x):
+    ...         return torch.full((x.shape[0], 2) + x.shape[1:], 0.5)
+    >>> masks = patchwise(Halves(), np.zeros((300, 4), np.float32), 128, hop=64)
+    >>> masks.shape, bool(np.allclose(masks, 0.5))
+    ((2, 300, 4), True)
+    """
+    features = _check_features(features)
+    patch_frames = check_int(patch_frames, name="patch_frames", minimum=1)
+    hop = check_int(hop, name="hop", minimum=1)
+    batch_size = check_int(batch_size, name="batch_size", minimum=1)
+    n_frames = features.shape[0]
+    length = min(patch_frames, n_frames)
+    window = crossfade_window(length)
+    forward = module if reduce is None else (lambda batch: reduce(module(batch)))
+    apply = module_function(forward, device=device)
+    module.eval()
+    return overlap_add(apply, features,
+                       [(start, start + length) for start in segment_starts(n_frames, length, hop)],
+                       output_axis=1, weights=lambda index: window, batch_size=batch_size)
+
+
+def framewise(module, features, chunk_frames, *, device="cpu"):
+    """Run a context-window network on a whole clip, every frame with its true context.
+
+    The clip is extended once at its ends (by repeating the end frames, as in training)
+    and cut into chunks that carry ``c = module.context`` real frames of context on each
+    side (:func:`overlap_add` with ``context=c``), so the result does not depend on
+    ``chunk_frames``: no seams. This is how :class:`~sksep.ConvMaskSeparator` predicts.
+
+    Parameters
+    ----------
+    module : sksep.nn.context_cnn.ContextCNN
+        Or any module with an integer ``context`` and a ``forward_padded`` method
+        mapping ``(batch, L + 2c, n_features)`` to ``(batch, C, L, n_bins)``; put in
+        eval mode.
+    features : ndarray of shape (n_frames, n_features)
+        One clip's features, float32 as the module reads them.
+    chunk_frames : int
+        Frames per forward pass (bounds memory).
+    device : str or torch.device, default="cpu"
+
+    Returns
+    -------
+    outputs : ndarray of shape (n_sources, n_frames, n_bins)
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from sksep.inference import framewise
+    >>> class Neighbours(torch.nn.Module):   # each frame: the mean of it and its neighbours
+    ...     context = 1
+    ...     def forward_padded(self, x):
+    ...         return ((x[:, :-2] + x[:, 1:-1] + x[:, 2:]) / 3)[:, None]
+    >>> features = np.arange(10, dtype=np.float32)[:, None]
+    >>> framewise(Neighbours(), features, 4)[0, :3, 0]   # the first frame is repeated
+    array([0.33333334, 1.        , 2.        ], dtype=float32)
+    """
+    features = _check_features(features)
+    chunk_frames = check_int(chunk_frames, name="chunk_frames", minimum=1)
+    if not callable(getattr(module, "forward_padded", None)):
+        raise TypeError(f"module must have a forward_padded method and a context (e.g. a "
+                        f"ContextCNN); got {type(module).__name__}")
+    n_frames = features.shape[0]
+    chunks = [(start, min(start + chunk_frames, n_frames))
+              for start in range(0, n_frames, chunk_frames)]
+    apply = module_function(module.forward_padded, device=device)
+    module.eval()
+    return overlap_add(apply, features, chunks, context=module.context, output_axis=1)
 
 
 class _Held:
