@@ -201,13 +201,14 @@ def make_estimator(row, seed):
 
 def split(data):
     """Indices of the training and of the validation clips of a MIR-1K training split."""
-    groups = [str(g) for g in data.groups]
-    missing = set(VALIDATION_SONGS) - set(groups)
-    if missing:
-        raise SystemExit(f"validation songs {sorted(missing)} are not in {MIR1K}")
-    valid = [i for i, g in enumerate(groups) if g in VALIDATION_SONGS]
-    train = [i for i, g in enumerate(groups) if g not in VALIDATION_SONGS]
-    return train, valid
+    from sksep.datasets import hold_out_songs
+    from sksep.exceptions import InvalidInputError
+
+    try:
+        train, valid, _ = hold_out_songs(data.groups, songs=VALIDATION_SONGS)
+    except InvalidInputError as error:
+        raise SystemExit(f"validation songs of {MIR1K}: {error}") from None
+    return train.tolist(), valid.tolist()
 
 
 def _epoch_recorder():

@@ -117,13 +117,12 @@ def make_estimator(name, seed, checkpoint=None, callbacks=None):
 
 def load_split(sample_rate):
     """``(train, valid)`` pairs ``(X, Y)`` of the MIR-1K training singers at ``sample_rate``."""
-    from sksep.datasets import load_mir1k
+    from sksep.datasets import hold_out_songs, load_mir1k
 
     data = load_mir1k(MIR1K, "train", sample_rate=sample_rate)
-    is_valid = [str(g) in VALIDATION_SONGS for g in data.groups]
-    pick = lambda flag: ([x for x, v in zip(data.X, is_valid) if v == flag],  # noqa: E731
-                         [y for y, v in zip(data.Y, is_valid) if v == flag])
-    return pick(False), pick(True)
+    train, valid, _ = hold_out_songs(data.groups, songs=VALIDATION_SONGS)
+    pick = lambda index: ([data.X[i] for i in index], [data.Y[i] for i in index])  # noqa: E731
+    return pick(train), pick(valid)
 
 
 def score_at_16k(estimator, X, Y, *, bss=False):

@@ -110,13 +110,13 @@ GAINS = (0.03, 1.0, 30.0)
 
 def validation_songs():
     """The recipe's validation clips ``(X, Y)`` and source names (the same split as
-    ``train_shipped_model.py --remixes``: the held-out songs do not depend on N)."""
-    from sksep.datasets import load_mir1k
-    from train_shipped_model import _remixed
+    ``train_shipped_model.py --remixes``, :func:`sksep.datasets.hold_out_songs` with its
+    defaults)."""
+    from sksep.datasets import hold_out_songs, load_mir1k
 
     train = load_mir1k(MIR1K, "train")
-    _, _, validation, _ = _remixed(train, 1)
-    return validation, train.source_names
+    valid = hold_out_songs(train.groups)[1]
+    return ([train.X[i] for i in valid], [train.Y[i] for i in valid]), train.source_names
 
 
 def validation_scores(model_path, validation, names):

@@ -34,7 +34,7 @@ import torch
 from _common import MIR1K, MODELS, machine, register_model
 from sksep import ChimeraSeparator, MelFeatures
 from sksep.callbacks import TimeBudget
-from sksep.datasets import load_mir1k, make_remix
+from sksep.datasets import hold_out_songs, load_mir1k, make_remix
 from sksep.metrics import separation_report
 
 NAME = "chimera-mir1k"
@@ -52,11 +52,9 @@ def _remixed(train, n_remixes, valid_fraction=0.1, seed=0, snr_db=0.0):
     ``make_remix`` cuts ``n_remixes`` 4-second clips from random pairs of them
     (0 dB, silence removed), so no validation song is heard in training.
     """
-    rng = np.random.default_rng(seed)
     songs = np.unique(train.groups)
-    held_out = set(rng.choice(songs, max(1, round(valid_fraction * len(songs))),
-                              replace=False))
-    is_valid = np.array([g in held_out for g in train.groups])
+    held_out = hold_out_songs(train.groups, fraction=valid_fraction, random_state=seed)[2]
+    is_valid = np.isin(train.groups, held_out)
     X = [x for x, v in zip(train.X, is_valid) if not v]
     Y = [y for y, v in zip(train.Y, is_valid) if not v]
     by_song = {}
