@@ -1,7 +1,8 @@
 """What the benchmark scripts share: paths, the machine record, reports and paired timing.
 
 The scripts run as ``python benchmarks/<script>.py``, so they import this module as
-``_common``. It imports the standard library only: ``make_report.py`` and
+``_common``. It imports the standard library only (:func:`atomic_write_text` imports
+sksep's atomic write when called): ``make_report.py`` and
 ``run_all.py`` stay light, and ``bench_dc_loss.py``, whose workers run in the peer
 libraries' virtual environments (no sksep there), can import it too. Helpers that need
 sksep import it when called.
@@ -16,7 +17,6 @@ import contextlib
 import json
 import os
 import platform
-import secrets
 import statistics
 import time
 from importlib import metadata
@@ -108,22 +108,16 @@ def ratio_summary(numerators, denominators):
 # -- reports ------------------------------------------------------------------------------
 
 def atomic_write_text(path, text):
-    """Write ``text`` to ``path`` whole or not at all (a hidden temporary file beside it,
-    flushed, then renamed onto it); missing folders are created."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as handle:  # the umask's permissions
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    return path
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all, replacing a file there;
+    missing folders are created. sksep's own atomic write (:func:`sksep._atomic.atomic_write`:
+    a hidden temporary file beside it, flushed, then renamed onto it), imported when
+    called so that this module stays light."""
+    from sksep._atomic import atomic_write  # TODO(public API)
+
+    def write(temporary):
+        Path(temporary).write_text(text, encoding="utf-8")
+
+    return atomic_write(path, write, overwrite=True)
 
 
 def register_model(name, entry, registry_path=REGISTRY):
