@@ -30,10 +30,6 @@ RESULTS = BENCHMARKS / "results"
 DATA = ROOT.parent / "shared" / "data"
 MIR1K = DATA / "MIR-1K"
 MUSDB_EXCERPTS = DATA / "MUSDB18-excerpts"
-#: The shipped models and their registry, which ``train_shipped_model.py`` and
-#: ``rescore_shipped_model.py`` update.
-MODELS = ROOT / "sksep" / "models"
-REGISTRY = MODELS / "registry.json"
 
 
 # -- the machine record -------------------------------------------------------------------
@@ -120,16 +116,6 @@ def atomic_write_text(path, text):
     return atomic_write(path, write, overwrite=True)
 
 
-def register_model(name, entry, registry_path=REGISTRY):
-    """Add (or replace) ``name``'s entry in a model registry JSON file, atomically, keeping
-    the other models' entries; returns the registry path."""
-    registry_path = Path(registry_path)
-    registry = (json.loads(registry_path.read_text(encoding="utf-8"))
-                if registry_path.exists() else {})
-    registry[name] = entry
-    return atomic_write_text(registry_path, json.dumps(registry, indent=2) + "\n")
-
-
 def write_report(stem, result, markdown=None):
     """Write ``result`` to ``stem.json`` and ``markdown``, if given, to ``stem.md``.
 
@@ -166,3 +152,30 @@ def score_clips(data, estimates):
 
     return separation_report(data.Y, estimates, data.X, source_names=list(data.source_names),
                              bss=True, n_jobs=1)
+
+
+def at_ratio(test, ratio_db):
+    """Test mixtures and sources with the vocals scaled by ``ratio_db`` dB."""
+    import numpy as np
+
+    gain = np.float32(10 ** (ratio_db / 20))
+    Y = [np.stack([y[0] * gain, y[1]]) for y in test.Y]
+    return [y.sum(axis=0) for y in Y], Y
+
+
+def scores_at_ratios(model, test, ratios, n_jobs=2):
+    """Both heads' scores on the test clips with the vocals at each of ``ratios`` dB
+    against the accompaniment (0: the data set's own mixes):
+    ``{"0 dB" or "+5 dB" ...: {"mi": report, "dc": report}}``. Leaves the MI head set."""
+    from sksep.metrics import separation_report
+
+    scores = {}
+    for ratio in ratios:
+        X, Y = (test.X, test.Y) if ratio == 0 else at_ratio(test, ratio)
+        key = "0 dB" if ratio == 0 else f"{ratio:+g} dB"
+        for head in ("mi", "dc"):
+            model.set_params(head=head)
+            scores.setdefault(key, {})[head] = separation_report(
+                Y, model.predict(X), X, source_names=test.source_names, n_jobs=n_jobs)
+    model.set_params(head="mi")
+    return scores

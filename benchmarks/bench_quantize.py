@@ -2,7 +2,7 @@
 
 ``torch.ao.quantization.quantize_dynamic`` turns the LSTM and linear layers' weights
 into int8 (activations are quantised on the fly; `ChimeraSeparator.quantized()`). Measured on the two training songs
-``train_shipped_model.py --remixes`` holds out for validation (never on the test
+``tools/train_shipped_model.py --remixes`` holds out for validation (never on the test
 singers: this decides whether to ship it):
 
 * size of the weights (``torch.save`` of the state dict);
@@ -31,7 +31,7 @@ from sksep.metrics import separation_report
 
 
 def held_out_songs(train, valid_fraction=0.1, seed=0):
-    """The training songs ``train_shipped_model.py --remixes`` validates on."""
+    """The training songs ``tools/train_shipped_model.py --remixes`` validates on."""
     _, keep, held_out = hold_out_songs(train.groups, fraction=valid_fraction,
                                        random_state=seed)
     return [train.X[i] for i in keep], [train.Y[i] for i in keep], held_out

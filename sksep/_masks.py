@@ -277,8 +277,8 @@ class PhaseSensitiveMask(_MaskTarget):
     """Truncated phase-sensitive mask target: ``|S_c| / |X| cos(theta_c - theta_X)`` in [0, 1].
 
     The oracle mask of the phase-sensitive objective (``mi_objective="psa"``), computed
-    from a record and its true sources (:func:`phase_sensitive_mask` on the record's
-    grid). On a mel grid the in-phase source magnitudes and the mixture magnitude are
+    from a record and its true sources (``sksep._masks.phase_sensitive_mask`` on the
+    record's grid, from the complex spectra). On a mel grid the in-phase source magnitudes and the mixture magnitude are
     each the filterbank-weighted sums of their STFT bins' values. It needs the
     sources' phases, so unlike the ratio masks it is not computed from magnitudes
     alone (:meth:`masks_from_magnitudes` refuses), and it cannot be a separator's
@@ -292,7 +292,6 @@ class PhaseSensitiveMask(_MaskTarget):
 
     See Also
     --------
-    phase_sensitive_mask : the mask from complex spectra.
     WienerMask : the ratio mask of the mMSA objective.
 
     Examples

@@ -1,4 +1,7 @@
-"""Shared fixtures: real clips from ../shared/data, cropped so the suite stays fast."""
+"""Shared fixtures: real clips from ../shared/data, cropped so the suite stays fast.
+
+``benchmarks/tests/conftest.py`` and ``tools/tests/conftest.py`` load these fixtures too,
+and put this folder on ``sys.path`` (``from fast_settings import make``)."""
 
 from pathlib import Path
 
@@ -50,21 +53,3 @@ def mir1k_test_clips(mir1k_root):
     data = load_mir1k(mir1k_root, "test")
     picks = np.linspace(0, len(data.X) - 1, 10).astype(int)
     return [data.X[i] for i in picks], [data.Y[i] for i in picks]
-
-
-@pytest.fixture
-def benchmark_module(monkeypatch):
-    """``benchmark_module(name)``: ``benchmarks/<name>.py`` imported fresh, with
-    ``benchmarks/`` on ``sys.path`` for its own imports (``_common`` and the like)."""
-    import importlib.util
-
-    folder = Path(__file__).resolve().parents[1] / "benchmarks"
-    monkeypatch.syspath_prepend(str(folder))
-
-    def load(name):
-        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load

@@ -14,7 +14,7 @@ without it 10 % of the clips, drawn at random, validate.
 
 The shipped model was trained with::
 
-    python benchmarks/train_shipped_model.py --budget-minutes 55 --remixes 300 \
+    python tools/train_shipped_model.py --budget-minutes 55 --remixes 300 \
         --dropout 0.3 --optimizer adam --overwrite
 
 on one CPU thread (``torch.set_num_threads(1)``; 23 epochs, about 145 s each). The same
@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import MIR1K, MODELS, machine, register_model
+from _release import MODELS, register_model  # first: it puts benchmarks/ on sys.path
+from _common import MIR1K, machine
 from sksep import ChimeraSeparator, MelFeatures
 from sksep.callbacks import TimeBudget
 from sksep.datasets import hold_out_songs, load_mir1k, make_remix
@@ -264,7 +265,7 @@ def main(argv=None):
                      f"{len(model.epoch_summary_)} epochs in "
                      f"{train_seconds / 60:.0f} min on {threads} "
                      f"({machine()['cpu']}), best validation epoch "
-                     f"{model.best_epoch_} kept; benchmarks/train_shipped_model.py "
+                     f"{model.best_epoch_} kept; tools/train_shipped_model.py "
                      f"{' '.join(argv if argv is not None else sys.argv[1:])}"),
         "seed": args.seed,
         "epochs": len(model.epoch_summary_),
