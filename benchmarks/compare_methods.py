@@ -615,7 +615,7 @@ def command_report(args):
                   "initialisation); priors (vocals, accompaniment) start at 0.5 / 0.5. "
                   "The tied spherical beta is not identifiable from the masks (a change "
                   "of the variance is undone by an affine change of the means; "
-                  "tests/test_class_conditional.py), so it need not move.", "",
+                  "tests/separators/test_class_conditional.py), so it need not move.", "",
                   "| model | seed | beta after epoch 1 | beta, best epoch | priors, best epoch |",
                   "|---|---:|---:|---:|---|"]
         for label, seed, best_epoch, priors, history in gmm:

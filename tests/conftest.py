@@ -1,8 +1,12 @@
 """Shared fixtures: real clips from ../shared/data, cropped so the suite stays fast.
 
-``benchmarks/tests/conftest.py`` and ``tools/tests/conftest.py`` load these fixtures too,
-and put this folder on ``sys.path`` (``from fast_settings import make``)."""
+The tests mirror the package (``tests/separators/``, ``tests/cli/`` ...). This folder and
+its sub-folders go on ``sys.path``, so that a test in any of them imports
+``fast_settings`` and the helpers of another test module (``from test_cli import
+sksep_cli``) as it did when they all sat here. ``benchmarks/tests/conftest.py`` and
+``tools/tests/conftest.py`` load these fixtures too."""
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,12 @@ import torch
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MIR1K_ROOT = SHARED / "MIR-1K"
 MUSDB_ROOT = SHARED / "MUSDB18-excerpts"
+
+TESTS = Path(__file__).resolve().parent
+for _folder in [TESTS, *sorted(p for p in TESTS.iterdir()
+                                if p.is_dir() and not p.name.startswith(("_", ".")))]:
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import pytest
 from sksep.datasets import hold_out_songs, load_mir1k
 from sksep.exceptions import InvalidInputError, InvalidParameterTypeError
 
-MIR1K = Path(__file__).resolve().parents[2] / "shared" / "data" / "MIR-1K"
+MIR1K = Path(__file__).resolve().parents[3] / "shared" / "data" / "MIR-1K"
 GROUPS = ["a_1", "a_1", "a_2", "b_1", "b_2", "b_2", "b_3", "a_1"]
 
 
