@@ -1,7 +1,8 @@
 """What the benchmark scripts share: paths, the machine record, reports and paired timing.
 
 The scripts run as ``python benchmarks/<script>.py``, so they import this module as
-``_common``. It imports the standard library only: ``make_report.py`` and
+``_common``. It imports the standard library only (:func:`atomic_write_text` imports
+sksep's atomic write when called): ``make_report.py`` and
 ``run_all.py`` stay light, and ``bench_dc_loss.py``, whose workers run in the peer
 libraries' virtual environments (no sksep there), can import it too. Helpers that need
 sksep import it when called.
@@ -16,7 +17,6 @@ import contextlib
 import json
 import os
 import platform
-import secrets
 import statistics
 import time
 from importlib import metadata
@@ -30,10 +30,6 @@ RESULTS = BENCHMARKS / "results"
 DATA = ROOT.parent / "shared" / "data"
 MIR1K = DATA / "MIR-1K"
 MUSDB_EXCERPTS = DATA / "MUSDB18-excerpts"
-#: The shipped models and their registry, which ``train_shipped_model.py`` and
-#: ``rescore_shipped_model.py`` update.
-MODELS = ROOT / "sksep" / "models"
-REGISTRY = MODELS / "registry.json"
 
 
 # -- the machine record -------------------------------------------------------------------
@@ -108,32 +104,16 @@ def ratio_summary(numerators, denominators):
 # -- reports ------------------------------------------------------------------------------
 
 def atomic_write_text(path, text):
-    """Write ``text`` to ``path`` whole or not at all (a hidden temporary file beside it,
-    flushed, then renamed onto it); missing folders are created."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(temporary, "x", encoding="utf-8") as handle:  # the umask's permissions
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    return path
+    """Write ``text`` (UTF-8) to ``path`` whole or not at all, replacing a file there;
+    missing folders are created. sksep's own atomic write (:func:`sksep._atomic.atomic_write`:
+    a hidden temporary file beside it, flushed, then renamed onto it), imported when
+    called so that this module stays light."""
+    from sksep._atomic import atomic_write  # TODO(public API)
 
+    def write(temporary):
+        Path(temporary).write_text(text, encoding="utf-8")
 
-def register_model(name, entry, registry_path=REGISTRY):
-    """Add (or replace) ``name``'s entry in a model registry JSON file, atomically, keeping
-    the other models' entries; returns the registry path."""
-    registry_path = Path(registry_path)
-    registry = (json.loads(registry_path.read_text(encoding="utf-8"))
-                if registry_path.exists() else {})
-    registry[name] = entry
-    return atomic_write_text(registry_path, json.dumps(registry, indent=2) + "\n")
+    return atomic_write(path, write, overwrite=True)
 
 
 def write_report(stem, result, markdown=None):
@@ -172,3 +152,30 @@ def score_clips(data, estimates):
 
     return separation_report(data.Y, estimates, data.X, source_names=list(data.source_names),
                              bss=True, n_jobs=1)
+
+
+def at_ratio(test, ratio_db):
+    """Test mixtures and sources with the vocals scaled by ``ratio_db`` dB."""
+    import numpy as np
+
+    gain = np.float32(10 ** (ratio_db / 20))
+    Y = [np.stack([y[0] * gain, y[1]]) for y in test.Y]
+    return [y.sum(axis=0) for y in Y], Y
+
+
+def scores_at_ratios(model, test, ratios, n_jobs=2):
+    """Both heads' scores on the test clips with the vocals at each of ``ratios`` dB
+    against the accompaniment (0: the data set's own mixes):
+    ``{"0 dB" or "+5 dB" ...: {"mi": report, "dc": report}}``. Leaves the MI head set."""
+    from sksep.metrics import separation_report
+
+    scores = {}
+    for ratio in ratios:
+        X, Y = (test.X, test.Y) if ratio == 0 else at_ratio(test, ratio)
+        key = "0 dB" if ratio == 0 else f"{ratio:+g} dB"
+        for head in ("mi", "dc"):
+            model.set_params(head=head)
+            scores.setdefault(key, {})[head] = separation_report(
+                Y, model.predict(X), X, source_names=test.source_names, n_jobs=n_jobs)
+    model.set_params(head="mi")
+    return scores

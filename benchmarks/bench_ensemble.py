@@ -30,7 +30,7 @@ import numpy as np
 from _common import (MIR1K, RESULTS, machine, machine_line, paired_rounds, ratio_summary,
                      write_report)
 
-#: The recipe's retrained seeds, where ``train_shipped_model.py`` put them.
+#: The recipe's retrained seeds, where ``tools/train_shipped_model.py`` put them.
 SEEDS = Path(__file__).resolve().parent / "_work" / "ship"
 
 

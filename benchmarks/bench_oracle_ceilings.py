@@ -9,8 +9,9 @@ other MIR-1K figures use) and each grid:
 * ``binary``: the ideal binary mask (the dominant source takes the bin);
 * ``wiener p1`` / ``wiener p2``: ``|S_c|^p / sum_k |S_k|^p`` (p = 2 is the reference
   mask of the shipped model's mMSA loss, ``WienerMask()``);
-* ``phase-sensitive``: ``|S_c| cos(theta_c - theta_X) / |X|`` truncated to [0, 1], the
-  best real mask applied with the mixture phase and the target of ``mi_objective="psa"``.
+* ``phase-sensitive``: ``|S_c| cos(theta_c - theta_X) / |X|`` truncated to [0, 1]
+  (:class:`sksep.PhaseSensitiveMask`), the best real mask applied with the mixture phase
+  and the target of ``mi_objective="psa"``.
 
 On the mel grid each mask is computed from the sources' mel magnitudes and spread
 over the STFT bins as the models' masks are (:func:`sksep.apply_masks`). Scores are
@@ -37,16 +38,20 @@ SOURCES = ("vocals", "accompaniment")
 
 def oracle_masks(record, sources, grid):
     """Every oracle mask of :data:`MASKS` on ``grid``, each ``(C, T, grid.n_bins)``."""
-    from sksep import IdealBinaryMask, WienerMask
-    from sksep._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes
+    from sksep import IdealBinaryMask, PhaseSensitiveMask, WienerMask
+    from sksep._masks import phase_sensitive_mask
+    from sksep._spectral import grid_magnitudes
 
     magnitudes = grid_magnitudes(grid, sources)
-    mixture = (record.magnitude if grid == record.grid else np.abs(record.stft).T)
-    in_phase = grid_phase_sensitive_magnitudes(grid, sources, record.stft)
+    if grid == record.grid:
+        phase_sensitive = PhaseSensitiveMask().masks(record, sources)
+    else:  # the linear STFT grid: the mask from the complex spectra, bin by bin
+        spectra = np.swapaxes(grid.stft(sources), 1, 2)  # (C, T, n_freq)
+        phase_sensitive = phase_sensitive_mask(spectra, record.stft.T)
     return {"binary": IdealBinaryMask().masks_from_magnitudes(magnitudes),
             "wiener p1": WienerMask(power=1.0).masks_from_magnitudes(magnitudes),
             "wiener p2": WienerMask(power=2.0).masks_from_magnitudes(magnitudes),
-            "phase-sensitive": np.clip(in_phase / np.maximum(mixture, 1e-12)[None], 0.0, 1.0)}
+            "phase-sensitive": phase_sensitive}
 
 
 def clip_scores(record, mixture, sources):

@@ -2,12 +2,12 @@
 
 Nothing is retrained here. Rows come from
 
-* ``benchmarks/conv_mir1k.json`` (``conv_mir1k.py``): mixture, oracle binary / Wiener masks
+* ``benchmarks/results/conv_mir1k.json`` (``conv_mir1k.py``): mixture, oracle binary / Wiener masks
   on the linear and mel grids, ConvMaskSeparator (dnn, cnn), UNetSeparator (U-Net, UH-net);
-* ``benchmarks/class_conditional_mir1k.json`` (``class_conditional_mir1k.py``):
+* ``benchmarks/results/class_conditional_mir1k.json`` (``class_conditional_mir1k.py``):
   ClassConditionalSeparator and its mask-inference baseline;
-* ``sksep/models/registry.json``: the shipped ``chimera-mir1k`` (ChimeraSeparator, both
-  heads; ``train_shipped_model.py``).
+* :func:`sksep.available_models`: the shipped ``chimera-mir1k`` (ChimeraSeparator, both
+  heads; ``tools/train_shipped_model.py``).
 
 Each row keeps where it comes from and its training budget. A missing source file is
 reported as such. Usage::
@@ -18,7 +18,7 @@ reported as such. Usage::
 import json
 import re
 
-from _common import BENCHMARKS, REGISTRY, RESULTS, utc_now, write_report
+from _common import RESULTS, utc_now, write_report
 
 SOURCES = ("vocals", "accompaniment")
 
@@ -32,7 +32,7 @@ def _metrics(report):
 
 
 def from_conv(rows, missing):
-    path = BENCHMARKS / "conv_mir1k.json"
+    path = RESULTS / "conv_mir1k.json"
     if not path.exists():
         missing.append(f"{path.name} (benchmarks/conv_mir1k.py has not written it yet)")
         return
@@ -51,13 +51,13 @@ def from_conv(rows, missing):
             "budget": (f"{data.get('budget_seconds', 0):g} s of training per row, 175 "
                        "training clips (10 % validation), 1 CPU thread"
                        if kind == "model" else ""),
-            "grid": training.get("grid", ""), "source": f"benchmarks/{path.name}",
+            "grid": training.get("grid", ""), "source": f"benchmarks/results/{path.name}",
             "n_test_clips": data.get("n_test_clips"), "machine": data.get("machine"),
         })
 
 
 def from_class_conditional(rows, missing):
-    path = BENCHMARKS / "class_conditional_mir1k.json"
+    path = RESULTS / "class_conditional_mir1k.json"
     if not path.exists():
         missing.append(f"{path.name} (benchmarks/class_conditional_mir1k.py has not "
                        "written it yet)")
@@ -78,16 +78,18 @@ def from_class_conditional(rows, missing):
             "metrics": _metrics(report), "epochs": training.get("epochs"),
             "train_seconds": training.get("train_seconds"),
             "budget": f"{budget}, 2 x 128 BLSTM, 175 training clips, 1 CPU thread",
-            "grid": "mel", "source": f"benchmarks/{path.name}",
+            "grid": "mel", "source": f"benchmarks/results/{path.name}",
             "n_test_clips": data.get("n_test_clips"), "machine": data.get("machine"),
         })
 
 
 def from_registry(rows, missing):
-    entry = json.loads(REGISTRY.read_text()).get("chimera-mir1k") if REGISTRY.exists() else None
+    import sksep
+
+    entry = sksep.available_models().get("chimera-mir1k")
     if not entry:
-        missing.append("chimera-mir1k scores (sksep/models/registry.json has no entry yet: "
-                       "benchmarks/train_shipped_model.py is still running)")
+        missing.append("chimera-mir1k scores (the package's registry has no entry yet: "
+                       "tools/train_shipped_model.py is still running)")
         return
     for head in ("mi", "dc"):
         if head not in entry.get("scores", {}):
@@ -97,7 +99,7 @@ def from_registry(rows, missing):
             "estimator": "ChimeraSeparator (shipped)",
             "metrics": _metrics(entry["scores"][head]), "epochs": _epochs(entry),
             "train_seconds": None, "budget": entry.get("training", ""), "grid": "mel",
-            "source": "sksep/models/registry.json", "n_test_clips": 90, "machine": None,
+            "source": "sksep.available_models()", "n_test_clips": 90, "machine": None,
         })
 
 

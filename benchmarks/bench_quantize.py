@@ -2,7 +2,7 @@
 
 ``torch.ao.quantization.quantize_dynamic`` turns the LSTM and linear layers' weights
 into int8 (activations are quantised on the fly; `ChimeraSeparator.quantized()`). Measured on the two training songs
-``train_shipped_model.py --remixes`` holds out for validation (never on the test
+``tools/train_shipped_model.py --remixes`` holds out for validation (never on the test
 singers: this decides whether to ship it):
 
 * size of the weights (``torch.save`` of the state dict);
@@ -26,18 +26,15 @@ import torch
 
 import sksep
 from _common import MIR1K, RESULTS, machine, machine_line, paired_rounds, write_report
-from sksep.datasets import load_mir1k
+from sksep.datasets import hold_out_songs, load_mir1k
 from sksep.metrics import separation_report
 
 
 def held_out_songs(train, valid_fraction=0.1, seed=0):
-    """The training songs ``train_shipped_model.py --remixes`` validates on."""
-    rng = np.random.default_rng(seed)
-    songs = np.unique(train.groups)
-    held_out = set(rng.choice(songs, max(1, round(valid_fraction * len(songs))),
-                              replace=False))
-    keep = [i for i, g in enumerate(train.groups) if g in held_out]
-    return [train.X[i] for i in keep], [train.Y[i] for i in keep], sorted(held_out)
+    """The training songs ``tools/train_shipped_model.py --remixes`` validates on."""
+    _, keep, held_out = hold_out_songs(train.groups, fraction=valid_fraction,
+                                       random_state=seed)
+    return [train.X[i] for i in keep], [train.Y[i] for i in keep], held_out
 
 
 def weights_megabytes(module):

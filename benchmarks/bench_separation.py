@@ -25,10 +25,9 @@ import subprocess
 import sys
 import time
 
-from _common import (BENCHMARKS, MIR1K, MODELS, RESULTS, atomic_write_text, machine,
+from _common import (MIR1K, RESULTS, atomic_write_text, machine,
                      one_thread_env, paired_rounds, ratio_summary, write_report)
 
-MODEL_FILE = MODELS / "chimera-mir1k.sksep"
 DURATIONS = (10, 30, 60, 300)
 
 
@@ -37,9 +36,7 @@ def load_model():
 
     if "chimera-mir1k" in sksep.available_models():
         return sksep.load("chimera-mir1k"), "shipped model chimera-mir1k (registry)"
-    if MODEL_FILE.exists():
-        return sksep.load(MODEL_FILE), f"shipped model file {MODEL_FILE.name}"
-    raise SystemExit("no shipped model: run benchmarks/train_shipped_model.py first")
+    raise SystemExit("no shipped model: run tools/train_shipped_model.py first")
 
 
 def make_clip(seconds, rate=16000):
@@ -182,7 +179,7 @@ def main(argv=None):
         print(f"{seconds:>4} s: wall {r['wall_s']:.2f} s, RTF {r['rtf']:.3f}, forward "
               f"{100 * r['forward_share']:.0f} %, features {100 * r['features_share']:.0f} %, "
               f"peak {r['peak_rss_mib']:.0f} MiB (+{r['peak_increment_mib']:.0f})", flush=True)
-    plot(rows, BENCHMARKS / "separation.png")
+    plot(rows, RESULTS / "separation.png")
     result = {"benchmark": "separation", "quick": args.quick, "threads": 1, "rows": rows,
               "machine": machine(), "seconds": time.perf_counter() - start}
     write_report(RESULTS / "separation", result)

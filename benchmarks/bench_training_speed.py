@@ -1,6 +1,6 @@
 """Training speed of the shipped recipe: what this CPU offers, each as a paired ratio (issue 18).
 
-The training step measured is the one ``benchmarks/train_shipped_model.py`` runs: a
+The training step measured is the one ``tools/train_shipped_model.py`` runs: a
 ``ChimeraSeparator`` (2 x 300 BLSTM, alpha 0.1, D 20, mMSA, dropout 0.3, Adam, 100-frame
 segments, batches of 16) on MIR-1K training clips, built with
 :meth:`~sksep.separators._neural.NeuralSeparator.training_problem` (the network,
@@ -16,7 +16,7 @@ after the same batches from the same initial weights (same numerics => same loss
   run ``nn.LSTM`` here (oneDNN has no bfloat16 LSTM primitive for this CPU), so the LSTM
   runs on bfloat16 copies of its weights (``torch.func.functional_call``; the gradients
   reach the float32 weights) and the linear layers under autocast;
-* ``autocast``: what ``train_shipped_model.py --bf16`` and an
+* ``autocast``: what ``tools/train_shipped_model.py --bf16`` and an
   ``accelerate.Accelerator(cpu=True, mixed_precision="bf16")`` do: the forward pass and
   the objective under ``torch.autocast("cpu", dtype=torch.bfloat16)`` (float32 weights,
   optimiser and gradients); oneDNN runs the LSTM in bfloat16 where the CPU has
@@ -69,7 +69,7 @@ from bench_training import train_pass
 VARIANTS = ("bf16", "autocast", "autocast 2 threads", "4 x 500", "compile", "no oneDNN",
             "batch 32", "batch 64", "2 threads", "2 processes")
 
-#: The shipped recipe's network (``train_shipped_model.py``'s defaults).
+#: The shipped recipe's network (``tools/train_shipped_model.py``'s defaults).
 RECIPE = dict(alpha=0.1, embedding_dim=20, mi_objective="mmsa", hidden_size=300,
               num_layers=2, dropout=0.3, optimizer="adam", lr=1e-3, segment_frames=100,
               batch_size=16)

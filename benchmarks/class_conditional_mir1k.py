@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import BENCHMARKS, MIR1K, machine, machine_line, score_clips, write_report
+from _common import MIR1K, RESULTS, machine, machine_line, score_clips, write_report
 from sksep import ClassConditionalSeparator, MelFeatures, OracleMaskSeparator
 from sksep.callbacks import TimeBudget
 from sksep.datasets import load_mir1k
@@ -60,7 +60,7 @@ def main(argv=None):
                         help="score only the first N test clips (quick checks)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="covariance types to run ('none' is the baseline)")
-    parser.add_argument("--output", type=Path, default=BENCHMARKS / "class_conditional_mir1k",
+    parser.add_argument("--output", type=Path, default=RESULTS / "class_conditional_mir1k",
                         help="output path without extension (.md and .json are written)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

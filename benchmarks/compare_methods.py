@@ -28,11 +28,8 @@ training record and the superseded scores::
 
     python benchmarks/compare_methods.py rescore --budget 240 --seeds 0 --only chimera_wkm
 
-``ship`` copies the best kept model of a family into ``sksep/models`` (float16, with its
-registry entry) when it beats its paper's baseline on the validation songs and adds
-something the shipped Chimera lacks (:data:`SHIPPABLE`; :func:`ship_decision`)::
-
-    python benchmarks/compare_methods.py ship --epochs 15 --row cc_tied_spherical
+Shipping the best kept model of a family (``tools/ship_compare_methods.py``) reads these
+results; this script writes nothing into the package.
 
 ``report`` writes ``results/compare_methods.{md,json}`` (mean and standard deviation over
 seeds of every row, with the oracles) and ``results/compare_methods.png`` (validation loss
@@ -42,7 +39,6 @@ against CPU time, one panel per family).
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -51,9 +47,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from _common import MIR1K, MODELS as SHIPPED, RESULTS, REGISTRY
-from _common import (atomic_write_text, json_safe, machine, register_model, utc_now,
-                     write_report)
+from _common import MIR1K, RESULTS
+from _common import atomic_write_text, json_safe, machine, utc_now, write_report
 
 
 class Budget(NamedTuple):
@@ -120,18 +115,6 @@ EXTRA_ROWS = ("cnn_nll_equal", "chimera_psa", "chimera_wkm", "chimera_linear",
 #: The rows run by default, in queue order (:data:`EXTRA_ROWS` are not among them).
 DEFAULT_ROWS = ("dc", "chimera", "cc_tied_spherical", "cc_sigmoid", "dnn", "cnn_mse",
                 "cnn_nll", "unet", "uhnet", "cc_spherical", "cc_tied_diag", "cc_diag")
-
-#: Rows whose best model may ship (``ship``), with the shipped name and what the model
-#: adds to the shipped Chimera (issue 16: a family ships only if it adds something).
-SHIPPABLE = {
-    "cc_tied_spherical": (
-        "class-conditional-mir1k",
-        "query-by-example: model.query(example, mixture) extracts what sounds like an "
-        "isolated example (Seetharaman et al. 2019, section 4.3; by default the posterior "
-        "of the example's Gaussian against a rest Gaussian of the mixture, "
-        "benchmarks/results/query_by_example.md); model.embed gives the "
-        "class-conditional embeddings"),
-}
 
 #: Published figures on MIR-1K (vocals GNSDR, dB) where a paper reports one.
 PUBLISHED = {"Huang et al. 2014 (deep RNN, all 825 test clips)": 7.45,
@@ -201,13 +184,14 @@ def make_estimator(row, seed):
 
 def split(data):
     """Indices of the training and of the validation clips of a MIR-1K training split."""
-    groups = [str(g) for g in data.groups]
-    missing = set(VALIDATION_SONGS) - set(groups)
-    if missing:
-        raise SystemExit(f"validation songs {sorted(missing)} are not in {MIR1K}")
-    valid = [i for i, g in enumerate(groups) if g in VALIDATION_SONGS]
-    train = [i for i, g in enumerate(groups) if g not in VALIDATION_SONGS]
-    return train, valid
+    from sksep.datasets import hold_out_songs
+    from sksep.exceptions import InvalidInputError
+
+    try:
+        train, valid, _ = hold_out_songs(data.groups, songs=VALIDATION_SONGS)
+    except InvalidInputError as error:
+        raise SystemExit(f"validation songs of {MIR1K}: {error}") from None
+    return train.tolist(), valid.tolist()
 
 
 def _epoch_recorder():
@@ -582,138 +566,6 @@ def plot(results, budget, path):
     figure.savefig(path, dpi=110)
 
 
-def ship_decision(results, row, model_folder):
-    """Whether ``row``'s best model ships, decided on the validation songs only.
-
-    The row must beat its paper's baseline (the ``worse`` row of its :data:`FINDINGS`
-    entry) on the validation songs by more than one standard deviation of the paired
-    per-seed differences, over at least two seeds; the seed shipped is the one with the
-    best validation vocals SI-SDRi among those whose model file is in ``model_folder``.
-
-    Returns
-    -------
-    decision : dict
-        ``{"ships": bool, "why": str, "baseline": str or None, "validation_difference":
-        list of float, "seed": int or None, "run": dict or None, "model": Path or None}``.
-    """
-    decision = {"ships": False, "baseline": None, "validation_difference": [],
-                "seed": None, "run": None, "model": None}
-    pairs = [(better, worse) for _, _, better, worse in FINDINGS if better[0] == row]
-    if not pairs:
-        return {**decision, "why": f"{row} has no paper baseline in FINDINGS"}
-    better, worse = pairs[0]
-    decision["baseline"] = worse[0]
-    difference = _paired_difference(results, better, worse, "validation")
-    decision["validation_difference"] = difference
-    if len(difference) < 2:
-        return {**decision, "why": f"{len(difference)} seed(s) of {row} and {worse[0]} "
-                                   f"paired; at least 2 are needed"}
-    if _ordering(difference) != "holds":
-        return {**decision, "why": f"{row} does not beat {worse[0]} on the validation songs "
-                                   f"({_cell(difference)} dB vocals SI-SDRi)"}
-    saved = [r for r in results.get(row, [])
-             if (model_folder / f"{row}-seed{r['seed']}.sksep").exists()]
-    if not saved:
-        return {**decision, "why": f"no saved model of {row} in {model_folder}"}
-    best = max(saved, key=lambda r: r["validation"][better[1]]["vocals"]["SI-SDRi"])
-    return {**decision, "ships": True, "seed": best["seed"], "run": best,
-            "model": model_folder / f"{row}-seed{best['seed']}.sksep",
-            "why": f"{row} beats {worse[0]} on the validation songs by {_cell(difference)} "
-                   f"dB vocals SI-SDRi ({len(difference)} seeds paired); seed "
-                   f"{best['seed']} has the best validation score of the "
-                   f"{len(saved)} seed(s) whose model was kept"}
-
-
-def retrain_note(run, validation, tolerance_db=0.01):
-    """A sentence for the registry when the kept model file scores differently on the
-    validation songs from the comparison's run of the same row and seed, i.e. it was
-    trained again (training is not bit-reproducible from one session to the next);
-    ``""`` when the file is the run's own model.
-
-    Parameters
-    ----------
-    run : dict
-        The comparison's run record (``run["validation"]["-"]``: its scores).
-    validation : dict
-        The shipped file's validation scores, ``{source: {"SI-SDRi": dB}}``.
-    tolerance_db : float
-        Largest vocals SI-SDRi difference (dB) still read as the same model.
-    """
-    recorded = run["validation"]["-"]["vocals"]["SI-SDRi"]
-    measured = validation["vocals"]["SI-SDRi"]
-    if abs(recorded - measured) <= tolerance_db:
-        return ""
-    return (f". This file is a retraining with the same command and seed (the run's model "
-            f"file was not kept): it scores {measured:.2f} dB vocals SI-SDRi on the "
-            f"validation songs where the compared run scored {recorded:.2f}")
-
-
-def command_ship(args):
-    """Ship the best kept model of ``--row`` into ``sksep/models`` if it beats its
-    baseline on the validation songs (:func:`ship_decision`); its test scores are
-    measured again from the shipped (float16) file."""
-    import sksep
-    from sksep.datasets import load_mir1k
-    from sksep.metrics import separation_report
-
-    if args.row not in SHIPPABLE:
-        raise SystemExit(f"--row {args.row!r}: expected one of {sorted(SHIPPABLE)}")
-    name, adds = SHIPPABLE[args.row]
-    folder = args.output / args.budget.folder
-    decision = ship_decision(collect(folder), args.row, MODELS / folder.name)
-    print(decision["why"], flush=True)
-    if not decision["ships"]:
-        raise SystemExit(f"{name} not shipped: {decision['why']}")
-    run = decision["run"]
-    # The kept run's file is already float16: shipped byte for byte, scored as shipped.
-    path = args.models_dir / f"{name}.sksep"
-    args.models_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(decision["model"], path)
-    model = sksep.load(path)
-    sources = list(model.source_names_)
-    data = load_mir1k(args.data, "train")
-    valid_index = split(data)[1]
-    X_valid, Y_valid = [data.X[i] for i in valid_index], [data.Y[i] for i in valid_index]
-    validation = separation_report(Y_valid, model.predict(X_valid), X_valid,
-                                   source_names=sources, bss=False)
-    test = load_mir1k(args.data, "test")
-    X_test, Y_test = list(test.X)[:args.max_test_clips], list(test.Y)[:args.max_test_clips]
-    scores = separation_report(Y_test, model.predict(X_test), X_test, source_names=sources,
-                               bss=True, n_jobs=1)
-    retrained = retrain_note(run, validation)
-    entry = {
-        "file": path.name,
-        "estimator": type(model).__name__,
-        "sources": sources,
-        "sample_rate": int(model.sample_rate_),
-        "size_mb": round(path.stat().st_size / 1e6, 1),
-        "description": (f"{run['label']} ({run['parameters'] / 1e6:.2f} M parameters, "
-                        f"2 x 128 BLSTM, D=20), vocals / accompaniment, 16 kHz mono, "
-                        f"level-normalised input; adds {adds}"),
-        "training": (f"MIR-1K training singers abjones + amy minus the songs "
-                     f"{' + '.join(run['validation_songs'])} ({run['train_clips']} clips; "
-                     f"the {run['validation_clips']} clips of those songs validate), "
-                     f"{run['epochs']} epochs in {run['train_wall_seconds'] / 60:.0f} min on "
-                     f"1 CPU thread ({run['machine'].get('cpu')}), best validation epoch "
-                     f"{run['best_epoch']} kept, seed {run['seed']}; "
-                     f"benchmarks/compare_methods.py run {args.budget.option} "
-                     f"--seeds {run['seed']} --only {args.row}, then ship "
-                     f"{args.budget.option} --row {args.row}" + retrained),
-        "selection": decision["why"],
-        "seed": run["seed"],
-        "epochs": run["epochs"],
-        "train_seconds": round(run["train_wall_seconds"]),
-        "validation": validation,
-        "scores": {"test set": f"MIR-1K test singers annar + heycat + tammy "
-                               f"({len(X_test)} clips), scored from the shipped float16 file",
-                   **scores},
-    }
-    register_model(name, json_safe(entry), args.models_dir / REGISTRY.name)
-    print(f"wrote {path} ({entry['size_mb']} MB) and its entry in "
-          f"{args.models_dir / REGISTRY.name}")
-    print(json.dumps(scores, indent=1))
-
-
 def command_report(args):
     folder = args.output / args.budget.folder
     stem = args.output.parent / args.budget.report_name
@@ -763,7 +615,7 @@ def command_report(args):
                   "initialisation); priors (vocals, accompaniment) start at 0.5 / 0.5. "
                   "The tied spherical beta is not identifiable from the masks (a change "
                   "of the variance is undone by an affine change of the means; "
-                  "tests/test_class_conditional.py), so it need not move.", "",
+                  "tests/separators/test_class_conditional.py), so it need not move.", "",
                   "| model | seed | beta after epoch 1 | beta, best epoch | priors, best epoch |",
                   "|---|---:|---:|---:|---|"]
         for label, seed, best_epoch, priors, history in gmm:
@@ -793,7 +645,7 @@ def command_report(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("run", "report", "rescore", "ship"))
+    parser.add_argument("command", choices=("run", "report", "rescore"))
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--budget", type=float, default=None,
                         help="process CPU seconds of training per run (default 240)")
@@ -812,12 +664,6 @@ def main(argv=None):
                         help="score only the first N test clips (quick checks)")
     parser.add_argument("--why", default="inference changed",
                         help="rescore: the reason, kept in each run's file")
-    parser.add_argument("--row", default="cc_tied_spherical",
-                        help=f"ship: the row whose best model ships (one of "
-                             f"{', '.join(SHIPPABLE)})")
-    parser.add_argument("--models-dir", type=Path, default=SHIPPED,
-                        help="ship: where the model file and registry.json go (default: "
-                             "the package's sksep/models)")
     args = parser.parse_args(argv)
     if args.only:
         known = {row for rows in FAMILIES.values() for row in rows}
@@ -830,8 +676,8 @@ def main(argv=None):
         parser.error("--epochs must be at least 1")
     args.budget = (Budget("epochs", float(args.epochs)) if args.epochs is not None
                    else Budget("cpu", 240.0 if args.budget is None else args.budget))
-    {"run": command_run, "report": command_report, "rescore": command_rescore,
-     "ship": command_ship}[args.command](args)
+    {"run": command_run, "report": command_report,
+     "rescore": command_rescore}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ Usage::
     python benchmarks/conv_campaign.py run NAME [--hours H] [--chunk-minutes M] [--seed S]
     python benchmarks/conv_campaign.py report [--at-cpu-minutes M]
     python benchmarks/conv_campaign.py test NAME       # score the test clips, once
-    python benchmarks/conv_campaign.py ship NAME [--as hourglass-mir1k]
+
+``tools/ship_conv_campaign.py NAME`` ships a run's latest model when it beats
+``chimera-mir1k`` on the validation songs; this script writes nothing into the package.
 """
 
 import argparse
@@ -47,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import MIR1K, RESULTS, json_safe, machine, utc_now, write_report  # noqa: E402
 
 ROOT = Path(os.environ.get("SKSEP_CAMPAIGN", Path.home() / ".cache" / "sksep-campaign"))
-#: The songs ``chimera-mir1k`` was validated on (``train_shipped_model.py --remixes``: two
+#: The songs ``chimera-mir1k`` was validated on (``tools/train_shipped_model.py --remixes``: two
 #: songs drawn with seed 0), so that a campaign model and the shipped one are chosen on
 #: the same clips; both train on the other 19 songs of the training singers.
 VALIDATION_SONGS = ("amy_2", "amy_6")
@@ -117,13 +119,12 @@ def make_estimator(name, seed, checkpoint=None, callbacks=None):
 
 def load_split(sample_rate):
     """``(train, valid)`` pairs ``(X, Y)`` of the MIR-1K training singers at ``sample_rate``."""
-    from sksep.datasets import load_mir1k
+    from sksep.datasets import hold_out_songs, load_mir1k
 
     data = load_mir1k(MIR1K, "train", sample_rate=sample_rate)
-    is_valid = [str(g) in VALIDATION_SONGS for g in data.groups]
-    pick = lambda flag: ([x for x, v in zip(data.X, is_valid) if v == flag],  # noqa: E731
-                         [y for y, v in zip(data.Y, is_valid) if v == flag])
-    return pick(False), pick(True)
+    train, valid, _ = hold_out_songs(data.groups, songs=VALIDATION_SONGS)
+    pick = lambda index: ([data.X[i] for i in index], [data.Y[i] for i in index])  # noqa: E731
+    return pick(train), pick(valid)
 
 
 def score_at_16k(estimator, X, Y, *, bss=False):
@@ -226,11 +227,13 @@ def shipped_references(names=("chimera-mir1k", "chimera-mir1k-musdb")):
 
 
 def shipped_lines(registry=None):
-    """Markdown lines on the models :func:`ship` registered: budget and test scores."""
-    from _common import REGISTRY
+    """Markdown lines on the shipped models trained here (``tools/ship_conv_campaign.py``):
+    budget and test scores. ``registry``: a registry file instead of the package's."""
+    import sksep
 
-    entries = {name: entry for name, entry in
-               json.loads(Path(registry or REGISTRY).read_text()).items()
+    models = (json.loads(Path(registry).read_text()) if registry is not None
+              else sksep.available_models())
+    entries = {name: entry for name, entry in models.items()
                if "conv_campaign.py" in entry.get("training", "")}
     if not entries:
         return []
@@ -348,60 +351,6 @@ def test_scores(folder):
     return curve, done[-1]["scores"]
 
 
-def ship(name, seed, shipped_name, root=ROOT, models=None):
-    """Ship the run's latest model as ``shipped_name`` if it beats ``chimera-mir1k`` on the
-    validation songs: test scores (once), MUSDB excerpts at full band beside
-    ``chimera-mir1k`` (neither heard them), the model file and its registry entry."""
-    import sksep
-    from _common import MODELS, register_model
-    from shipped_recipe import musdb_song_scores
-
-    folder = snapshot(Path(root) / f"{name}-seed{seed}")
-    curve = json.loads((folder / "curve.json").read_text())
-    point = curve["chunks"][-1]
-    reference = shipped_references(("chimera-mir1k",))["chimera-mir1k"]["vocals"]["SI-SDRi"]
-    if point["vocals_si_sdri"] <= reference:
-        raise SystemExit(f"not shipped: {point['vocals_si_sdri']:.2f} dB vocals SI-SDRi on "
-                         f"the validation songs, chimera-mir1k {reference:.2f}")
-    curve, scores = test_scores(folder)
-    model = sksep.load(folder / "model.sksep")
-    model.source_names_ = ("vocals", "accompaniment")
-    models = Path(models or MODELS)
-    path = model.save(models / f"{shipped_name}.sksep", overwrite=True, half=True)
-    musdb = {"model": musdb_song_scores(path),
-             "chimera-mir1k": musdb_song_scores(models / "chimera-mir1k.sksep")}
-    budget = (f"{point['cpu_seconds'] / 60:.0f} CPU minutes on 1 thread (bfloat16 autocast, "
-              f"channels-last; x86_64, 2 cores shared with other work), {point['epochs']} "
-              f"epochs, best validation epoch {point['best_epoch']} kept, seed {seed}")
-    entry = {
-        "file": path.name, "estimator": type(model).__name__,
-        "sources": list(model.source_names_), "sample_rate": int(model.grid_.sample_rate),
-        "size_mb": round(path.stat().st_size / 1e6, 1),
-        "description": (f"{curve['description']}; {curve['parameters'] / 1e6:.2f} M "
-                        f"parameters, vocals / accompaniment, 8 kHz mono (full-band stems "
-                        f"at the song's rate through sksep.separate); the quality "
-                        f"campaign's snapshot (issue 30): its training goes on"),
-        "training": (f"MIR-1K training singers abjones + amy minus the songs "
-                     f"{' + '.join(VALIDATION_SONGS)} (157 clips, no remixes; the 18 clips of "
-                     f"those songs validate), {budget}; benchmarks/conv_campaign.py run "
-                     f"{name} --seed {seed}, then ship {name} --as {shipped_name}"),
-        "seed": seed, "epochs": point["epochs"], "train_cpu_seconds": point["cpu_seconds"],
-        "validation": {"vocals": {"SI-SDRi": point["vocals_si_sdri"]},
-                       "accompaniment": {"SI-SDRi": point["accompaniment_si_sdri"]},
-                       "songs": list(VALIDATION_SONGS),
-                       "chimera-mir1k vocals SI-SDRi": reference},
-        "scores": {"test set": "MIR-1K test singers annar + heycat + tammy (90 clips), "
-                               "scored once, at 16 kHz through sksep.separate",
-                   **{source: scores[source] for source in ("vocals", "accompaniment")}},
-        "musdb_excerpts": {"note": "SI-SDRi (dB), full band 44.1 kHz stereo, vocals / "
-                                   "accompaniment; neither model heard these songs",
-                           **musdb},
-    }
-    register_model(shipped_name, json_safe(entry), models / "registry.json")
-    print(json.dumps(json_safe(entry), indent=1))
-    return entry
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -417,15 +366,8 @@ def main(argv=None):
     test_parser = commands.add_parser("test", help="score the test clips once")
     test_parser.add_argument("name", choices=sorted(CONFIGS))
     test_parser.add_argument("--seed", type=int, default=0)
-    ship_parser = commands.add_parser("ship", help="ship the latest model if it beats "
-                                                   "chimera-mir1k on validation")
-    ship_parser.add_argument("name", choices=sorted(CONFIGS))
-    ship_parser.add_argument("--seed", type=int, default=0)
-    ship_parser.add_argument("--as", dest="shipped_name", default="hourglass-mir1k")
     args = parser.parse_args(argv)
-    if args.command == "ship":
-        ship(args.name, args.seed, args.shipped_name)
-    elif args.command == "run":
+    if args.command == "run":
         run(args.name, args.hours, args.chunk_minutes, args.seed)
     elif args.command == "report":
         report(at_cpu_minutes=args.at_cpu_minutes)

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import (BENCHMARKS, MIR1K, json_safe, machine, machine_line, score_clips,
+from _common import (MIR1K, RESULTS, json_safe, machine, machine_line, score_clips,
                      write_report)
 from sksep import (ConvMaskSeparator, IdealBinaryMask, MelFeatures, OracleMaskSeparator,
                    UNetSeparator, WienerMask, apply_masks)
@@ -116,7 +116,7 @@ def main(argv=None):
                         help="train on the first N training clips only (quick checks)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="configurations to train: dnn cnn_mse cnn_nll unet uhnet")
-    parser.add_argument("--output", type=Path, default=BENCHMARKS / "conv_mir1k",
+    parser.add_argument("--output", type=Path, default=RESULTS / "conv_mir1k",
                         help="output path without extension (.md and .json are written)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)

@@ -20,7 +20,7 @@ The model is the shipped ``chimera-mir1k`` when it is installed, otherwise a mod
 same architecture (Chimera, 2 x 300 BLSTM, D = 20) trained for one epoch on four MIR-1K
 clips by ``sksep train``: its separation quality is meaningless, but its size, and so the
 memory and time of separation, are the shipped model's. Results go to
-``long_audio_memory.md`` and ``long_audio_memory.json`` beside this script.
+``results/long_audio_memory.md`` and ``results/long_audio_memory.json``.
 
 Usage::
 
@@ -39,7 +39,7 @@ from pathlib import Path
 import soundfile as sf
 
 import sksep
-from _common import (BENCHMARKS, MIR1K, MUSDB_EXCERPTS, machine, machine_line, one_thread_env,
+from _common import (MIR1K, MUSDB_EXCERPTS, RESULTS, machine, machine_line, one_thread_env,
                      write_report)
 
 EXCERPT = MUSDB_EXCERPTS / "AM Contra - Heart Peripheral" / "mixture.flac"
@@ -127,7 +127,7 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, nargs="+", default=[1, 5, 10, 30])
     parser.add_argument("--in-memory-up-to", type=float, default=10,
                         help="also run the in-memory path for songs up to this many minutes")
-    parser.add_argument("--out", type=Path, default=BENCHMARKS / "long_audio_memory")
+    parser.add_argument("--out", type=Path, default=RESULTS / "long_audio_memory")
     parser.add_argument("--report-only", action="store_true",
                         help="rewrite the Markdown report from the JSON results, measuring "
                              "nothing")

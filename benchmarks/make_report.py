@@ -337,9 +337,9 @@ def separation_section(data, notes):
                   f"heads (before): ratio {skip['ratio_median']:.2f} (median of "
                   f"{skip['rounds']} paired rounds; {1e3 * skip['masks_only_median_s']:.0f} "
                   f"ms vs {1e3 * skip['both_heads_median_s']:.0f} ms)."]
-    lines += ["", "![separation time and memory vs duration](separation.png)", "",
+    lines += ["", "![separation time and memory vs duration](results/separation.png)", "",
               "Peak memory through the command-line interface for 1/5/10-minute stereo songs "
-              "is in `long_audio_memory.md` (measured separately).", ""]
+              "is in `results/long_audio_memory.md` (measured separately).", ""]
     if notes.get("separation"):
         lines += [notes["separation"], ""]
     return lines

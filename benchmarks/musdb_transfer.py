@@ -3,7 +3,7 @@
 Does a MIR-1K model transfer better to real songs when it also hears some of them? The
 MUSDB excerpts are three songs only, so each is left out in turn: ``musdb_out<i>``
 trains the recipe on MIR-1K plus the vocal / rest stems of the other two songs
-(``train_shipped_model.py --musdb-songs``) and is scored on song ``i``, which it never
+(``tools/train_shipped_model.py --musdb-songs``) and is scored on song ``i``, which it never
 heard; ``mir1k`` is the same recipe, same seed and budget, on MIR-1K alone, scored on
 every song. The difference per song is the lever's gain on music the model was not
 trained on. Epochs are chosen on the MIR-1K validation songs as always, and the
@@ -21,11 +21,10 @@ then score and write ``results/musdb_transfer.{json,md}``::
 Each finished run is kept as ``results/musdb_transfer/<run>.json`` (the models live in
 the ignored ``benchmarks/_work/musdb``, which a new checkout does not have).
 
-When every left-out song gains (:func:`worth_shipping`), the same recipe trained on
-MIR-1K plus all the excerpts is shipped as a second model, :data:`SHIPPED` (its MUSDB
-figure is the left-out estimate above: it heard every excerpt)::
-
-    python benchmarks/musdb_transfer.py ship
+When every left-out song gains, ``tools/ship_musdb_transfer.py`` trains the same recipe
+on MIR-1K plus all the excerpts and ships it as a second model (its MUSDB figure is the
+left-out estimate above: it heard every excerpt); this script writes nothing into the
+package.
 """
 
 import argparse
@@ -34,7 +33,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from _common import MUSDB_EXCERPTS, RESULTS, machine_line, write_report
+from _common import MUSDB_EXCERPTS, RESULTS, ROOT, machine_line, write_report
 
 #: Where the runs are trained, one folder each.
 WORK = Path(__file__).resolve().parent / "_work" / "musdb"
@@ -52,19 +51,15 @@ HELD_OUT = "musdb_out"
 #: The baseline run's lever name: MIR-1K only.
 BASELINE = "mir1k"
 
-#: The second model: the recipe on MIR-1K and every MUSDB excerpt.
-SHIPPED = "chimera-mir1k-musdb"
-
-
 def musdb_song_names(root=MUSDB_EXCERPTS):
     """The MUSDB excerpts' song folders, sorted: song ``i`` of a ``musdb_out<i>`` run."""
     return sorted(path.name for path in Path(root).iterdir() if path.is_dir())
 
 
 def _training_argv(folder, seed, songs=(), extra=()):
-    """``train_shipped_model.py`` with :data:`RECIPE` and ``seed``, the MUSDB ``songs``
-    added to its data, trained into ``folder``."""
-    script = Path(__file__).resolve().parent / "train_shipped_model.py"
+    """``tools/train_shipped_model.py`` with :data:`RECIPE` and ``seed``, the MUSDB
+    ``songs`` added to its data, trained into ``folder``."""
+    script = ROOT / "tools" / "train_shipped_model.py"
     return [sys.executable, str(script), *RECIPE.split(), "--seed", str(seed),
             *(["--musdb-songs", *songs] if songs else []), *extra,
             "--checkpoint", str(folder / "ckpt"), "--models-dir", str(folder)]
@@ -78,56 +73,6 @@ def training_commands(songs, seed=0, work=WORK):
         runs[f"{HELD_OUT}{index}-seed{seed}"] = [s for i, s in enumerate(songs) if i != index]
     return {name: _training_argv(work / name, seed, extra)
             for name, extra in runs.items()}
-
-
-def ship_command(songs, seed=0, work=WORK):
-    """The training of :data:`SHIPPED`: the recipe with every song, into ``work/ship``."""
-    return _training_argv(work / "ship", seed, songs, extra=("--name", SHIPPED))
-
-
-def worth_shipping(rows):
-    """Whether the lever pays on music the model did not hear: at least two left-out songs,
-    and the vocals gain on every one of them."""
-    return len(rows) >= 2 and all(row["gain"][0] > 0 for row in rows)
-
-
-def ship_entry(entry, result):
-    """The registry entry of :data:`SHIPPED`: its run's entry and the left-out estimate."""
-    summary = result["summary"]
-    gains = ", ".join(f"{row['song']} {row['gain'][0]:+.2f}" for row in result["rows"])
-    from _common import ROOT
-
-    training = (entry["training"].replace(f"{ROOT}/", "")  # the command, from the repository
-                + "; reproduced by python benchmarks/musdb_transfer.py train, then ship")
-    return {**entry, "training": training, "description": (
-        f"{entry['description']}; trained on MIR-1K and the vocal / rest stems of the three "
-        f"MUSDB excerpts in ../shared: for real songs rather than MIR-1K's karaoke. Left "
-        f"out one song at a time, the extra songs raised the left-out song's vocals "
-        f"SI-SDRi by {summary['vocals']['mean']:+.2f} ± {summary['vocals']['std']:.2f} dB "
-        f"({gains}; accompaniment {summary['accompaniment']['mean']:+.2f} ± "
-        f"{summary['accompaniment']['std']:.2f}) over the same recipe on MIR-1K alone "
-        f"(benchmarks/results/musdb_transfer.md); this model heard all three, so it has "
-        f"no MUSDB figure of its own")}
-
-
-def ship(result, work=WORK, models=None):
-    """Copy :data:`SHIPPED` from ``work/ship`` into ``models`` (default the package's) and
-    register it there; refused unless :func:`worth_shipping`."""
-    import shutil
-
-    from _common import MODELS, register_model
-
-    if not worth_shipping(result["rows"]):
-        raise SystemExit(f"not shipped: the vocals gain is not positive on every left-out "
-                         f"song ({[round(row['gain'][0], 2) for row in result['rows']]})")
-    folder = work / "ship"
-    if not (folder / "registry.json").exists():
-        raise SystemExit(f"no trained {SHIPPED} in {folder}: run `musdb_transfer.py ship` "
-                         f"after `train` (it trains it)")
-    entry = json.loads((folder / "registry.json").read_text())[SHIPPED]
-    models = Path(models or MODELS)
-    shutil.copyfile(folder / entry["file"], models / entry["file"])
-    return register_model(SHIPPED, ship_entry(entry, result), models / "registry.json")
 
 
 def train(commands, jobs, work=WORK):
@@ -274,7 +219,7 @@ def score(work=WORK, records=RECORDS, rescore=False):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("train", "score", "ship"))
+    parser.add_argument("action", choices=("train", "score"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2, help="trainings at a time")
     parser.add_argument("--rescore", action="store_true")
@@ -284,17 +229,8 @@ def main(argv=None):
         if failed:
             print(f"failed: {failed} (see {WORK}/<run>.log)")
         return 1 if failed else 0
-    result = score(rescore=args.rescore)
-    print(render(result))
-    if args.action == "ship":
-        if worth_shipping(result["rows"]):
-            failed = train({"ship": ship_command(musdb_song_names(), args.seed)}, 1)
-            if failed:
-                print(f"failed: see {WORK}/ship.log")
-                return 1
-        print(f"registered {SHIPPED} in {ship(result)}")
+    print(render(score(rescore=args.rescore)))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

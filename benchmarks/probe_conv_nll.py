@@ -21,7 +21,7 @@ import torch
 
 from _common import MIR1K, RESULTS, machine, write_report
 from sksep import ConvMaskSeparator, MelFeatures
-from sksep.datasets import load_mir1k
+from sksep.datasets import hold_out_songs, load_mir1k
 from sksep.metrics import si_sdr_improvement
 
 
@@ -33,9 +33,7 @@ def main():
     torch.set_num_threads(1)
     data = load_mir1k(MIR1K, "train")
     groups = np.asarray(data.groups)
-    held_out = sorted(set(groups))[-2:]
-    train = [i for i, g in enumerate(groups) if g not in held_out]
-    valid = [i for i, g in enumerate(groups) if g in held_out]
+    train, valid, held_out = hold_out_songs(groups, songs=sorted(set(groups))[-2:])
     X, Y = [data.X[i] for i in train], [data.Y[i] for i in train]
     X_valid, Y_valid = [data.X[i] for i in valid], [data.Y[i] for i in valid]
     features = MelFeatures(frequency_scale="linear", n_fft=1024, hop_length=256, deltas=False)

@@ -9,7 +9,7 @@ here; the rows come from the measurements already in ``results/`` and the model 
 * the Chimera lever rows of ``compare_methods.py`` (``chimera_psa``, ``chimera_wkm``,
   ``chimera_linear``) against its ``chimera`` row: the same 240 CPU-s budget, training
   clips and validation songs, paired per seed (the same seed trains both);
-* ``results/shipped_recipe.json`` (``train_shipped_model.py`` seeds, when present): the
+* ``results/shipped_recipe.json`` (``tools/train_shipped_model.py`` seeds, when present): the
   shipped recipe trained again after the level normalisation, several seeds;
 * ``results/quantize.json`` (int8), ``results/wiener.json`` (Wiener post-filter) and
   ``results/fullband.json`` (full-band masks) for the inference-time levers;
@@ -24,7 +24,7 @@ Run::
 import json
 import statistics
 
-from _common import REGISTRY, RESULTS, write_report
+from _common import RESULTS, write_report
 
 #: Earlier shipped versions of ``chimera-mir1k`` (vocal GNSDR on the 90 test clips, dB),
 #: from the registry entry of the commit that shipped each one.
@@ -93,7 +93,9 @@ def shipped_rows():
     """The shipped model's versions, oldest first, ending with the registry's entry."""
     rows = [{"lever": text, "commit": commit, "vocal_gnsdr": gnsdr, "cost": cost}
             for text, commit, gnsdr, cost in SHIPPED_HISTORY]
-    entry = json.loads(REGISTRY.read_text()).get("chimera-mir1k")
+    import sksep
+
+    entry = sksep.available_models().get("chimera-mir1k")
     if entry:
         rows.append({"lever": "features computed at a reference level (normalize_level=True), "
                               "same weights, scored again",

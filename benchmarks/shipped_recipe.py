@@ -1,10 +1,10 @@
 """The shipped recipe trained again, several seeds: spread, choice and time to quality.
 
-``train_shipped_model.py`` trains the recipe of ``chimera-mir1k`` (issue 15: again after
+``tools/train_shipped_model.py`` trains the recipe of ``chimera-mir1k`` (issue 15: again after
 the level normalisation, which changes the network's input); run it once per seed into a
 folder of its own, one per core::
 
-    python benchmarks/train_shipped_model.py --budget-minutes 55 --remixes 300 \\
+    python tools/train_shipped_model.py --budget-minutes 55 --remixes 300 \\
         --dropout 0.3 --optimizer adam --threads 1 --seed S \\
         --checkpoint benchmarks/_work/ship/seedS/ckpt --models-dir benchmarks/_work/ship/seedS
 
@@ -43,14 +43,14 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import MIR1K, REGISTRY, RESULTS, machine_line, write_report
+from _common import MIR1K, RESULTS, machine_line, write_report
 
 NAME = "chimera-mir1k"
 
 #: One JSON record per finished run (kept in git; the models are not).
 RECORDS = RESULTS / "shipped_recipe"
 
-#: Where ``train_shipped_model.py`` runs go by default: the recipe's seeds and its levers.
+#: Where ``tools/train_shipped_model.py`` runs go by default: the recipe's seeds and its levers.
 WORK = Path(__file__).resolve().parent / "_work"
 
 #: What each lever changes in the recipe (the ``<lever>`` of a ``<lever>-seed<S>`` run).
@@ -78,11 +78,11 @@ def run_name(name):
     return match.group(1), int(match.group(2))
 
 
-def _history(model_path):
+def _history(model):
     import sksep
 
     return [{key: entry[key] for key in ("epoch", "train_loss", "valid_loss", "dur")
-             if key in entry} for entry in sksep.load(model_path).epoch_summary_]
+             if key in entry} for entry in sksep.load(model).epoch_summary_]
 
 
 def collect(folder):
@@ -110,13 +110,13 @@ GAINS = (0.03, 1.0, 30.0)
 
 def validation_songs():
     """The recipe's validation clips ``(X, Y)`` and source names (the same split as
-    ``train_shipped_model.py --remixes``: the held-out songs do not depend on N)."""
-    from sksep.datasets import load_mir1k
-    from train_shipped_model import _remixed
+    ``tools/train_shipped_model.py --remixes``, :func:`sksep.datasets.hold_out_songs` with its
+    defaults)."""
+    from sksep.datasets import hold_out_songs, load_mir1k
 
     train = load_mir1k(MIR1K, "train")
-    _, _, validation, _ = _remixed(train, 1)
-    return validation, train.source_names
+    valid = hold_out_songs(train.groups)[1]
+    return ([train.X[i] for i in valid], [train.Y[i] for i in valid]), train.source_names
 
 
 def validation_scores(model_path, validation, names):
@@ -141,7 +141,7 @@ def ratio_scores(model_path):
     """Both heads' scores on the test clips with the vocals at each of :data:`RATIOS` dB
     against the accompaniment: ``{"-5 dB": {"mi": report, "dc": report}, ...}``."""
     import sksep
-    from rescore_shipped_model import scores_at_ratios
+    from _common import scores_at_ratios
     from sksep.datasets import load_mir1k
 
     return scores_at_ratios(sksep.load(model_path), load_mir1k(MIR1K, "test"), RATIOS)
@@ -283,7 +283,7 @@ def summarize(runs, shipped):
 
 
 def _threads(command):
-    """The torch threads of a ``train_shipped_model.py`` command line."""
+    """The torch threads of a ``tools/train_shipped_model.py`` command line."""
     match = re.search(r"--threads (\d+)", command)
     if match is None:
         return "torch's default threads"
@@ -450,7 +450,7 @@ def shipped_record(validation, names):
     validation scores at :data:`GAINS`."""
     import sksep
 
-    entry = json.loads(REGISTRY.read_text())[NAME]
+    entry = sksep.available_models()[NAME]
     scores = entry["scores"]
     gains = validation_scores(NAME, validation, names)
     ratios = {f"{ratio:+g} dB": {head: scores[f"{head} (vocals {ratio:+g} dB)"]
@@ -459,7 +459,7 @@ def shipped_record(validation, names):
     return {"epochs": len(sksep.load(NAME).epoch_summary_), "train_seconds": 55 * 60,
             "test": scores, "validation": gains["1"], "gains": gains, "ratios": ratios,
             "musdb": musdb_scores(NAME),
-            "history": _history(REGISTRY.parent / entry["file"])}
+            "history": _history(NAME)}
 
 
 def main(argv=None):

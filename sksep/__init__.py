@@ -1,7 +1,7 @@
 """sksep: scikit-learn-style music source separation.
 
 Feature transformers and targets (:class:`MelFeatures`, :class:`IdealBinaryMask`,
-:class:`WienerMask`), separators (:class:`OracleMaskSeparator`,
+:class:`WienerMask`, :class:`PhaseSensitiveMask`), separators (:class:`OracleMaskSeparator`,
 :class:`DeepClusteringSeparator`, :class:`ChimeraSeparator`,
 :class:`ClassConditionalSeparator`, :class:`ConvMaskSeparator`,
 :class:`UNetSeparator`), songs in one line (:func:`separate`), model files

@@ -33,6 +33,7 @@ TRANSFORMERS = {
     "MelFeatures": "sksep._features",
     "IdealBinaryMask": "sksep._masks",
     "WienerMask": "sksep._masks",
+    "PhaseSensitiveMask": "sksep._masks",
 }
 SEPARATORS = {
     "OracleMaskSeparator": "sksep.separators.oracle",

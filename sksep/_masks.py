@@ -4,16 +4,19 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils import TransformerTags
 
-from ._spectral import grid_magnitudes
-from ._validation import check_real
+from ._spectral import grid_magnitudes, grid_phase_sensitive_magnitudes
+from ._validation import as_array, check_real
+from .exceptions import InvalidInputError
 
 __all__ = [
     "ideal_binary_mask",
     "wiener_mask",
+    "phase_sensitive_mask",
     "loudness_weights",
     "magnitude_weights",
     "IdealBinaryMask",
     "WienerMask",
+    "PhaseSensitiveMask",
 ]
 
 
@@ -57,6 +60,73 @@ def wiener_mask(source_magnitudes, *, power=2.0, eps=1e-10):
     silent = total <= eps
     mask = np.where(silent, 1.0 / powered.shape[0], powered / np.where(silent, 1.0, total))
     return mask.astype(np.float32)
+
+
+def phase_sensitive_mask(source_spectra, mixture_spectrum, *, eps=1e-12):
+    """Truncated phase-sensitive mask ``|S_c| / |X| cos(theta_c - theta_X)`` in [0, 1].
+
+    The part of each source in phase with the mixture, over the mixture's magnitude
+    (Erdogan et al. 2015): the best real mask to apply to the mixture with the
+    mixture's phase, truncated to [0, 1] as the phase-sensitive objective
+    (``mi_objective="psa"``, :func:`sksep.losses.phase_sensitive_spectrum_approximation`)
+    truncates its target. Unlike the ratio masks it does not sum to one over sources.
+
+    Parameters
+    ----------
+    source_spectra : ndarray of complex, shape (n_sources, n_frames, n_bins)
+        Each source's STFT ``S_c``.
+    mixture_spectrum : ndarray of complex, shape (n_frames, n_bins)
+        The mixture's STFT ``X`` on the same grid.
+    eps : float, default=1e-12
+        Floor of the mixture magnitude divided by: a bin where the sources cancel
+        gives a finite mask, never a division by zero.
+
+    Returns
+    -------
+    mask : ndarray of float32, shape (n_sources, n_frames, n_bins)
+        Values in [0, 1].
+
+    Raises
+    ------
+    sksep.exceptions.InvalidInputError
+        The shapes do not match, or ``eps`` is not positive.
+
+    See Also
+    --------
+    PhaseSensitiveMask : the same mask on a feature grid, from a record and its sources.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep._masks import phase_sensitive_mask
+    >>> sources = np.array([[[1.0 + 0j]], [[1j]]])  # in phase with X, and 90 degrees off
+    >>> phase_sensitive_mask(sources, sources.sum(0)).round(3).ravel().tolist()
+    [0.5, 0.5]
+    """
+    sources = as_array(source_spectra, name="source_spectra",
+                       expected="a complex array of shape (n_sources, n_frames, n_bins)")
+    mixture = as_array(mixture_spectrum, name="mixture_spectrum",
+                       expected="a complex array of shape (n_frames, n_bins)")
+    for name, array in (("source_spectra", sources), ("mixture_spectrum", mixture)):
+        if not np.issubdtype(array.dtype, np.number):
+            raise InvalidInputError(f"{name} must be a numeric (complex) array; got dtype "
+                                    f"{array.dtype}")
+    if sources.ndim != 3:
+        raise InvalidInputError(f"source_spectra must have shape (n_sources, n_frames, "
+                                f"n_bins); got shape {sources.shape}")
+    if mixture.shape != sources.shape[1:]:
+        raise InvalidInputError(f"mixture_spectrum must have shape (n_frames, n_bins) = "
+                                f"{sources.shape[1:]}, as source_spectra; got shape "
+                                f"{mixture.shape}")
+    eps = check_real(eps, name="eps", minimum=0.0, exclusive_minimum=True)
+    in_phase = np.real(sources * np.exp(-1j * np.angle(mixture))[None])
+    return _truncated_ratio(in_phase, np.abs(mixture), eps)
+
+
+def _truncated_ratio(in_phase_magnitudes, mixture_magnitude, eps):
+    """``in_phase / max(|X|, eps)`` clipped to [0, 1], as float32."""
+    ratio = in_phase_magnitudes / np.maximum(mixture_magnitude, eps)[None]
+    return np.clip(ratio, 0.0, 1.0).astype(np.float32)
 
 
 def loudness_weights(mixture_magnitude, *, threshold_db=-40.0):
@@ -201,6 +271,70 @@ class WienerMask(_MaskTarget):
 
     def _masks(self, magnitudes):
         return wiener_mask(magnitudes, power=self.power)
+
+
+class PhaseSensitiveMask(_MaskTarget):
+    """Truncated phase-sensitive mask target: ``|S_c| / |X| cos(theta_c - theta_X)`` in [0, 1].
+
+    The oracle mask of the phase-sensitive objective (``mi_objective="psa"``), computed
+    from a record and its true sources (``sksep._masks.phase_sensitive_mask`` on the
+    record's grid, from the complex spectra). On a mel grid the in-phase source magnitudes and the mixture magnitude are
+    each the filterbank-weighted sums of their STFT bins' values. It needs the
+    sources' phases, so unlike the ratio masks it is not computed from magnitudes
+    alone (:meth:`masks_from_magnitudes` refuses), and it cannot be a separator's
+    ``mi_target``; it gives ceilings (what a real mask applied with the mixture's
+    phase can reach at best) and mask analyses.
+
+    Parameters
+    ----------
+    threshold_db : float, default=-40
+        Loudness threshold used by :meth:`weights`.
+
+    See Also
+    --------
+    WienerMask : the ratio mask of the mMSA objective.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksep import MelFeatures, PhaseSensitiveMask
+    >>> rng = np.random.default_rng(0)
+    >>> sources = rng.normal(scale=0.1, size=(2, 8000)).astype("float32")
+    >>> record = MelFeatures().fit_transform([sources.sum(0)])[0]
+    >>> mask = PhaseSensitiveMask().masks(record, sources)
+    >>> mask.shape, bool(mask.min() >= 0 and mask.max() <= 1)
+    ((2, 63, 150), True)
+    """
+
+    def masks(self, record, sources):
+        """Masks of one clip on ``record.grid``.
+
+        Parameters
+        ----------
+        record : SpectrogramRecord
+            The mixture's record (its ``stft`` and ``magnitude`` are read).
+        sources : ndarray of shape (n_sources, n_samples)
+            The true sources of the clip.
+
+        Returns
+        -------
+        masks : ndarray of float32, shape (n_sources, n_frames, n_bins)
+            Values in [0, 1].
+        """
+        self._check_params()
+        in_phase = grid_phase_sensitive_magnitudes(record.grid, sources, record.stft)
+        return _truncated_ratio(in_phase, record.magnitude, 1e-12)
+
+    def masks_from_magnitudes(self, source_magnitudes):
+        """Refused: the phase-sensitive mask needs the sources' phases.
+
+        Raises
+        ------
+        sksep.exceptions.InvalidInputError
+            Always; call :meth:`masks` with a record and its sources.
+        """
+        raise InvalidInputError("PhaseSensitiveMask needs the sources' phases, not their "
+                                "magnitudes: call masks(record, sources)")
 
 
 def magnitude_weights(magnitude):

@@ -1,5 +1,12 @@
-"""Shared fixtures: real clips from ../shared/data, cropped so the suite stays fast."""
+"""Shared fixtures: real clips from ../shared/data, cropped so the suite stays fast.
 
+The tests mirror the package (``tests/separators/``, ``tests/cli/`` ...). This folder and
+its sub-folders go on ``sys.path``, so that a test in any of them imports
+``fast_settings`` and the helpers of another test module (``from test_cli import
+sksep_cli``) as it did when they all sat here. ``benchmarks/tests/conftest.py`` and
+``tools/tests/conftest.py`` load these fixtures too."""
+
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +16,12 @@ import torch
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 MIR1K_ROOT = SHARED / "MIR-1K"
 MUSDB_ROOT = SHARED / "MUSDB18-excerpts"
+
+TESTS = Path(__file__).resolve().parent
+for _folder in [TESTS, *sorted(p for p in TESTS.iterdir()
+                                if p.is_dir() and not p.name.startswith(("_", ".")))]:
+    if str(_folder) not in sys.path:
+        sys.path.insert(0, str(_folder))
 
 
 @pytest.fixture(autouse=True)
@@ -50,21 +63,3 @@ def mir1k_test_clips(mir1k_root):
     data = load_mir1k(mir1k_root, "test")
     picks = np.linspace(0, len(data.X) - 1, 10).astype(int)
     return [data.X[i] for i in picks], [data.Y[i] for i in picks]
-
-
-@pytest.fixture
-def benchmark_module(monkeypatch):
-    """``benchmark_module(name)``: ``benchmarks/<name>.py`` imported fresh, with
-    ``benchmarks/`` on ``sys.path`` for its own imports (``_common`` and the like)."""
-    import importlib.util
-
-    folder = Path(__file__).resolve().parents[1] / "benchmarks"
-    monkeypatch.syspath_prepend(str(folder))
-
-    def load(name):
-        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    return load

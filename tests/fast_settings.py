@@ -28,6 +28,7 @@ FAST_SETTINGS = {
     "MelFeatures": lambda: dict(n_mels=32),
     "IdealBinaryMask": lambda: {},
     "WienerMask": lambda: {},
+    "PhaseSensitiveMask": lambda: {},
     "OracleMaskSeparator": lambda: dict(features=small_features()),
     "DeepClusteringSeparator": lambda: dict(**_RECURRENT, **_TRAINING,
                                             features=small_features()),

@@ -1,4 +1,5 @@
-"""``benchmarks/rescore_shipped_model.py``: scores at voice-to-music ratios."""
+"""``benchmarks/_common.py``'s scores at voice-to-music ratios (``shipped_recipe.py``,
+``tools/rescore_shipped_model.py``)."""
 
 import numpy as np
 
@@ -7,7 +8,7 @@ def test_ratios_scale_the_vocals_and_score_both_heads(benchmark_module, mir1k_ro
     import sksep
     from sksep.datasets import load_mir1k
 
-    rescore = benchmark_module("rescore_shipped_model")
+    rescore = benchmark_module("_common")
     test = load_mir1k(mir1k_root, "test", max_clips=2)
     X, Y = rescore.at_ratio(test, -5.0)
     np.testing.assert_allclose(Y[0][0], test.Y[0][0] * 10 ** (-5 / 20), rtol=1e-5)

@@ -4,7 +4,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCHMARKS = Path(__file__).resolve().parents[1]
 
 
 def _load_report_module(monkeypatch):

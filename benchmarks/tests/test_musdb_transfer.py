@@ -1,7 +1,5 @@
-"""``benchmarks/musdb_transfer.py`` and ``train_shipped_model.py --musdb-songs``: MUSDB stems
-as extra training data, scored on the song each run left out."""
-
-import json
+"""``benchmarks/musdb_transfer.py``: MUSDB stems as extra training data
+(``tools/train_shipped_model.py --musdb-songs``), scored on the song each run left out."""
 
 import numpy as np
 import pytest
@@ -80,22 +78,6 @@ def _song(folder, seconds, rng):
     sf.write(folder / "mixture.flac", sum(stems.values()), 44100)
 
 
-def test_musdb_material_cuts_each_channel_of_the_asked_songs(benchmark_module, tmp_path):
-    trainer = benchmark_module("train_shipped_model")
-    rng = np.random.default_rng(0)
-    for name, seconds in (("A", 9.0), ("B", 5.0), ("C", 5.0)):
-        _song(tmp_path / name, seconds, rng)
-    X, Y, note = trainer._musdb_material(["A", "B"], 3, root=tmp_path, seed=1)
-    # A: 2 channels x 2 clips of 4 s, B: 2 x 1; then 3 remixes
-    assert len(X) == len(Y) == 6 + 3
-    for x, y in zip(X, Y):
-        assert x.shape == (64000,) and y.shape == (2, 64000)
-        np.testing.assert_allclose(x, y.sum(axis=0), atol=1e-6)
-    assert "A + B" in note and "6 4-s clips" in note
-    with pytest.raises(SystemExit, match="--musdb-songs.*'D'"):
-        trainer._musdb_material(["A", "D"], 3, root=tmp_path)
-
-
 def test_song_scores_separate_every_song_folder(benchmark_module, tmp_path):
     from sksep.separators import ChimeraSeparator
 
@@ -111,38 +93,3 @@ def test_song_scores_separate_every_song_folder(benchmark_module, tmp_path):
     scores = recipe.musdb_song_scores(path, root=tmp_path / "songs")
     assert list(scores) == ["A", "B"]
     assert all(len(pair) == 2 and np.all(np.isfinite(pair)) for pair in scores.values())
-
-
-def _rows(*vocal_gains):
-    return [{"song": song, "seed": 0, "gain": [gain, 0.5]}
-            for song, gain in zip(SONGS, vocal_gains)]
-
-
-def test_shipping_needs_a_vocals_gain_on_every_left_out_song(transfer):
-    assert transfer.worth_shipping(_rows(2.0, 0.5, 0.1))
-    assert not transfer.worth_shipping(_rows(2.0, -0.1, 3.0))
-    assert not transfer.worth_shipping(_rows(2.0))  # one song is not a result
-
-
-def test_ship_copies_the_all_songs_model_and_registers_the_estimate(transfer, tmp_path):
-    from _common import ROOT
-
-    work, models = tmp_path / "work", tmp_path / "models"
-    (work / "ship").mkdir(parents=True)
-    models.mkdir()
-    (work / "ship" / "m.sksep").write_bytes(b"weights")
-    entry = {"file": "m.sksep", "description": "Chimera network",
-             "training": f"benchmarks/train_shipped_model.py --checkpoint {ROOT}/b/ckpt"}
-    (work / "ship" / "registry.json").write_text(
-        json.dumps({transfer.SHIPPED: entry}))
-    result = {"rows": _rows(2.0, 1.0), "summary": {"vocals": {"mean": 1.5, "std": 0.71},
-                                                   "accompaniment": {"mean": 0.5, "std": 0.0}}}
-    registry = transfer.ship(result, work=work, models=models)
-    assert (models / "m.sksep").read_bytes() == b"weights"
-    shipped = json.loads(registry.read_text())[transfer.SHIPPED]
-    assert "+1.50 ± 0.71 dB (A +2.00, B +1.00;" in shipped["description"]
-    assert "--checkpoint b/ckpt; reproduced by" in shipped["training"]
-    with pytest.raises(SystemExit, match="not shipped"):
-        transfer.ship({**result, "rows": _rows(2.0, -1.0)}, work=work, models=models)
-    with pytest.raises(SystemExit, match="no trained"):
-        transfer.ship(result, work=tmp_path / "elsewhere", models=models)

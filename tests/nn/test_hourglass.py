@@ -7,7 +7,6 @@ import pytest
 import torch
 
 import sksep
-from conftest import MIR1K_ROOT
 from sksep import MelFeatures, UNetSeparator
 from sksep.exceptions import InvalidInputError, ModelFileError
 from sksep.losses import hourglass_objective, l1_spectrogram_loss, unet_objective
@@ -22,9 +21,9 @@ TINY = dict(architecture="hourglass", channels=4, depth=2, objective="l1",
 
 
 @pytest.fixture(scope="module")
-def clips_8k():
+def clips_8k(mir1k_root):
     from sksep.datasets import load_mir1k
-    data = load_mir1k(MIR1K_ROOT, "train", max_clips=4, sample_rate=8000)
+    data = load_mir1k(mir1k_root, "train", max_clips=4, sample_rate=8000)
     return data.X, data.Y
 
 

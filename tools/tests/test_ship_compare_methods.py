@@ -1,11 +1,12 @@
-"""``benchmarks/compare_methods.py``: the papers' findings are judged from paired seeds."""
+"""``tools/ship_compare_methods.py``: a family's best kept model ships only when it beats its
+paper's baseline on the validation songs."""
 
 import pytest
 
 
 @pytest.fixture
-def compare(benchmark_module):
-    return benchmark_module("compare_methods")
+def ship(tool_module):
+    return tool_module("ship_compare_methods")
 
 
 def _run(row, seed, test, valid, head="-", epochs=4):
@@ -14,53 +15,6 @@ def _run(row, seed, test, valid, head="-", epochs=4):
     score = lambda value: {head: {"vocals": {"SI-SDRi": value}}}  # noqa: E731
     return {"row": row, "label": row, "seed": seed, "history": history,
             "test": score(test), "validation": score(valid)}
-
-
-def _results(better, worse):
-    """Rows ``uhnet`` / ``unet`` with per-seed test scores ``better`` / ``worse``."""
-    return {"uhnet": [_run("uhnet", s, v, v) for s, v in enumerate(better)],
-            "unet": [_run("unet", s, v, v) for s, v in enumerate(worse)]}
-
-
-@pytest.mark.parametrize("better, worse, verdict", [
-    ([6.0, 6.2, 6.1], [5.0, 5.1, 5.0], "holds"),
-    ([4.0, 4.2, 4.1], [5.0, 5.1, 5.0], "does not hold"),
-    ([5.0, 5.8, 4.4], [5.0, 5.1, 5.0], "not separable at these seeds"),
-])
-def test_verdict_follows_the_paired_differences(compare, better, worse, verdict):
-    lines, records = compare.findings(_results(better, worse), budget=compare.Budget("cpu", 240.0))
-    (record,) = records
-    assert record["paper"] == "Xi 2020"
-    assert record["verdict"] == verdict
-    assert record["test_difference"] == pytest.approx([b - w for b, w in zip(better, worse)])
-    assert f"— {verdict} here" in lines[0]
-
-
-def test_one_seed_gives_no_verdict(compare):
-    lines, (record,) = compare.findings(_results([7.0], [5.0]),
-                                        budget=compare.Budget("epochs", 15.0))
-    assert record["verdict"] == "no verdict from one seed"
-    assert "(1 seed, paired by seed)" in lines[0]
-
-
-def test_differences_pair_seeds_that_both_rows_ran(compare):
-    results = _results([6.0, 7.0, 8.0], [5.0, 5.0])  # seed 2 of the U-Net is missing
-    _, (record,) = compare.findings(results, budget=compare.Budget("cpu", 240.0))
-    assert record["test_difference"] == pytest.approx([1.0, 2.0])
-
-
-def test_rows_without_results_are_left_out(compare):
-    assert compare.findings({"unet": _results([1.0], [1.0])["unet"]}, budget=compare.Budget("cpu", 240.0)) == ([], [])
-
-
-def test_an_epoch_budget_measures_flattening_in_epochs(compare):
-    history = [{"epoch": e, "valid_loss": loss} for e, loss in
-               enumerate([1.0, 0.5, 0.4, 0.38, 0.3], start=1)]
-    budget = compare.Budget("epochs", 4.0)
-    # best by epoch 3 (75 % of 4): 0.4; best overall 0.3
-    assert compare._flattening(history, budget) == pytest.approx(0.25)
-    assert budget.folder == "epochs-4" and budget.report_name == "compare_methods_epochs-4"
-    assert compare.Budget("cpu", 240.0).report_name == "compare_methods"
 
 
 def _cc_results(better, worse):
@@ -75,10 +29,10 @@ def _keep_models(folder, row, seeds):
         (folder / f"{row}-seed{seed}.sksep").write_bytes(b"model")
 
 
-def test_ship_takes_the_best_validation_seed_whose_model_was_kept(compare, tmp_path):
+def test_ship_takes_the_best_validation_seed_whose_model_was_kept(ship, tmp_path):
     results = _cc_results([6.0, 6.3, 6.9], [5.0, 5.1, 5.0])
     _keep_models(tmp_path, "cc_tied_spherical", [0, 1])  # seed 2's model is gone
-    decision = compare.ship_decision(results, "cc_tied_spherical", tmp_path)
+    decision = ship.ship_decision(results, "cc_tied_spherical", tmp_path)
     assert decision["ships"] and decision["baseline"] == "cc_sigmoid"
     assert decision["seed"] == 1 and decision["model"] == tmp_path / "cc_tied_spherical-seed1.sksep"
     assert decision["validation_difference"] == pytest.approx([1.0, 1.2, 1.9])
@@ -90,20 +44,20 @@ def test_ship_takes_the_best_validation_seed_whose_model_was_kept(compare, tmp_p
     ([4.0, 4.1], [5.0, 5.1], [0, 1], "does not beat cc_sigmoid"),
     ([6.0, 6.2], [5.0, 5.1], [], "no saved model"),
 ])
-def test_ship_refuses_without_a_validation_win_or_a_model(compare, tmp_path, better, worse,
+def test_ship_refuses_without_a_validation_win_or_a_model(ship, tmp_path, better, worse,
                                                          kept, reason):
     _keep_models(tmp_path, "cc_tied_spherical", kept)
-    decision = compare.ship_decision(_cc_results(better, worse), "cc_tied_spherical", tmp_path)
+    decision = ship.ship_decision(_cc_results(better, worse), "cc_tied_spherical", tmp_path)
     assert not decision["ships"] and decision["seed"] is None
     assert reason in decision["why"]
 
 
-def test_ship_needs_a_paper_baseline(compare, tmp_path):
-    decision = compare.ship_decision({}, "dc", tmp_path)
+def test_ship_needs_a_paper_baseline(ship, tmp_path):
+    decision = ship.ship_decision({}, "dc", tmp_path)
     assert not decision["ships"] and "no paper baseline" in decision["why"]
 
 
-def test_ship_writes_the_model_and_its_registry_entry(compare, tmp_path, monkeypatch,
+def test_ship_writes_the_model_and_its_registry_entry(ship, tmp_path, monkeypatch,
                                                       mir1k_train_small, mir1k_root):
     import json
 
@@ -127,12 +81,12 @@ def test_ship_writes_the_model_and_its_registry_entry(compare, tmp_path, monkeyp
                        validation_clips=1, epochs=1, best_epoch=1, train_wall_seconds=60.0,
                        parameters=1000, machine={"cpu": "x86_64"})
             (runs / "epochs-15" / f"{row}-seed{seed}.json").write_text(json.dumps(run))
-    monkeypatch.setattr(compare, "MODELS", work)
+    monkeypatch.setattr(ship.compare_methods, "MODELS", work)
     shipped = tmp_path / "models"
     registry = shipped / "registry.json"
     shipped.mkdir()
     registry.write_text(json.dumps({"chimera-mir1k": {"file": "kept.sksep"}}))
-    compare.main(["ship", "--epochs", "15", "--output", str(runs), "--models-dir",
+    ship.main(["--epochs", "15", "--output", str(runs), "--models-dir",
                   str(shipped), "--data", str(mir1k_root), "--max-test-clips", "2"])
     entries = json.loads(registry.read_text())
     assert entries["chimera-mir1k"] == {"file": "kept.sksep"}  # other models untouched
@@ -152,7 +106,7 @@ def test_ship_writes_the_model_and_its_registry_entry(compare, tmp_path, monkeyp
                                              abs=0.05)
 
 
-def test_ship_refuses_a_row_that_does_not_beat_its_baseline(compare, tmp_path, monkeypatch):
+def test_ship_refuses_a_row_that_does_not_beat_its_baseline(ship, tmp_path, monkeypatch):
     import json
 
     runs = tmp_path / "results" / "epochs-15"
@@ -160,16 +114,16 @@ def test_ship_refuses_a_row_that_does_not_beat_its_baseline(compare, tmp_path, m
     for row, value in (("cc_tied_spherical", 5.0), ("cc_sigmoid", 6.0)):
         for seed in (0, 1):
             (runs / f"{row}-seed{seed}.json").write_text(json.dumps(_run(row, seed, value, value)))
-    monkeypatch.setattr(compare, "MODELS", tmp_path / "work")
+    monkeypatch.setattr(ship.compare_methods, "MODELS", tmp_path / "work")
     with pytest.raises(SystemExit, match="class-conditional-mir1k not shipped: .*does not beat"):
-        compare.main(["ship", "--epochs", "15", "--output", str(tmp_path / "results"),
+        ship.main(["--epochs", "15", "--output", str(tmp_path / "results"),
                       "--models-dir", str(tmp_path / "models")])
     assert not (tmp_path / "models").exists()
 
 
-def test_retrain_note_only_when_the_file_is_not_the_runs_model(compare):
+def test_retrain_note_only_when_the_file_is_not_the_runs_model(ship):
     run = _run("cc_tied_spherical", 0, 6.0, 8.057)
     same = {"vocals": {"SI-SDRi": 8.05}}
-    assert compare.retrain_note(run, same) == ""
-    note = compare.retrain_note(run, {"vocals": {"SI-SDRi": 7.906}})
+    assert ship.retrain_note(run, same) == ""
+    note = ship.retrain_note(run, {"vocals": {"SI-SDRi": 7.906}})
     assert "scores 7.91 dB vocals SI-SDRi" in note and "compared run scored 8.06" in note

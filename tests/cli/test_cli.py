@@ -23,7 +23,7 @@ import torch
 import sksep
 from sksep.cli import main
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 MIR1K_WAV = SHARED / "MIR-1K" / "Wavfile"
 MUSDB_MIXTURE = SHARED / "MUSDB18-excerpts" / "AM Contra - Heart Peripheral" / "mixture.flac"
 

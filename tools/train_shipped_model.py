@@ -14,7 +14,7 @@ without it 10 % of the clips, drawn at random, validate.
 
 The shipped model was trained with::
 
-    python benchmarks/train_shipped_model.py --budget-minutes 55 --remixes 300 \
+    python tools/train_shipped_model.py --budget-minutes 55 --remixes 300 \
         --dropout 0.3 --optimizer adam --overwrite
 
 on one CPU thread (``torch.set_num_threads(1)``; 23 epochs, about 145 s each). The same
@@ -31,10 +31,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from _common import MIR1K, MODELS, machine, register_model
+from _release import MODELS, register_model  # first: it puts benchmarks/ on sys.path
+from _common import MIR1K, machine
 from sksep import ChimeraSeparator, MelFeatures
 from sksep.callbacks import TimeBudget
-from sksep.datasets import load_mir1k, make_remix
+from sksep.datasets import hold_out_songs, load_mir1k, make_remix
 from sksep.metrics import separation_report
 
 NAME = "chimera-mir1k"
@@ -52,11 +53,9 @@ def _remixed(train, n_remixes, valid_fraction=0.1, seed=0, snr_db=0.0):
     ``make_remix`` cuts ``n_remixes`` 4-second clips from random pairs of them
     (0 dB, silence removed), so no validation song is heard in training.
     """
-    rng = np.random.default_rng(seed)
     songs = np.unique(train.groups)
-    held_out = set(rng.choice(songs, max(1, round(valid_fraction * len(songs))),
-                              replace=False))
-    is_valid = np.array([g in held_out for g in train.groups])
+    held_out = hold_out_songs(train.groups, fraction=valid_fraction, random_state=seed)[2]
+    is_valid = np.isin(train.groups, held_out)
     X = [x for x, v in zip(train.X, is_valid) if not v]
     Y = [y for y, v in zip(train.Y, is_valid) if not v]
     by_song = {}
@@ -266,7 +265,7 @@ def main(argv=None):
                      f"{len(model.epoch_summary_)} epochs in "
                      f"{train_seconds / 60:.0f} min on {threads} "
                      f"({machine()['cpu']}), best validation epoch "
-                     f"{model.best_epoch_} kept; benchmarks/train_shipped_model.py "
+                     f"{model.best_epoch_} kept; tools/train_shipped_model.py "
                      f"{' '.join(argv if argv is not None else sys.argv[1:])}"),
         "seed": args.seed,
         "epochs": len(model.epoch_summary_),

@@ -15,7 +15,7 @@ from sksep.metrics import (best_permutation, bss_eval, format_report_table, get_
                            separation_report, separation_scores, si_sdr, si_sdr_improvement,
                            si_sdri_scorer)
 
-MIR1K = Path(__file__).resolve().parents[2] / "shared" / "data" / "MIR-1K"
+MIR1K = Path(__file__).resolve().parents[3] / "shared" / "data" / "MIR-1K"
 
 
 @pytest.fixture(autouse=True)

@@ -7,42 +7,21 @@ vocals scaled to -5 and +5 dB against the accompaniment, as MIR-1K evaluations d
 
 Run::
 
-    python benchmarks/rescore_shipped_model.py chimera-mir1k [--ratios]
+    python tools/rescore_shipped_model.py chimera-mir1k [--ratios]
+
+The scores are measured as the benchmarks measure them (``benchmarks/_common.py``'s
+:func:`scores_at_ratios`).
 """
 
 import argparse
 import json
 
-import numpy as np
 import torch
 
 import sksep
-from _common import MIR1K, REGISTRY, atomic_write_text
+from _release import REGISTRY  # first: it puts benchmarks/ on sys.path
+from _common import MIR1K, atomic_write_text, scores_at_ratios
 from sksep.datasets import load_mir1k
-from sksep.metrics import separation_report
-
-
-def at_ratio(test, ratio_db):
-    """Test mixtures and sources with the vocals scaled by ``ratio_db`` dB."""
-    gain = np.float32(10 ** (ratio_db / 20))
-    Y = [np.stack([y[0] * gain, y[1]]) for y in test.Y]
-    return [y.sum(axis=0) for y in Y], Y
-
-
-def scores_at_ratios(model, test, ratios, n_jobs=2):
-    """Both heads' scores on the test clips with the vocals at each of ``ratios`` dB
-    against the accompaniment (0: the data set's own mixes):
-    ``{"0 dB" or "+5 dB" ...: {"mi": report, "dc": report}}``. Leaves the MI head set."""
-    scores = {}
-    for ratio in ratios:
-        X, Y = (test.X, test.Y) if ratio == 0 else at_ratio(test, ratio)
-        key = "0 dB" if ratio == 0 else f"{ratio:+g} dB"
-        for head in ("mi", "dc"):
-            model.set_params(head=head)
-            scores.setdefault(key, {})[head] = separation_report(
-                Y, model.predict(X), X, source_names=test.source_names, n_jobs=n_jobs)
-    model.set_params(head="mi")
-    return scores
 
 
 def main(argv=None):

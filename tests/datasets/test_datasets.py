@@ -13,7 +13,7 @@ from sksep.datasets import (load_mir1k, load_musdb, load_stems_folder, make_remi
                             remove_silence, stems_folder_layout)
 from sksep.exceptions import InvalidInputError, InvalidParameterTypeError, MissingProgramError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 MIR1K = SHARED / "MIR-1K"
 MUSDB = SHARED / "MUSDB18-excerpts"
 MUSDB_SONGS = ["AM Contra - Heart Peripheral", "Al James - Schoolboy Facination",
