@@ -682,7 +682,7 @@ def separate_to_files(estimator, path, stem_paths, *, source_names=None, block_s
     (:class:`sksep.audio_io.AudioReader`) and each stretch of every stem is written
     to its file as soon as it is final (:class:`sksep.audio_io.AudioWriter`). Only
     about two blocks of audio and one block's spectra are held, so peak memory does
-    not grow with the song's length (``benchmarks/long_audio_memory.md``). M4A, MP4
+    not grow with the song's length (``benchmarks/results/long_audio_memory.md``). M4A, MP4
     and AAC files are first decoded whole by ``ffmpeg`` into a temporary float WAV
     file on disk (as large as the song in float32), then read the same way.
 

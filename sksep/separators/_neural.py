@@ -26,7 +26,7 @@ signature, as scikit-learn's ``get_params`` reads it, and hands them over with
 puts it into each class docstring).
 
 Every separator's signature, and the Parameters section of its docstring, follow one
-order (tests/test_parameter_order.py checks it):
+order (tests/separators/test_parameter_order.py checks it):
 
 1. its one positional parameter;
 2. the family's own parameters: the network, then the objective, then inference;

@@ -85,7 +85,7 @@ class QuantizationMixin:
         Notes
         -----
         torch 2.13 marks ``torch.ao.quantization`` as deprecated in favour of torchao;
-        it works across the supported range ``torch>=2.2,<2.14`` (tests/test_quantize.py).
+        it works across the supported range ``torch>=2.2,<2.14`` (tests/separators/test_quantize.py).
 
         Examples
         --------
