@@ -277,9 +277,9 @@ class PhaseSensitiveMask(_MaskTarget):
     """Truncated phase-sensitive mask target: ``|S_c| / |X| cos(theta_c - theta_X)`` in [0, 1].
 
     The oracle mask of the phase-sensitive objective (``mi_objective="psa"``), computed
-    from a record and its true sources (``sksep._masks.phase_sensitive_mask`` on the
-    record's grid, from the complex spectra). On a mel grid the in-phase source magnitudes and the mixture magnitude are
-    each the filterbank-weighted sums of their STFT bins' values. It needs the
+    from a record and its true sources on the record's grid, from the complex spectra.
+    On a mel grid the in-phase source magnitudes and the mixture magnitude are each the
+    filterbank-weighted sums of their STFT bins' values. It needs the
     sources' phases, so unlike the ratio masks it is not computed from magnitudes
     alone (:meth:`masks_from_magnitudes` refuses), and it cannot be a separator's
     ``mi_target``; it gives ceilings (what a real mask applied with the mixture's
