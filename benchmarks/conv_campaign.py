@@ -218,6 +218,60 @@ def _at(curve, cpu_minutes):
     return points[-1] if points else None
 
 
+def seed_spread(curves, cpu_minutes):
+    """Per configuration with two seeds or more at ``cpu_minutes``: ``{name: (seeds,
+    mean, half range)}`` of the validation vocals SI-SDRi (dB) at that CPU time."""
+    by_name = {}
+    for curve in curves:
+        point = _at(curve, cpu_minutes)
+        if point is not None:
+            by_name.setdefault(curve["name"], []).append((curve["seed"],
+                                                          point["vocals_si_sdri"]))
+    return {name: ([seed for seed, _ in rows], float(np.mean([v for _, v in rows])),
+                   float(np.ptp([v for _, v in rows]) / 2))
+            for name, rows in by_name.items() if len(rows) > 1}
+
+
+def seed_lines(curves, at_cpu_minutes):
+    """Markdown lines: the spread over seeds at the report's two CPU budgets."""
+    lines = []
+    for budget in (at_cpu_minutes, 2 * at_cpu_minutes):
+        spread = seed_spread(curves, budget)
+        if spread:
+            lines += [f"Spread over seeds at {budget:g} CPU minutes (vocals SI-SDRi, mean "
+                      "± half range):", "", "| configuration | seeds | vocals |", "|---|---|---|"]
+            lines += [f"| {name} | {', '.join(map(str, seeds))} | {mean:.2f} ± {half:.2f} |"
+                      for name, (seeds, mean, half) in sorted(spread.items())]
+            lines.append("")
+    return lines
+
+
+def plot_curves(curves, path):
+    """Validation vocals SI-SDRi against training CPU minutes, one line per run, saved to
+    ``path`` (PNG); None, writing nothing, when matplotlib is not installed."""
+    try:  # optional: the report's tables do not need it
+        import matplotlib
+    except ImportError:
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4))
+    for curve in curves:
+        minutes = [p["cpu_seconds"] / 60 for p in curve["chunks"]]
+        vocals = [p["vocals_si_sdri"] for p in curve["chunks"]]
+        axis.plot(minutes, vocals, marker="o", markersize=3,
+                  label=f"{curve['name']} seed {curve['seed']}")
+    axis.set_xlabel("training CPU minutes (one thread)")
+    axis.set_ylabel("validation vocals SI-SDRi (dB)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return Path(path)
+
+
 def shipped_references(names=("chimera-mir1k", "chimera-mir1k-musdb")):
     """Validation scores of the shipped models, measured as the campaign's are."""
     import sksep
@@ -283,6 +337,7 @@ def report(root=ROOT, at_cpu_minutes=16.0, *, out=RESULTS, references=None):
                          f"{point['vocals_si_sdri']:.2f} | "
                          f"{point['accompaniment_si_sdri']:.2f} |")
         lines.append("")
+    lines += seed_lines(curves, at_cpu_minutes)
     references = shipped_references() if references is None else references
     lines += ["", "Shipped models on the same validation clips, the same way (trained on the "
               "same 19 songs plus 300 remixes of them, 23 and 15 epochs; "
@@ -292,6 +347,9 @@ def report(root=ROOT, at_cpu_minutes=16.0, *, out=RESULTS, references=None):
               f"{scores['accompaniment']['SI-SDRi']:.2f} |" for name, scores in references.items()]
     lines += shipped_lines()
     lines += ["", "## Learning curves (every chunk)", ""]
+    figure = plot_curves(curves, Path(out) / "conv_campaign.png")
+    if figure is not None:
+        lines += [f"![validation vocals SI-SDRi against training CPU time]({figure.name})", ""]
     for curve in curves:
         lines += [f"### {curve['name']}-seed{curve['seed']}"
                   + (f" — finished: {curve['finished']}" if curve.get("finished") else ""), "",

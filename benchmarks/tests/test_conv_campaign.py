@@ -29,8 +29,8 @@ def test_validation_songs_are_the_shipped_models(campaign, benchmark_module):
     assert len(valid_X) == 18 and len(train_X) == 157
 
 
-def _curve(name, points):
-    return {"name": name, "seed": 0, "description": name, "parameters": 1000,
+def _curve(name, points, seed=0):
+    return {"name": name, "seed": seed, "description": name, "parameters": 1000,
             "chunks": [{"cpu_seconds": 60.0 * m, "epochs": e, "best_epoch": e,
                         "best_valid_loss": 1.0 / e, "vocals_si_sdri": v,
                         "accompaniment_si_sdri": v} for m, e, v in points]}
@@ -53,6 +53,26 @@ def test_report_reads_each_curve_at_equal_cpu_time(campaign, tmp_path):
     assert sorted(p.name for p in (out / "conv_campaign").iterdir()) == [
         "fast-seed0.json", "slow-seed0.json"]
     assert campaign._at(_curve("x", [(30, 1, 1.0)]), 20) is None
+
+
+def test_report_gives_the_spread_over_seeds_and_a_figure(campaign, tmp_path):
+    root, out = tmp_path / "cache", tmp_path / "results"
+    for seed, vocals in ((0, 9.0), (1, 8.0)):
+        (root / f"hg-seed{seed}").mkdir(parents=True)
+        (root / f"hg-seed{seed}" / "curve.json").write_text(
+            json.dumps(_curve("hg", [(16, 5, vocals), (32, 10, vocals + 1)], seed=seed)))
+    (root / "one-seed0").mkdir()
+    (root / "one-seed0" / "curve.json").write_text(json.dumps(_curve("one", [(16, 5, 7.0)])))
+    references = {"chimera-mir1k": {"vocals": {"SI-SDRi": 9.17},
+                                    "accompaniment": {"SI-SDRi": 9.17}}}
+    campaign.report(root, at_cpu_minutes=16, out=out, references=references)
+    table = (out / "conv_campaign.md").read_text()
+    # mean of 9.0 and 8.0, half their range; a configuration of one seed has no spread
+    assert "| hg | 0, 1 | 8.50 ± 0.50 |" in table and "| hg | 0, 1 | 9.50 ± 0.50 |" in table
+    assert "| one | 0 |" not in table
+    pytest.importorskip("matplotlib")
+    assert (out / "conv_campaign.png").read_bytes()[:4] == b"\x89PNG"
+    assert "(conv_campaign.png)" in table
 
 
 def _run_folder(tmp_path, vocals):
