@@ -123,7 +123,6 @@ def file_kind(path):
 
     Examples
     --------
-    >>> from sksep._atomic import file_kind
     >>> file_kind("/"), file_kind("no/such/file")
     ('a directory', None)
     """
@@ -173,7 +172,6 @@ def check_path_length(path, *, name=None, folder=False):
 
     Examples
     --------
-    >>> from sksep._atomic import check_path_length
     >>> str(check_path_length("stems/song/vocals.wav"))
     'stems/song/vocals.wav'
     >>> check_path_length("stems/" + "v" * 240 + ".wav")

@@ -35,7 +35,6 @@ def level_gain(clip):
     Examples
     --------
     >>> import numpy as np
-    >>> from sksep._features import level_gain
     >>> clip = np.full(100, 0.5, dtype="float32")
     >>> round(level_gain(clip) * 0.5, 3)
     0.158

@@ -72,7 +72,6 @@ def song_grid(grid, sample_rate):
     Examples
     --------
     >>> from sksep import FeatureGrid
-    >>> from sksep._fullband import song_grid
     >>> g = song_grid(FeatureGrid(), 44100)
     >>> g.sample_rate, g.n_fft, g.hop_length
     (44100, 1024, 256)
@@ -156,7 +155,6 @@ def frequency_projection(grid, target, *, high_band="top"):
     --------
     >>> import numpy as np
     >>> from sksep import FeatureGrid
-    >>> from sksep._fullband import frequency_projection, song_grid
     >>> grid = FeatureGrid()
     >>> P = frequency_projection(grid, song_grid(grid, 44100))
     >>> P.shape, bool(np.allclose(P.sum(axis=1), 1))
@@ -209,7 +207,6 @@ def masks_on_song_grid(masks, grid, target, n_target_frames, *, high_band="top")
     --------
     >>> import numpy as np
     >>> from sksep import FeatureGrid
-    >>> from sksep._fullband import masks_on_song_grid, song_grid
     >>> grid = FeatureGrid()
     >>> masks = np.random.default_rng(0).random((2, 126, 150)).astype("float32")
     >>> masks /= masks.sum(axis=0)

@@ -98,7 +98,6 @@ def phase_sensitive_mask(source_spectra, mixture_spectrum, *, eps=1e-12):
     Examples
     --------
     >>> import numpy as np
-    >>> from sksep._masks import phase_sensitive_mask
     >>> sources = np.array([[[1.0 + 0j]], [[1j]]])  # in phase with X, and 90 degrees off
     >>> phase_sensitive_mask(sources, sources.sum(0)).round(3).ravel().tolist()
     [0.5, 0.5]
@@ -357,7 +356,6 @@ def magnitude_weights(magnitude):
     Examples
     --------
     >>> import numpy as np
-    >>> from sksep._masks import magnitude_weights
     >>> magnitude_weights(np.array([[0.0, 1.0], [2.0, 1.0]])).tolist()
     [[0.0, 1.0], [2.0, 1.0]]
     """

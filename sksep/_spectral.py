@@ -305,7 +305,6 @@ def linear_grid(grid):
     Examples
     --------
     >>> from sksep import FeatureGrid
-    >>> from sksep._spectral import linear_grid
     >>> linear_grid(FeatureGrid()).n_bins
     257
     """

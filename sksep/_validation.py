@@ -84,7 +84,6 @@ def short_repr(value, *, limit=MAX_ECHO):
 
     Examples
     --------
-    >>> from sksep._validation import short_repr
     >>> short_repr(("vocals", "accompaniment"))
     "('vocals', 'accompaniment')"
     >>> short_repr("x" * 10**7, limit=5)
@@ -357,7 +356,6 @@ def check_seed(value, *, name="random_state"):
 
     Examples
     --------
-    >>> from sksep._validation import check_seed
     >>> check_seed(-1, name="random_state")
     Traceback (most recent call last):
     ...
@@ -492,7 +490,6 @@ def check_params(params, constraints):
     Examples
     --------
     >>> from functools import partial
-    >>> from sksep._validation import check_int, check_params
     >>> check_params({"batch_size": 16}, {"batch_size": partial(check_int, minimum=1)})
     {'batch_size': 16}
     >>> check_params({"batch_size": 0}, {"batch_size": partial(check_int, minimum=1)})

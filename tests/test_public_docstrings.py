@@ -2,6 +2,7 @@
 a private module (issue 31, STYLE.md rule 8). Docstrings may describe what happens
 behind a public name; they may not name ``sksep._...`` or link a private object."""
 
+import doctest
 import importlib
 import inspect
 import pkgutil
@@ -74,4 +75,21 @@ def test_no_public_docstring_names_a_private_module(module_name):
     offending = [f"{where}: {line.strip()}"
                  for where, doc in _documented(module_name) if doc
                  for line in doc.splitlines() if PRIVATE_REFERENCE.search(line)]
+    assert not offending, "\n".join(offending)
+
+
+#: Every module of the package, private ones included.
+ALL_MODULES = sorted(info.name for info in pkgutil.walk_packages(sksep.__path__, "sksep.")
+                     if not info.name.startswith("sksep.__main__"))
+
+
+@pytest.mark.parametrize("module_name", ALL_MODULES)
+def test_no_doctest_imports_a_private_module(module_name):
+    """Examples import what users import: a private function's example runs in its own
+    module's namespace (doctest's default), so it needs no ``from sksep._x import``."""
+    module = importlib.import_module(module_name)
+    offending = [f"{test.name}: {example.source.strip()}"
+                 for test in doctest.DocTestFinder(exclude_empty=True).find(module, module_name)
+                 for example in test.examples
+                 if PRIVATE_REFERENCE.search(example.source)]
     assert not offending, "\n".join(offending)

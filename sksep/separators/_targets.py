@@ -52,7 +52,6 @@ def unit_mean_square_scale(magnitude):
     Examples
     --------
     >>> import numpy as np
-    >>> from sksep.separators._targets import unit_mean_square_scale
     >>> magnitude = np.full((4, 3), 2.0, dtype=np.float32)
     >>> float(np.mean((magnitude / unit_mean_square_scale(magnitude)) ** 2))
     1.0
@@ -115,7 +114,6 @@ def clip_targets(record, sources, *, labels=None, weights=None, mixture=False, r
     --------
     >>> import numpy as np
     >>> from sksep import IdealBinaryMask, MelFeatures, WienerMask
-    >>> from sksep.separators._targets import clip_targets
     >>> rng = np.random.default_rng(0)
     >>> sources = rng.normal(scale=0.1, size=(2, 8000)).astype("float32")
     >>> record = MelFeatures().fit_transform([sources.sum(0)])[0]
