@@ -396,7 +396,6 @@ def _cli(*args, cwd):
                           capture_output=True, text=True, env=env, timeout=300, check=False)
 
 
-@pytest.mark.skipif(not (Path(sksep.__file__).parent / "cli.py").exists(), reason="no CLI")
 class TestCommandLine:
     def test_missing_and_unreadable_songs(self, tmp_path, dc_file):
         from sksep.cli import EXIT_BAD_INPUT
