@@ -10,7 +10,6 @@ new estimator is covered as soon as it is registered.
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
