@@ -1,7 +1,8 @@
 """Ship a model of ``benchmarks/conv_campaign.py``'s long training campaign (issue 30).
 
-A run's latest model ships (as ``--as``, default ``hourglass-mir1k``) only if it beats
-``chimera-mir1k`` on the validation songs; its test scores are measured once (the
+A run's best model on the validation songs (the chunk of highest vocals SI-SDRi, kept
+as ``best.sksep``; the latest model for runs from before) ships, as ``--as`` (default
+``hourglass-mir1k``), only if it beats ``chimera-mir1k`` on those songs; its test scores are measured once (the
 campaign's record keeps them) and its MUSDB excerpt scores beside ``chimera-mir1k``'s,
 then the model file (float16) and its entry go into ``sksep/models``.
 ``hourglass-mir1k`` was shipped with::
@@ -21,15 +22,18 @@ from _common import json_safe
 
 
 def ship(name, seed, shipped_name, root=None, models=None):
-    """Ship the run's latest model as ``shipped_name`` if it beats ``chimera-mir1k`` on the
-    validation songs: test scores (once), MUSDB excerpts at full band beside
+    """Ship the run's best model (``conv_campaign.best_point``) as ``shipped_name`` if it
+    beats ``chimera-mir1k`` on the validation songs: test scores (once), MUSDB excerpts at full band beside
     ``chimera-mir1k`` (neither heard them), the model file and its registry entry."""
     import sksep
     from shipped_recipe import musdb_song_scores
 
-    folder = campaign.snapshot(Path(root or campaign.ROOT) / f"{name}-seed{seed}")
+    run = Path(root or campaign.ROOT) / f"{name}-seed{seed}"
+    # the chunk best on the validation songs (conv_campaign.best_point), else the latest
+    folder = campaign.snapshot(run, "best.sksep" if (run / "best.sksep").exists()
+                               else "model.sksep")
     curve = json.loads((folder / "curve.json").read_text())
-    point = curve["chunks"][-1]
+    point = campaign.snapshot_point(curve)
     references = campaign.shipped_references(("chimera-mir1k",))
     reference = references["chimera-mir1k"]["vocals"]["SI-SDRi"]
     if point["vocals_si_sdri"] <= reference:

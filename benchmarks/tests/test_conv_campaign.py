@@ -88,4 +88,30 @@ def test_snapshot_copies_a_consistent_pair(campaign, tmp_path):
     target = campaign.snapshot(folder)
     assert target == folder / "snapshot-1"
     assert (target / "model.sksep").read_bytes() == b"weights"
-    assert (target / "curve.json").read_text() == (folder / "curve.json").read_text()
+    copied = json.loads((target / "curve.json").read_text())
+    # the run's curve, naming the chunk its model is from (the latest)
+    assert copied.pop("snapshot_of") == 15 * 60.0
+    assert copied == json.loads((folder / "curve.json").read_text())
+
+
+def test_keep_best_keeps_the_chunk_best_on_validation(campaign, tmp_path):
+    folder = _run_folder(tmp_path, 9.5)
+    curve = json.loads((folder / "curve.json").read_text())
+    assert campaign.keep_best(folder, curve) and curve["best_chunk"] == 0
+    for vocals, weights, kept in ((9.9, b"second", True), (8.5, b"third", False)):
+        curve["chunks"].append(dict(curve["chunks"][-1], vocals_si_sdri=vocals,
+                                    cpu_seconds=curve["chunks"][-1]["cpu_seconds"] + 60))
+        (folder / "model.sksep").write_bytes(weights)
+        assert campaign.keep_best(folder, curve) is kept
+    # the third chunk (8.5 dB) is the latest; the second (9.9 dB) stays the best
+    assert curve["best_chunk"] == 1 and (folder / "best.sksep").read_bytes() == b"second"
+    assert campaign.best_point(curve)["vocals_si_sdri"] == 9.9
+    assert not (folder / "best.sksep.partial").exists()
+    (folder / "curve.json").write_text(json.dumps(curve))
+    target = campaign.snapshot(folder, "best.sksep")
+    assert (target / "model.sksep").read_bytes() == b"second"
+    copied = json.loads((target / "curve.json").read_text())
+    assert campaign.snapshot_point(copied) == curve["chunks"][1]
+    # a curve from before best.sksep: its latest chunk
+    del curve["best_chunk"]
+    assert campaign.best_point(curve) == curve["chunks"][-1]
