@@ -213,9 +213,11 @@ def run(name, hours, chunk_minutes, seed, root=ROOT):
 
 
 def _at(curve, cpu_minutes):
-    """The last point of ``curve`` at or before ``cpu_minutes`` of training CPU time, 10 %
-    allowed over it (a chunk ends with its last epoch, which may overrun the chunk)."""
-    points = [p for p in curve["chunks"] if p["cpu_seconds"] <= cpu_minutes * 60 * 1.1]
+    """The last point of ``curve`` within 10 % of ``cpu_minutes`` of training CPU time
+    (a chunk ends with its last epoch, which may overrun the chunk); None when the run
+    has not got that far, or has no point that close."""
+    points = [p for p in curve["chunks"]
+              if 0.9 * cpu_minutes * 60 <= p["cpu_seconds"] <= cpu_minutes * 60 * 1.1]
     return points[-1] if points else None
 
 

@@ -53,6 +53,10 @@ def test_report_reads_each_curve_at_equal_cpu_time(campaign, tmp_path):
     assert sorted(p.name for p in (out / "conv_campaign").iterdir()) == [
         "fast-seed0.json", "slow-seed0.json"]
     assert campaign._at(_curve("x", [(30, 1, 1.0)]), 20) is None
+    # a run that stopped short of the budget is not compared there
+    assert campaign._at(_curve("x", [(10, 1, 1.0)]), 20) is None
+    assert "## At equal CPU time: 40 CPU minutes" in table
+    assert table.split("## At equal CPU time: 40")[1].count("-seed0 |") == 0
 
 
 def test_report_gives_the_spread_over_seeds_and_a_figure(campaign, tmp_path):
