@@ -372,8 +372,9 @@ def best_point(curve):
     """The chunk whose model is kept as the run's best: the highest validation vocals
     SI-SDRi (``curve["best_chunk"]``); the latest chunk for curves from before it was
     kept. The early-stopping epoch is chosen on the validation loss (L1 on
-    magnitudes), which can go on falling while SI-SDRi falls: hg64-8k after 65 CPU
-    minutes had a lower loss than after 48 and 1.4 dB less vocals SI-SDRi."""
+    magnitudes at the model's rate), which can go on falling while the 16 kHz SI-SDRi
+    falls: hg64-8k after 65 CPU minutes had a lower loss than after 48 and 1.4 dB less
+    vocals SI-SDRi, from the 4-8 kHz band it never hears (``high_band="top"``)."""
     return curve["chunks"][curve.get("best_chunk", len(curve["chunks"]) - 1)]
 
 
