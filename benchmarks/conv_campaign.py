@@ -30,6 +30,7 @@ Usage::
     python benchmarks/conv_campaign.py run NAME [--hours H] [--chunk-minutes M] [--seed S]
     python benchmarks/conv_campaign.py report [--at-cpu-minutes M]
     python benchmarks/conv_campaign.py test NAME       # score the test clips, once
+    python benchmarks/conv_campaign.py high-band LABEL=PATH ...  # 8 kHz models at 16 kHz
 
 ``tools/ship_conv_campaign.py NAME`` ships a run's best chunk's model when it beats
 ``chimera-mir1k`` on the validation songs; this script writes nothing into the package.
@@ -127,16 +128,50 @@ def load_split(sample_rate):
     return pick(train), pick(valid)
 
 
-def score_at_16k(estimator, X, Y, *, bss=False):
+def score_at_16k(estimator, X, Y, *, bss=False, high_band="top", sample_rate=16000):
     """Vocals / accompaniment SI-SDRi (and with ``bss`` the MIREX globals) of ``estimator``
-    on 16 kHz clips, separated through sksep.separate."""
+    on clips at ``sample_rate`` (16 kHz unless said), separated through sksep.separate
+    with ``high_band`` for the bins above the model's Nyquist frequency."""
     import sksep
     from sksep.metrics import separation_report
 
-    estimates = [np.stack(list(sksep.separate(x, model=estimator, sample_rate=16000)[0]
-                                .values())) for x in X]
+    estimates = [np.stack(list(sksep.separate(x, model=estimator, sample_rate=sample_rate,
+                                              high_band=high_band)[0].values())) for x in X]
     return separation_report(Y, estimates, X, source_names=["vocals", "accompaniment"],
                              bss=bss)
+
+
+def high_band_scores(models, *, out=RESULTS):
+    """Validation scores of 8 kHz ``models`` (``{label: path}``) at their own rate and at
+    16 kHz under each ``high_band`` rule, written to ``results/conv_campaign_high_band``:
+    what the 16 kHz curve (``"top"``) owes to the band the model never hears."""
+    import sksep
+    from sksep._constants import HIGH_BAND_RULES
+
+    _, valid8 = load_split(8000)
+    _, valid16 = load_split(16000)
+    rows = {}
+    for label, path in models.items():
+        model = sksep.load(path)
+        rows[label] = {"8 kHz": score_at_16k(model, *valid8, sample_rate=8000)}
+        for rule in HIGH_BAND_RULES:
+            rows[label][f"16 kHz, {rule}"] = score_at_16k(model, *valid16, high_band=rule)
+    columns = list(next(iter(rows.values())))
+    lines = ["# 8 kHz models at 16 kHz: the high-band rule (issue 30)", "",
+             "`python benchmarks/conv_campaign.py high-band LABEL=PATH ...`: vocals / "
+             "accompaniment SI-SDRi (dB) on the validation songs "
+             f"({', '.join(VALIDATION_SONGS)}, 18 clips) through `sksep.separate`, at the "
+             "model's own 8 kHz and at 16 kHz, where the bins above 4 kHz take the mask of "
+             "the model's top band (`top`) or the mean of its top octave (`octave`).", "",
+             "| model | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    lines += [f"| {label} | " + " | ".join(
+        f"{scores['vocals']['SI-SDRi']:.2f} / {scores['accompaniment']['SI-SDRi']:.2f}"
+        for scores in row.values()) + " |" for label, row in rows.items()]
+    write_report(Path(out) / "conv_campaign_high_band",
+                 json_safe({"models": {k: str(v) for k, v in models.items()},
+                            "scores": rows, "date": utc_now()}), "\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return rows
 
 
 def _read_curve(path):
@@ -462,12 +497,17 @@ def main(argv=None):
     run_parser.add_argument("--seed", type=int, default=0)
     report_parser = commands.add_parser("report", help="tabulate the curves")
     report_parser.add_argument("--at-cpu-minutes", type=float, default=17.0)
+    band_parser = commands.add_parser("high-band", help="score 8 kHz models under each "
+                                      "high-band rule on the validation songs")
+    band_parser.add_argument("models", nargs="+", metavar="LABEL=PATH")
     test_parser = commands.add_parser("test", help="score the test clips once")
     test_parser.add_argument("name", choices=sorted(CONFIGS))
     test_parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     if args.command == "run":
         run(args.name, args.hours, args.chunk_minutes, args.seed)
+    elif args.command == "high-band":
+        high_band_scores(dict(item.split("=", 1) for item in args.models))
     elif args.command == "report":
         report(at_cpu_minutes=args.at_cpu_minutes)
     else:

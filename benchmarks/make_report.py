@@ -388,7 +388,7 @@ def peers_section(data, notes):
 
 
 #: Reports written as Markdown by their own scripts, included as they are.
-STANDALONE_REPORTS = ("conv_campaign", "conv_throughput", "levers", "oracle_ceilings",
+STANDALONE_REPORTS = ("conv_campaign", "conv_campaign_high_band", "conv_throughput", "levers", "oracle_ceilings",
                       "shipped_recipe", "musdb_transfer",
                       "ensemble", "fullband",
                       "wiener", "probe_conv_nll", "compare_methods_epochs-15", "compare_methods",

@@ -119,3 +119,26 @@ def test_keep_best_keeps_the_chunk_best_on_validation(campaign, tmp_path):
     # a curve from before best.sksep: its latest chunk
     del curve["best_chunk"]
     assert campaign.best_point(curve) == curve["chunks"][-1]
+
+
+def test_high_band_scores_tabulates_each_rule(campaign, tmp_path, monkeypatch):
+    import sksep
+
+    calls = []
+
+    def fake_score(model, X, Y, *, bss=False, high_band="top", sample_rate=16000):
+        calls.append((model, sample_rate, high_band))
+        value = {8000: 10.0, 16000: {"top": 7.5, "octave": 9.5}}[sample_rate]
+        value = value if sample_rate == 8000 else value[high_band]
+        return {"vocals": {"SI-SDRi": value}, "accompaniment": {"SI-SDRi": value - 1}}
+
+    monkeypatch.setattr(campaign, "load_split", lambda rate: (None, ([rate], [rate])))
+    monkeypatch.setattr(campaign, "score_at_16k", fake_score)
+    monkeypatch.setattr(sksep, "load", lambda path: f"model:{path}")
+    rows = campaign.high_band_scores({"late": "late.sksep"}, out=tmp_path)
+    # the model's own rate, then 16 kHz under every rule of sksep.separate
+    assert calls == [("model:late.sksep", 8000, "top"), ("model:late.sksep", 16000, "top"),
+                     ("model:late.sksep", 16000, "octave")]
+    assert list(rows["late"]) == ["8 kHz", "16 kHz, top", "16 kHz, octave"]
+    table = (tmp_path / "conv_campaign_high_band.md").read_text()
+    assert "| late | 10.00 / 9.00 | 7.50 / 6.50 | 9.50 / 8.50 |" in table
