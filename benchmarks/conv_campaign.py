@@ -343,7 +343,7 @@ def shipped_lines(registry=None):
     return lines
 
 
-def report(root=ROOT, at_cpu_minutes=17.0, *, out=RESULTS, references=None):
+def report(root=ROOT, at_cpu_minutes=16.5, *, out=RESULTS, references=None):
     """Copy every curve into ``out / "conv_campaign"`` and tabulate them at equal CPU time
     beside the shipped models (``references``: their validation scores; None measures
     them)."""
@@ -496,7 +496,7 @@ def main(argv=None):
                             help="CPU minutes between two validation scores")
     run_parser.add_argument("--seed", type=int, default=0)
     report_parser = commands.add_parser("report", help="tabulate the curves")
-    report_parser.add_argument("--at-cpu-minutes", type=float, default=17.0)
+    report_parser.add_argument("--at-cpu-minutes", type=float, default=16.5)
     band_parser = commands.add_parser("high-band", help="score 8 kHz models under each "
                                       "high-band rule on the validation songs")
     band_parser.add_argument("models", nargs="+", metavar="LABEL=PATH")
